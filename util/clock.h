@@ -1,0 +1,69 @@
+#pragma once
+// Time is injected: logic reads a Clock, never the system clock directly, so tests and the
+// simulator drive time explicitly.
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace lagpilot {
+
+using WallTime = std::chrono::system_clock::time_point;
+using Duration = std::chrono::nanoseconds;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual WallTime now() const = 0;
+  // Blocks until `deadline` (by this clock) or until `wake` returns true after a notify on `cv`.
+  // Real clocks wait on the condition variable; fake clocks wait until advanced.
+  virtual void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                          WallTime deadline, const std::function<bool()>& wake) = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  WallTime now() const override { return std::chrono::system_clock::now(); }
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  WallTime deadline, const std::function<bool()>& wake) override {
+    cv.wait_until(lock, deadline, wake);
+  }
+};
+
+// A clock that only moves when told to. Waiters wake when time is advanced past their deadline.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(WallTime start = WallTime{std::chrono::seconds(1'700'000'000)})
+      : now_(start) {}
+
+  WallTime now() const override {
+    std::lock_guard lock(mutex_);
+    return now_;
+  }
+
+  void advance(Duration by) {
+    std::lock_guard lock(mutex_);
+    now_ += std::chrono::duration_cast<WallTime::duration>(by);
+  }
+
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  WallTime deadline, const std::function<bool()>& wake) override {
+    // The caller's cv is still notified for state changes; poll both it and fake time.
+    while (!wake() && now() < deadline) {
+      cv.wait_for(lock, std::chrono::milliseconds(1));
+    }
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  WallTime now_;
+};
+
+// RFC 3339 UTC, second precision, as Kubernetes writes metav1.Time.
+std::string format_rfc3339(WallTime t);
+// Parses "2026-11-22T10:00:00Z" (and fractional seconds / numeric offsets); nullopt when malformed.
+std::optional<WallTime> parse_rfc3339(const std::string& text);
+
+}  // namespace lagpilot
