@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace lagpilot {
 
@@ -21,6 +22,8 @@ class Clock {
   // Real clocks wait on the condition variable; fake clocks wait until advanced.
   virtual void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                           WallTime deadline, const std::function<bool()>& wake) = 0;
+  // Pauses the calling thread (retry backoff). Fake clocks advance themselves instead.
+  virtual void sleep_for(Duration duration) = 0;
 };
 
 class SystemClock final : public Clock {
@@ -28,8 +31,13 @@ class SystemClock final : public Clock {
   WallTime now() const override { return std::chrono::system_clock::now(); }
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                   WallTime deadline, const std::function<bool()>& wake) override {
-    cv.wait_until(lock, deadline, wake);
+    if (deadline == WallTime::max()) {
+      cv.wait(lock, wake);
+    } else {
+      cv.wait_until(lock, deadline, wake);
+    }
   }
+  void sleep_for(Duration duration) override { std::this_thread::sleep_for(duration); }
 };
 
 // A clock that only moves when told to. Waiters wake when time is advanced past their deadline.
@@ -56,13 +64,27 @@ class FakeClock final : public Clock {
     }
   }
 
+  void sleep_for(Duration duration) override {
+    advance(duration);
+    std::lock_guard lock(mutex_);
+    slept_ += duration;
+  }
+  // Total simulated time spent in sleep_for, for asserting backoff.
+  Duration slept() const {
+    std::lock_guard lock(mutex_);
+    return slept_;
+  }
+
  private:
   mutable std::mutex mutex_;
   WallTime now_;
+  Duration slept_{0};
 };
 
 // RFC 3339 UTC, second precision, as Kubernetes writes metav1.Time.
 std::string format_rfc3339(WallTime t);
+// RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime (Leases, events.k8s.io).
+std::string format_rfc3339_micro(WallTime t);
 // Parses "2026-11-22T10:00:00Z" (and fractional seconds / numeric offsets); nullopt when malformed.
 std::optional<WallTime> parse_rfc3339(const std::string& text);
 

@@ -1,5 +1,6 @@
 #pragma once
-// Errors cross module boundaries as values: Result<T> holds either a T or an Error.
+// Errors cross module boundaries as values: Result<T> holds either a T or an Error (or a
+// richer error type E, such as kube::ApiError).
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,11 +13,11 @@ struct Error {
   std::string message;  // one line for humans, naming the field, file or server involved
 };
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Error error) : value_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : value_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(value_); }
   explicit operator bool() const { return ok(); }
@@ -27,10 +28,10 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  const Error& error() const { return std::get<Error>(value_); }
+  const E& error() const { return std::get<E>(value_); }
 
  private:
-  std::variant<T, Error> value_;
+  std::variant<T, E> value_;
 };
 
 // For operations that return nothing but may fail.

@@ -16,6 +16,16 @@ std::string format_rfc3339(WallTime t) {
   return buffer;
 }
 
+std::string format_rfc3339_micro(WallTime t) {
+  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  if (seconds > t) seconds -= std::chrono::seconds(1);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - seconds).count();
+  std::string whole = format_rfc3339(seconds);
+  char fraction[32];
+  std::snprintf(fraction, sizeof fraction, ".%06ldZ", static_cast<long>(micros));
+  return whole.substr(0, whole.size() - 1) + fraction;
+}
+
 std::optional<WallTime> parse_rfc3339(const std::string& text) {
   std::tm parts{};
   int consumed = 0;

@@ -1,0 +1,152 @@
+#include "kube/work_queue.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lagpilot::kube {
+
+WorkQueue::WorkQueue(Clock& clock, WorkQueueOptions options)
+    : clock_(clock), options_(std::move(options)) {}
+
+void WorkQueue::insert_locked(const std::string& key, WallTime ready_at) {
+  if (shutting_down_ || dirty_.count(key)) return;
+  dirty_.insert(key);
+  ready_since_[key] = ready_at;
+  if (!processing_.count(key)) queue_.push_back(key);
+  if (options_.on_add) options_.on_add();
+}
+
+void WorkQueue::add(const std::string& key) {
+  {
+    std::lock_guard lock(mutex_);
+    insert_locked(key, clock_.now());
+    ++generation_;
+  }
+  changed_.notify_one();
+}
+
+void WorkQueue::add_after(const std::string& key, Duration delay) {
+  if (delay <= Duration::zero()) return add(key);
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+    WallTime deadline = clock_.now() + std::chrono::duration_cast<WallTime::duration>(delay);
+    auto [it, inserted] = delayed_.emplace(key, deadline);
+    if (!inserted) it->second = std::min(it->second, deadline);
+    ++generation_;
+  }
+  changed_.notify_all();
+}
+
+Duration WorkQueue::next_backoff(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(key);
+  int exponent = it == failures_.end() ? 0 : it->second;
+  double factor = std::pow(2.0, std::min(exponent, 40));
+  auto backoff = std::chrono::duration_cast<Duration>(options_.base_backoff * factor);
+  return std::min(backoff, options_.max_backoff);
+}
+
+void WorkQueue::add_rate_limited(const std::string& key) {
+  Duration backoff = next_backoff(key);
+  {
+    std::lock_guard lock(mutex_);
+    ++failures_[key];
+    std::uniform_real_distribution<double> spread(1.0 - options_.jitter, 1.0 + options_.jitter);
+    backoff = std::chrono::duration_cast<Duration>(backoff * spread(random_));
+  }
+  if (options_.on_retry) options_.on_retry();
+  add_after(key, backoff);
+}
+
+void WorkQueue::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  failures_.erase(key);
+}
+
+int WorkQueue::failures(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
+}
+
+void WorkQueue::promote_due_locked(WallTime now) {
+  for (auto it = delayed_.begin(); it != delayed_.end();) {
+    if (it->second <= now) {
+      insert_locked(it->first, it->second);
+      it = delayed_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::optional<std::string> WorkQueue::get() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    if (shutting_down_) return std::nullopt;
+    WallTime now = clock_.now();
+    promote_due_locked(now);
+    if (!queue_.empty()) {
+      std::string key = std::move(queue_.front());
+      queue_.pop_front();
+      dirty_.erase(key);
+      processing_.insert(key);
+      if (auto it = ready_since_.find(key); it != ready_since_.end()) {
+        if (options_.on_wait) {
+          options_.on_wait(std::max(0.0, std::chrono::duration<double>(now - it->second).count()));
+        }
+        ready_since_.erase(it);
+      }
+      return key;
+    }
+    WallTime next = WallTime::max();
+    for (const auto& [key, deadline] : delayed_) next = std::min(next, deadline);
+    unsigned long seen = generation_;
+    clock_.wait_until(lock, changed_, next,
+                      [&] { return shutting_down_ || generation_ != seen; });
+  }
+}
+
+void WorkQueue::done(const std::string& key) {
+  {
+    std::lock_guard lock(mutex_);
+    processing_.erase(key);
+    if (dirty_.count(key)) queue_.push_back(key);
+    ++generation_;
+  }
+  changed_.notify_one();
+}
+
+void WorkQueue::shut_down() {
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+    ++generation_;
+  }
+  changed_.notify_all();
+}
+
+bool WorkQueue::shutting_down() const {
+  std::lock_guard lock(mutex_);
+  return shutting_down_;
+}
+
+std::size_t WorkQueue::ready_count() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+std::size_t WorkQueue::delayed_count() const {
+  std::lock_guard lock(mutex_);
+  return delayed_.size();
+}
+
+std::optional<WallTime> WorkQueue::deadline(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = delayed_.find(key);
+  if (it == delayed_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace lagpilot::kube
