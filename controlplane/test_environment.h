@@ -1,0 +1,50 @@
+#pragma once
+// GoogleTest support: one local control plane per test binary, a namespace per test (envtest's
+// model). Link lagpilot_testenv and register ControlPlaneEnvironment in main, or call
+// lagpilot::controlplane::register_environment() from a test file.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "controlplane/local_control_plane.h"
+#include "kube/rest_client.h"
+#include "util/clock.h"
+
+namespace lagpilot::controlplane {
+
+class ControlPlaneEnvironment : public ::testing::Environment {
+ public:
+  explicit ControlPlaneEnvironment(std::string extra_apiserver_args = "")
+      : extra_apiserver_args_(std::move(extra_apiserver_args)) {}
+  void SetUp() override;
+  void TearDown() override;
+
+  // The running control plane; tests fail (not crash) when it did not start.
+  static LocalControlPlane* plane();
+  static kube::KubeClient& admin_client();
+  static Clock& clock();
+
+ private:
+  std::string extra_apiserver_args_;
+  static std::unique_ptr<LocalControlPlane> plane_;
+  static std::unique_ptr<kube::RestKubeClient> admin_;
+  static SystemClock clock_;
+};
+
+// Creates a uniquely named namespace for one test and deletes it afterwards.
+class TestNamespace {
+ public:
+  explicit TestNamespace(kube::KubeClient& client, const std::string& prefix = "t");
+  ~TestNamespace();
+  const std::string& name() const { return name_; }
+
+ private:
+  kube::KubeClient& client_;
+  std::string name_;
+};
+
+// The folder with the control-plane scripts (the source tree's controlplane/).
+std::string scripts_dir();
+
+}  // namespace lagpilot::controlplane
