@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "kube/yaml.h"
+
+namespace lagpilot::kube {
+namespace {
+
+TEST(Yaml, TypesPlainScalarsAndKeepsQuotedOnesStrings) {
+  auto docs = parse_yaml_documents(R"(a: 1
+b: "1"
+c: true
+d: 'false'
+e: 0.5
+f: ~
+g: hello
+h: [1, two]
+---
+second: doc
+)", "test.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  ASSERT_EQ(docs->size(), 2u);
+  const Json& first = (*docs)[0];
+  EXPECT_EQ(first["a"], 1);
+  EXPECT_EQ(first["b"], "1");
+  EXPECT_EQ(first["c"], true);
+  EXPECT_EQ(first["d"], "false");
+  EXPECT_DOUBLE_EQ(first["e"].get<double>(), 0.5);
+  EXPECT_TRUE(first["f"].is_null());
+  EXPECT_EQ(first["g"], "hello");
+  EXPECT_EQ(first["h"], Json::parse(R"([1, "two"])"));
+  EXPECT_EQ((*docs)[1]["second"], "doc");
+}
+
+TEST(Yaml, ErrorNamesSourceAndLine) {
+  auto docs = parse_yaml_documents("a: 1\nb: [unclosed\n", "bad.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message.rfind("bad.yaml:", 0), 0u) << docs.error().message;
+}
+
+TEST(Yaml, ReadsTheShippedCrd) {
+  auto docs = read_yaml_file(LAGPILOT_SOURCE_DIR "/crds/lagpilot.io_queuemonitors.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_EQ((*docs)[0]["kind"], "CustomResourceDefinition");
+  EXPECT_EQ((*docs)[0]["spec"]["group"], "lagpilot.io");
+}
+
+}  // namespace
+}  // namespace lagpilot::kube
