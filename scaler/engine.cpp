@@ -1,0 +1,307 @@
+#include "scaler/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <utility>
+
+#include "scaler/behavior.h"
+#include "scaler/format.h"
+#include "scaler/policies.h"
+#include "scaler/throughput.h"
+
+namespace lagpilot::scaler {
+namespace {
+
+Result<Recommendation> recommend(const ScalingSpec& spec, const Observation& observation,
+                                 int current_replicas, const ThroughputEstimate& throughput) {
+  if (!observation.ok) {
+    return Error{"SourceFailed", observation.error.empty()
+                                     ? "source poll failed"
+                                     : "source poll failed: " + observation.error};
+  }
+  switch (spec.policy) {
+    case Policy::kLagPerReplica:
+      return recommend_lag_per_replica(spec, observation);
+    case Policy::kDepthLatency:
+      return recommend_depth_latency(observation, current_replicas);
+    case Policy::kDrainTime:
+      break;  // the default policy, below
+  }
+  return recommend_drain_time(spec, observation, throughput.per_replica_rate());
+}
+
+std::string replicas_text(int replicas) { return format_count(replicas); }
+
+std::string transition(int current, int desired) {
+  if (desired == current) return "holding " + replicas_text(current);
+  return replicas_text(current) + " -> " + replicas_text(desired);
+}
+
+// The replica count on its way through the guard rails, and the last rail that changed it.
+class GuardRailChain {
+ public:
+  explicit GuardRailChain(int replicas) : replicas_(replicas) {}
+
+  int replicas() const { return replicas_; }
+  GuardRail rail() const { return rail_; }
+  const std::string& detail() const { return detail_; }
+
+  void apply(GuardRail rail, int replicas, std::string detail) {
+    if (replicas == replicas_) return;
+    replicas_ = replicas;
+    rail_ = rail;
+    detail_ = std::move(detail);
+  }
+
+ private:
+  int replicas_;
+  GuardRail rail_ = GuardRail::kNone;
+  std::string detail_;
+};
+
+struct Bounds {
+  int lower = 0;
+  int upper = 0;
+  GuardRail upper_rail = GuardRail::kMaxReplicas;
+  std::string upper_detail;
+};
+
+Bounds bounds(const ScalingSpec& spec, const Observation& observation) {
+  Bounds bounds{.lower = std::max(spec.min_replicas, 0),
+                .upper = spec.max_replicas,
+                .upper_detail = "capped at maxReplicas " + replicas_text(spec.max_replicas)};
+  if (observation.partitions > 0 && observation.partitions < bounds.upper) {
+    bounds.upper = observation.partitions;
+    bounds.upper_rail = GuardRail::kPartitionCount;
+    bounds.upper_detail = "capped at " + replicas_text(observation.partitions) +
+                          " partitions: more consumers would sit idle";
+  }
+  if (bounds.upper < bounds.lower) {
+    bounds.upper = bounds.lower;
+    bounds.upper_rail = GuardRail::kMinReplicas;
+    bounds.upper_detail = "held at minReplicas " + replicas_text(bounds.lower);
+  }
+  return bounds;
+}
+
+void apply_activation(const ScalingSpec& spec, const Observation& observation, int current,
+                      GuardRailChain& chain) {
+  if (spec.min_replicas != 0) return;
+  const std::int64_t lag = backlog(observation).value_or(0);
+  const std::string comparison = "lag " + format_count(lag) +
+                                 (lag <= spec.activation_lag ? " <= " : " > ") + "activationLag " +
+                                 format_count(spec.activation_lag);
+  if (lag <= spec.activation_lag) {
+    chain.apply(GuardRail::kActivation, 0,
+                comparison + (current == 0 ? ": stays at zero" : ": scale to zero"));
+  } else {
+    chain.apply(GuardRail::kActivation, std::max(chain.replicas(), 1),
+                comparison + ": at least 1 replica");
+  }
+}
+
+void apply_tolerance(const ScalingSpec& spec, int current, GuardRailChain& chain) {
+  constexpr double kFloatNoise = 1e-9;
+  if (current == 0 || chain.replicas() == 0) return;
+  const double band = std::max(spec.tolerance, 0.0) * current + kFloatNoise;
+  if (std::abs(chain.replicas() - current) <= band) {
+    chain.apply(GuardRail::kTolerance, current,
+                "within tolerance " + format_amount(spec.tolerance * 100) + "% of " +
+                    replicas_text(current));
+  }
+}
+
+void apply_bounds(const Bounds& bounds, GuardRailChain& chain) {
+  if (chain.replicas() > bounds.upper) {
+    chain.apply(bounds.upper_rail, bounds.upper, bounds.upper_detail);
+  } else if (chain.replicas() < bounds.lower) {
+    chain.apply(GuardRail::kMinReplicas, bounds.lower,
+                "raised to minReplicas " + replicas_text(bounds.lower));
+  }
+}
+
+void apply_stabilization(const ScalingSpec& spec, const Bounds& bounds, int current,
+                         int recommendation, const ScalerState& state, WallTime now,
+                         GuardRailChain& chain) {
+  const Stabilization stabilized =
+      stabilize(current, recommendation, state.recommendations(), spec, now);
+  const int replicas = std::clamp(stabilized.replicas, bounds.lower, bounds.upper);
+  if (chain.replicas() > current) {
+    chain.apply(GuardRail::kScaleUpStabilization, replicas,
+                "lowest recommendation in the last " +
+                    format_count(spec.scale_up.stabilization_seconds) + " s is " +
+                    replicas_text(stabilized.lowest_scale_up));
+  } else if (chain.replicas() < current) {
+    chain.apply(GuardRail::kScaleDownStabilization, replicas,
+                "highest recommendation in the last " +
+                    format_count(spec.scale_down.stabilization_seconds) + " s is " +
+                    replicas_text(stabilized.highest_scale_down));
+  }
+}
+
+void apply_rate_limits(const ScalingSpec& spec, const ScalerState& state, int current, WallTime now,
+                       GuardRailChain& chain) {
+  if (chain.replicas() > current) {
+    const int limit = scale_up_limit(current, state.scale_events(), spec.scale_up, now);
+    if (chain.replicas() <= limit) return;
+    chain.apply(GuardRail::kScaleUpRate, limit,
+                spec.scale_up.select_policy == SelectPolicy::kDisabled
+                    ? "scale-up disabled"
+                    : "scale-up rate: at most " + replicas_text(limit) + " replicas within " +
+                          format_count(spec.scale_up.period_seconds) + " s");
+  } else if (chain.replicas() < current) {
+    const int limit = scale_down_limit(current, state.scale_events(), spec.scale_down, now);
+    if (chain.replicas() >= limit) return;
+    chain.apply(GuardRail::kScaleDownRate, limit,
+                spec.scale_down.select_policy == SelectPolicy::kDisabled
+                    ? "scale-down disabled"
+                    : "scale-down rate: at least " + replicas_text(limit) + " replicas within " +
+                          format_count(spec.scale_down.period_seconds) + " s");
+  }
+}
+
+void apply_cooldown(const ScalingSpec& spec, const ScalerState& state, int current, WallTime now,
+                    GuardRailChain& chain) {
+  if (chain.replicas() >= current || !state.last_scale_time()) return;
+  const auto since_last_scale = now - *state.last_scale_time();
+  if (since_last_scale >= std::chrono::seconds(spec.cooldown_seconds)) return;
+  const double seconds = std::chrono::duration<double>(since_last_scale).count();
+  chain.apply(GuardRail::kCooldown, current,
+              "last scale " + format_amount(seconds) + " s ago, no scale-down within " +
+                  format_count(spec.cooldown_seconds) + " s");
+}
+
+Decision decide_without_data(const ScalingSpec& spec, const Error& problem, bool source_answered,
+                             int current, const ScalerState& state) {
+  Decision decision;
+  decision.current_replicas = current;
+  decision.desired_replicas = current;
+  decision.decided_by = to_string(spec.policy);
+  const int failures = state.consecutive_failures();
+  const int threshold = std::max(spec.fallback.failure_threshold, 1);
+  if (spec.fallback.replicas && failures >= threshold) {
+    decision.desired_replicas = std::max(*spec.fallback.replicas, 0);
+    decision.decided_by = "fallback";
+    decision.guard_rail = GuardRail::kFallback;
+    decision.guard_rail_detail = replicas_text(failures) +
+                                 " consecutive failed polls, fallback.replicas " +
+                                 replicas_text(decision.desired_replicas);
+  } else {
+    decision.guard_rail = GuardRail::kMissingData;
+    decision.guard_rail_detail = "no scale-down without data";
+    if (!source_answered) {
+      decision.guard_rail_detail += spec.fallback.replicas ? "; " + replicas_text(failures) +
+                                                                 " of " + replicas_text(threshold) +
+                                                                 " failed polls before fallback"
+                                                           : "; no fallback configured";
+    }
+  }
+  decision.reason = problem.message + ": " + transition(current, decision.desired_replicas) + " (" +
+                    decision.guard_rail_detail + ")";
+  return decision;
+}
+
+Decision decide_with_data(const ScalingSpec& spec, const Observation& observation,
+                          const Recommendation& recommendation, int current, ScalerState& state) {
+  const WallTime now = observation.time;
+  GuardRailChain chain(recommendation.replicas);
+  apply_activation(spec, observation, current, chain);
+  apply_tolerance(spec, current, chain);
+  const int remembered = chain.replicas();
+
+  const Bounds limits = bounds(spec, observation);
+  apply_bounds(limits, chain);
+  if (current >= limits.lower && current <= limits.upper) {
+    apply_stabilization(spec, limits, current, remembered, state, now, chain);
+    apply_rate_limits(spec, state, current, now, chain);
+    apply_cooldown(spec, state, current, now, chain);
+  } else {
+    chain.apply(current > limits.upper ? limits.upper_rail : GuardRail::kMinReplicas,
+                std::clamp(current, limits.lower, limits.upper),
+                current > limits.upper ? limits.upper_detail
+                                       : "raised to minReplicas " + replicas_text(limits.lower));
+  }
+  state.record_recommendation(now, remembered);
+
+  Decision decision;
+  decision.current_replicas = current;
+  decision.desired_replicas = chain.replicas();
+  decision.recommended_replicas = recommendation.replicas;
+  decision.decided_by = to_string(recommendation.applied_policy);
+  decision.guard_rail = chain.rail();
+  decision.guard_rail_detail = chain.detail();
+  decision.reason = recommendation.inputs + ": " + transition(current, chain.replicas());
+  if (chain.rail() != GuardRail::kNone) {
+    decision.reason +=
+        " (policy wants " + replicas_text(recommendation.replicas) + "; " + chain.detail() + ")";
+  }
+  return decision;
+}
+
+}  // namespace
+
+std::string to_string(GuardRail guard_rail) {
+  switch (guard_rail) {
+    case GuardRail::kNone:
+      return "None";
+    case GuardRail::kPaused:
+      return "Paused";
+    case GuardRail::kMissingData:
+      return "MissingData";
+    case GuardRail::kFallback:
+      return "Fallback";
+    case GuardRail::kActivation:
+      return "Activation";
+    case GuardRail::kTolerance:
+      return "Tolerance";
+    case GuardRail::kMinReplicas:
+      return "MinReplicas";
+    case GuardRail::kMaxReplicas:
+      return "MaxReplicas";
+    case GuardRail::kPartitionCount:
+      return "PartitionCount";
+    case GuardRail::kScaleUpStabilization:
+      return "ScaleUpStabilization";
+    case GuardRail::kScaleDownStabilization:
+      return "ScaleDownStabilization";
+    case GuardRail::kScaleUpRate:
+      return "ScaleUpRate";
+    case GuardRail::kScaleDownRate:
+      return "ScaleDownRate";
+    case GuardRail::kCooldown:
+      return "Cooldown";
+  }
+  return "Unknown";
+}
+
+Decision decide(const ScalingSpec& spec, const Observation& observation, int current_replicas,
+                ScalerState& state, bool paused) {
+  const int current = std::max(current_replicas, 0);
+  state.forget_expired(observation.time, spec);
+  if (const auto sample = busy_per_replica_rate(observation, current, spec.learning)) {
+    state.throughput().add_sample(*sample, spec.learning.smoothing);
+  }
+
+  const Result<Recommendation> recommendation =
+      recommend(spec, observation, current, state.throughput());
+  // Fallback is about the source: a missing latency (depthLatency) holds but is not a failed poll.
+  const bool source_answered = observation.ok && backlog(observation).has_value();
+  state.record_poll(source_answered);
+  Decision decision =
+      recommendation.ok()
+          ? decide_with_data(spec, observation, recommendation.value(), current, state)
+          : decide_without_data(spec, recommendation.error(), source_answered, current, state);
+  decision.time = observation.time;
+  decision.replicas_if_unpaused = decision.desired_replicas;
+  if (paused) {
+    decision.reason = "paused (lagpilot.io/paused): holding " + replicas_text(current) +
+                      "; unpaused: " + decision.reason;
+    decision.desired_replicas = current;
+    decision.guard_rail = GuardRail::kPaused;
+    decision.guard_rail_detail = "annotation lagpilot.io/paused is true";
+  }
+  return decision;
+}
+
+}  // namespace lagpilot::scaler

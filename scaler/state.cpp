@@ -1,0 +1,50 @@
+#include "scaler/state.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace lagpilot::scaler {
+namespace {
+
+template <typename Entry>
+void drop_oldest_beyond_limit(std::vector<Entry>& entries) {
+  if (entries.size() <= ScalerState::kMaxEntries) return;
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.time < b.time; });
+  entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(
+                                                       entries.size() - ScalerState::kMaxEntries));
+}
+
+}  // namespace
+
+void ScalerState::record_scale(WallTime time, int from, int to) {
+  if (from == to) return;
+  scale_events_.push_back({time, from, to});
+  drop_oldest_beyond_limit(scale_events_);
+  if (!last_scale_time_ || time > *last_scale_time_) last_scale_time_ = time;
+}
+
+void ScalerState::record_recommendation(WallTime time, int replicas) {
+  recommendations_.push_back({time, replicas});
+  drop_oldest_beyond_limit(recommendations_);
+}
+
+void ScalerState::record_poll(bool source_answered) {
+  consecutive_failures_ = source_answered ? 0 : consecutive_failures_ + 1;
+}
+
+void ScalerState::forget_expired(WallTime now, const ScalingSpec& spec) {
+  using std::chrono::seconds;
+  const auto longest_window = seconds(
+      std::max({spec.scale_up.stabilization_seconds, spec.scale_down.stabilization_seconds, 0}));
+  const auto longest_period =
+      seconds(std::max({spec.scale_up.period_seconds, spec.scale_down.period_seconds, 0}));
+  // Windows and periods include only entries strictly newer than now - length (as the HPA does).
+  std::erase_if(recommendations_, [&](const TimedRecommendation& recommendation) {
+    return recommendation.time <= now - longest_window;
+  });
+  std::erase_if(scale_events_,
+                [&](const ScaleEvent& event) { return event.time <= now - longest_period; });
+}
+
+}  // namespace lagpilot::scaler

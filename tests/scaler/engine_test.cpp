@@ -1,0 +1,705 @@
+#include "scaler/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "test_support.h"
+
+namespace lagpilot::scaler {
+namespace {
+
+using testing::at;
+using testing::failed_observation;
+using testing::lag_observation;
+
+// lagPerReplica at 1,000 msgs/replica, so the raw recommendation is ceil(lag / 1,000).
+ScalingSpec lag_spec() {
+  ScalingSpec spec;
+  spec.policy = Policy::kLagPerReplica;
+  spec.target_lag_per_replica = 1000;
+  spec.max_replicas = 50;
+  return spec;
+}
+
+// lag_spec with every time-based guard rail and the tolerance out of the way, to isolate one rail.
+ScalingSpec unguarded_spec() {
+  ScalingSpec spec = lag_spec();
+  spec.tolerance = 0;
+  spec.scale_up = {.stabilization_seconds = 0,
+                   .max_pods_per_period = 1000,
+                   .max_percent_per_period = 1000,
+                   .period_seconds = 15};
+  spec.scale_down = {.stabilization_seconds = 0,
+                     .max_pods_per_period = 1000,
+                     .max_percent_per_period = 100,
+                     .period_seconds = 60};
+  spec.cooldown_seconds = 0;
+  return spec;
+}
+
+Decision decide_lag(const ScalingSpec& spec, int seconds, std::int64_t lag, int current,
+                    ScalerState& state) {
+  return decide(spec, lag_observation(at(seconds), lag), current, state, false);
+}
+
+Observation with_partitions(Observation observation, int partitions) {
+  observation.partitions = partitions;
+  return observation;
+}
+
+// --- The policy result passes through untouched when no rail applies -------------------------
+
+TEST(Decide, FollowsThePolicyWhenNoGuardRailApplies) {
+  ScalerState state;
+  const Decision decision = decide_lag(unguarded_spec(), 0, 6'000, 4, state);
+  EXPECT_EQ(decision.desired_replicas, 6);
+  EXPECT_TRUE(decision.is_change());
+  EXPECT_EQ(decision.recommended_replicas, 6);
+  EXPECT_EQ(decision.replicas_if_unpaused, 6);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kNone);
+  EXPECT_EQ(decision.guard_rail_detail, "");
+  EXPECT_EQ(decision.decided_by, "lagPerReplica");
+  EXPECT_EQ(decision.time, at(0));
+  EXPECT_EQ(decision.reason, "lag 6,000 msgs, at 1,000 msgs/replica: 4 -> 6");
+}
+
+TEST(Decide, SaysHoldingWhenThePolicyAgreesWithCurrent) {
+  ScalerState state;
+  const Decision decision = decide_lag(unguarded_spec(), 0, 6'000, 6, state);
+  EXPECT_FALSE(decision.is_change());
+  EXPECT_EQ(decision.reason, "lag 6,000 msgs, at 1,000 msgs/replica: holding 6");
+}
+
+TEST(Decide, ModeDoesNotChangeTheDecision) {
+  ScalingSpec active = lag_spec();
+  ScalingSpec dry_run = lag_spec();
+  dry_run.mode = Mode::kDryRun;
+  ScalerState active_state;
+  ScalerState dry_run_state;
+  const Decision a = decide_lag(active, 0, 9'000, 4, active_state);
+  const Decision b = decide_lag(dry_run, 0, 9'000, 4, dry_run_state);
+  EXPECT_EQ(a.desired_replicas, b.desired_replicas);
+  EXPECT_EQ(a.reason, b.reason);
+}
+
+// --- Bounds ------------------------------------------------------------------------------------
+
+TEST(MinReplicas, RaisesTheRecommendation) {
+  ScalingSpec spec = unguarded_spec();
+  spec.min_replicas = 2;
+  ScalerState state;
+  const Decision decision = decide_lag(spec, 0, 0, 3, state);
+  EXPECT_EQ(decision.desired_replicas, 2);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMinReplicas);
+  EXPECT_EQ(decision.reason,
+            "lag 0 msgs, at 1,000 msgs/replica: 3 -> 2 (policy wants 0; raised to minReplicas 2)");
+}
+
+TEST(MaxReplicas, CapsTheRecommendation) {
+  ScalingSpec spec = unguarded_spec();
+  spec.max_replicas = 12;
+  ScalerState state;
+  const Decision decision = decide_lag(spec, 0, 100'000, 10, state);
+  EXPECT_EQ(decision.desired_replicas, 12);
+  EXPECT_EQ(decision.recommended_replicas, 100);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMaxReplicas);
+  EXPECT_EQ(decision.guard_rail_detail, "capped at maxReplicas 12");
+}
+
+TEST(Bounds, CurrentAboveMaxGoesToMaxAtOnce) {
+  ScalingSpec spec = lag_spec();  // 300 s scale-down window, 30 s cooldown, 50%/60 s
+  spec.max_replicas = 24;
+  ScalerState state;
+  state.record_scale(at(0), 20, 30);
+  const Decision decision = decide_lag(spec, 10, 30'000, 30, state);
+  EXPECT_EQ(decision.desired_replicas, 24);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMaxReplicas);
+}
+
+TEST(Bounds, CurrentBelowMinGoesToMinAtOnce) {
+  ScalingSpec spec = lag_spec();
+  spec.min_replicas = 3;
+  ScalerState state;
+  const Decision decision = decide_lag(spec, 0, 0, 0, state);
+  EXPECT_EQ(decision.desired_replicas, 3);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMinReplicas);
+}
+
+// --- Partition cap -------------------------------------------------------------------------------
+
+TEST(PartitionCap, CapsAtThePartitionCount) {
+  ScalingSpec spec = unguarded_spec();
+  spec.max_replicas = 24;
+  ScalerState state;
+  const Decision decision =
+      decide(spec, with_partitions(lag_observation(at(0), 100'000), 8), 6, state, false);
+  EXPECT_EQ(decision.desired_replicas, 8);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kPartitionCount);
+  EXPECT_EQ(decision.guard_rail_detail, "capped at 8 partitions: more consumers would sit idle");
+}
+
+TEST(PartitionCap, OnlyWhenThePartitionCountIsKnown) {
+  ScalingSpec spec = unguarded_spec();
+  spec.max_replicas = 24;
+  ScalerState state;
+  const Decision decision =
+      decide(spec, with_partitions(lag_observation(at(0), 100'000), 0), 6, state, false);
+  EXPECT_EQ(decision.desired_replicas, 24);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMaxReplicas);
+}
+
+TEST(PartitionCap, MorePartitionsThanMaxLeaveMaxInCharge) {
+  ScalingSpec spec = unguarded_spec();
+  spec.max_replicas = 24;
+  ScalerState state;
+  const Decision decision =
+      decide(spec, with_partitions(lag_observation(at(0), 100'000), 100), 6, state, false);
+  EXPECT_EQ(decision.desired_replicas, 24);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMaxReplicas);
+}
+
+TEST(PartitionCap, MinReplicasWinsOverIt) {
+  ScalingSpec spec = unguarded_spec();
+  spec.min_replicas = 10;
+  ScalerState state;
+  const Decision decision =
+      decide(spec, with_partitions(lag_observation(at(0), 100'000), 8), 10, state, false);
+  EXPECT_EQ(decision.desired_replicas, 10);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMinReplicas);
+}
+
+TEST(PartitionCap, CurrentAbovePartitionsShrinksAtOnce) {
+  ScalingSpec spec = lag_spec();  // 300 s scale-down window
+  ScalerState state;
+  const Decision decision =
+      decide(spec, with_partitions(lag_observation(at(0), 30'000), 12), 30, state, false);
+  EXPECT_EQ(decision.desired_replicas, 12);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kPartitionCount);
+}
+
+// --- Tolerance -----------------------------------------------------------------------------------
+
+TEST(Tolerance, HoldsInsideTheBandInclusive) {
+  ScalingSpec spec = unguarded_spec();
+  spec.tolerance = 0.1;
+  ScalerState state;
+  const Decision up = decide_lag(spec, 0, 11'000, 10, state);  // |11/10 - 1| = 0.1
+  EXPECT_EQ(up.desired_replicas, 10);
+  EXPECT_EQ(up.guard_rail, GuardRail::kTolerance);
+  EXPECT_EQ(up.guard_rail_detail, "within tolerance 10% of 10");
+  EXPECT_EQ(decide_lag(spec, 10, 9'000, 10, state).desired_replicas, 10);
+  // 0.58 * 50 is 28.999999999999996 in floating point; 50 - 21 = 29 is still within the band.
+  spec.tolerance = 0.58;
+  EXPECT_EQ(decide_lag(spec, 20, 21'000, 50, state).desired_replicas, 50);
+}
+
+TEST(Tolerance, ScalesOutsideTheBand) {
+  ScalingSpec spec = unguarded_spec();
+  spec.tolerance = 0.1;
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 12'000, 10, state).desired_replicas, 12);
+  EXPECT_EQ(decide_lag(spec, 10, 8'000, 10, state).desired_replicas, 8);
+  spec.tolerance = 0.05;
+  EXPECT_EQ(decide_lag(spec, 20, 11'000, 10, state).desired_replicas, 11);
+}
+
+TEST(Tolerance, IsIgnoredFromAndToZero) {
+  ScalingSpec spec = unguarded_spec();
+  spec.min_replicas = 0;
+  spec.tolerance = 1.0;  // would hold any change from 1
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 1'500, 1, state).desired_replicas, 1);  // |2/1 - 1| <= 1
+  EXPECT_EQ(decide_lag(spec, 10, 0, 1, state).desired_replicas, 0);
+  EXPECT_EQ(decide_lag(spec, 20, 1'500, 0, state).desired_replicas, 2);
+}
+
+// --- Stabilization (HPA behavior) ------------------------------------------------------------
+
+TEST(ScaleDownStabilization, HoldsTheHighestRecommendationFor300Seconds) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 10'000, 10, state).desired_replicas, 10);
+  const Decision held = decide_lag(spec, 100, 6'000, 10, state);
+  EXPECT_EQ(held.desired_replicas, 10);
+  EXPECT_EQ(held.guard_rail, GuardRail::kScaleDownStabilization);
+  EXPECT_EQ(held.guard_rail_detail, "highest recommendation in the last 300 s is 10");
+  EXPECT_EQ(decide_lag(spec, 200, 2'000, 10, state).desired_replicas, 10);
+  EXPECT_EQ(decide_lag(spec, 299, 2'000, 10, state).desired_replicas, 10);
+
+  // The 10 from t=0 left the window; the 6 from t=100 is now the highest.
+  const Decision partly = decide_lag(spec, 300, 2'000, 10, state);
+  EXPECT_EQ(partly.desired_replicas, 6);
+  EXPECT_EQ(partly.guard_rail, GuardRail::kScaleDownStabilization);
+  state.record_scale(partly.time, 10, 6);
+
+  const Decision rest = decide_lag(spec, 400, 2'000, 6, state);
+  EXPECT_EQ(rest.desired_replicas, 2);
+  EXPECT_EQ(rest.guard_rail, GuardRail::kNone);
+}
+
+TEST(ScaleDownStabilization, AlsoDelaysScaleToZero) {
+  ScalingSpec spec = lag_spec();
+  spec.min_replicas = 0;
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 2'000, 2, state).desired_replicas, 2);
+  const Decision decision = decide_lag(spec, 10, 0, 2, state);
+  EXPECT_EQ(decision.desired_replicas, 2);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kScaleDownStabilization);
+}
+
+TEST(ScaleUpStabilization, UsesTheLowestRecommendationInTheWindow) {
+  ScalingSpec spec = unguarded_spec();
+  spec.scale_up.stabilization_seconds = 60;
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 4'000, 4, state).desired_replicas, 4);
+  const Decision held = decide_lag(spec, 20, 12'000, 4, state);
+  EXPECT_EQ(held.desired_replicas, 4);
+  EXPECT_EQ(held.guard_rail, GuardRail::kScaleUpStabilization);
+  EXPECT_EQ(held.guard_rail_detail, "lowest recommendation in the last 60 s is 4");
+  EXPECT_EQ(decide_lag(spec, 40, 10'000, 4, state).desired_replicas, 4);
+  // t=0 left the window: lowest of 12, 10, 12 is 10.
+  const Decision partly = decide_lag(spec, 61, 12'000, 4, state);
+  EXPECT_EQ(partly.desired_replicas, 10);
+  EXPECT_EQ(partly.guard_rail, GuardRail::kScaleUpStabilization);
+}
+
+// --- Rate limits (HPA behavior policies) -------------------------------------------------------
+
+TEST(ScaleUpRate, AllowsTheLargerOfFourPodsAndDoublingPer15Seconds) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  const Decision small = decide_lag(spec, 0, 20'000, 2, state);
+  EXPECT_EQ(small.desired_replicas, 6);
+  EXPECT_EQ(small.guard_rail, GuardRail::kScaleUpRate);
+  EXPECT_EQ(small.guard_rail_detail, "scale-up rate: at most 6 replicas within 15 s");
+
+  ScalerState other;
+  const Decision large = decide_lag(spec, 0, 40'000, 10, other);
+  EXPECT_EQ(large.desired_replicas, 20);
+  EXPECT_EQ(large.reason,
+            "lag 40,000 msgs, at 1,000 msgs/replica: 10 -> 20 (policy wants 40; scale-up rate: at "
+            "most 20 replicas within 15 s)");
+}
+
+TEST(ScaleUpRate, CountsFromTheStartOfTheSlidingPeriod) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  const Decision first = decide_lag(spec, 0, 40'000, 10, state);
+  state.record_scale(first.time, 10, first.desired_replicas);
+  const Decision within = decide_lag(spec, 5, 40'000, 20, state);
+  EXPECT_EQ(within.desired_replicas, 20);
+  EXPECT_EQ(within.guard_rail, GuardRail::kScaleUpRate);
+  EXPECT_EQ(decide_lag(spec, 15, 40'000, 20, state).desired_replicas, 40);
+}
+
+TEST(ScaleDownRate, AllowsTheLargerOfFourPodsAndHalvingPer60Seconds) {
+  ScalingSpec spec = lag_spec();
+  spec.scale_down.stabilization_seconds = 0;
+  spec.cooldown_seconds = 0;
+  ScalerState state;
+  const Decision first = decide_lag(spec, 0, 1'000, 10, state);
+  EXPECT_EQ(first.desired_replicas, 5);
+  EXPECT_EQ(first.guard_rail, GuardRail::kScaleDownRate);
+  EXPECT_EQ(first.guard_rail_detail, "scale-down rate: at least 5 replicas within 60 s");
+  state.record_scale(first.time, 10, 5);
+
+  const Decision within = decide_lag(spec, 30, 1'000, 5, state);
+  EXPECT_EQ(within.desired_replicas, 5);
+  EXPECT_EQ(within.guard_rail, GuardRail::kScaleDownRate);
+  EXPECT_EQ(decide_lag(spec, 60, 1'000, 5, state).desired_replicas, 1);
+
+  ScalerState other;
+  EXPECT_EQ(decide_lag(spec, 0, 1'000, 6, other).desired_replicas, 2);  // 4 pods beat 50%
+}
+
+// --- Cooldown ------------------------------------------------------------------------------------
+
+TEST(Cooldown, BlocksScaleDownAfterAnyScale) {
+  ScalingSpec spec = lag_spec();
+  spec.scale_down.stabilization_seconds = 0;
+  ScalerState state;
+  state.record_scale(at(0), 4, 8);
+  const Decision held = decide_lag(spec, 10, 2'000, 8, state);
+  EXPECT_EQ(held.desired_replicas, 8);
+  EXPECT_EQ(held.guard_rail, GuardRail::kCooldown);
+  EXPECT_EQ(held.guard_rail_detail, "last scale 10 s ago, no scale-down within 30 s");
+  EXPECT_EQ(decide_lag(spec, 29, 2'000, 8, state).desired_replicas, 8);
+  EXPECT_EQ(decide_lag(spec, 30, 2'000, 8, state).desired_replicas, 2);
+}
+
+TEST(Cooldown, DoesNotDelayScaleUp) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  state.record_scale(at(0), 4, 8);
+  const Decision decision = decide_lag(spec, 16, 12'000, 8, state);
+  EXPECT_EQ(decision.desired_replicas, 12);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kNone);
+}
+
+// --- Scale to zero and activation (KEDA) ----------------------------------------------------
+
+ScalingSpec zero_spec() {
+  ScalingSpec spec = unguarded_spec();
+  spec.min_replicas = 0;
+  spec.activation_lag = 100;
+  return spec;
+}
+
+TEST(Activation, ScalesToZeroAtOrBelowActivationLag) {
+  ScalerState state;
+  const Decision decision = decide_lag(zero_spec(), 0, 100, 2, state);
+  EXPECT_EQ(decision.desired_replicas, 0);
+  EXPECT_EQ(decision.recommended_replicas, 1);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kActivation);
+  EXPECT_EQ(decision.guard_rail_detail, "lag 100 <= activationLag 100: scale to zero");
+}
+
+TEST(Activation, NeverScalesToZeroWithMinReplicasAboveZero) {
+  ScalingSpec spec = zero_spec();
+  spec.min_replicas = 1;
+  ScalerState state;
+  EXPECT_EQ(decide_lag(spec, 0, 0, 2, state).desired_replicas, 1);
+}
+
+TEST(Activation, StaysAtZeroUntilLagExceedsActivationLag) {
+  ScalerState state;
+  const Decision idle = decide_lag(zero_spec(), 0, 100, 0, state);
+  EXPECT_FALSE(idle.is_change());
+  EXPECT_EQ(idle.guard_rail, GuardRail::kActivation);
+  EXPECT_EQ(idle.guard_rail_detail, "lag 100 <= activationLag 100: stays at zero");
+
+  const Decision active = decide_lag(zero_spec(), 10, 101, 0, state);
+  EXPECT_EQ(active.desired_replicas, 1);
+  EXPECT_EQ(active.reason, "lag 101 msgs, at 1,000 msgs/replica: 0 -> 1");
+}
+
+TEST(Activation, RunsAtLeastOneReplicaWhileActive) {
+  ScalingSpec spec = zero_spec();
+  spec.policy = Policy::kDepthLatency;
+  Observation observation;
+  observation.time = at(0);
+  observation.queue_depth = 150;
+  observation.latency_seconds = 0.3;  // depthLatency holds at 0
+  ScalerState state;
+  const Decision decision = decide(spec, observation, 0, state, false);
+  EXPECT_EQ(decision.desired_replicas, 1);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kActivation);
+  EXPECT_EQ(decision.guard_rail_detail, "lag 150 > activationLag 100: at least 1 replica");
+}
+
+TEST(Activation, FromZeroIsRateLimitedLikeAnyScaleUp) {
+  ScalingSpec spec = lag_spec();
+  spec.min_replicas = 0;
+  ScalerState state;
+  const Decision decision = decide_lag(spec, 0, 20'000, 0, state);
+  EXPECT_EQ(decision.desired_replicas, 4);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kScaleUpRate);
+}
+
+// --- Missing or failed data --------------------------------------------------------------------
+
+TEST(MissingData, FailedPollHoldsAndRemembersNothing) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  decide_lag(spec, 0, 8'000, 8, state);
+  const Decision decision = decide(spec, failed_observation(at(10)), 8, state, false);
+  EXPECT_EQ(decision.desired_replicas, 8);
+  EXPECT_FALSE(decision.recommended_replicas.has_value());
+  EXPECT_EQ(decision.guard_rail, GuardRail::kMissingData);
+  EXPECT_EQ(decision.reason,
+            "source poll failed: broker unreachable: holding 8 (no scale-down without data; no "
+            "fallback configured)");
+  EXPECT_EQ(state.recommendations().size(), 1u);
+  EXPECT_EQ(state.consecutive_failures(), 1);
+}
+
+TEST(MissingData, MissingLagHolds) {
+  ScalingSpec spec = lag_spec();
+  spec.scale_down.stabilization_seconds = 0;
+  Observation observation;
+  observation.time = at(0);
+  observation.ingress_rate = 0;
+  ScalerState state;
+  const Decision decision = decide(spec, observation, 8, state, false);
+  EXPECT_EQ(decision.desired_replicas, 8);
+  EXPECT_EQ(decision.reason,
+            "no consumer lag or queue depth in the observation: holding 8 (no scale-down without "
+            "data; no fallback configured)");
+}
+
+TEST(MissingData, MissingLatencyHoldsDepthLatencyWithoutCountingTowardFallback) {
+  ScalingSpec spec = unguarded_spec();
+  spec.policy = Policy::kDepthLatency;
+  spec.fallback = {.failure_threshold = 1, .replicas = 2};
+  ScalerState state;
+  for (int poll = 0; poll < 3; ++poll) {
+    const Decision decision = decide_lag(spec, poll * 10, 10, 8, state);  // depth 10, no latency
+    EXPECT_EQ(decision.desired_replicas, 8);
+    EXPECT_EQ(decision.guard_rail, GuardRail::kMissingData);
+    EXPECT_EQ(decision.reason,
+              "no latency in the observation (depthLatency needs spec.latency): holding 8 (no "
+              "scale-down without data)");
+  }
+  EXPECT_EQ(state.consecutive_failures(), 0);
+}
+
+TEST(MissingData, NeverScalesToZero) {
+  ScalerState state;
+  const Decision decision = decide(zero_spec(), failed_observation(at(0)), 3, state, false);
+  EXPECT_EQ(decision.desired_replicas, 3);
+}
+
+// --- Fallback ------------------------------------------------------------------------------------
+
+ScalingSpec fallback_spec() {
+  ScalingSpec spec = lag_spec();
+  spec.fallback = {.failure_threshold = 3, .replicas = 6};
+  return spec;
+}
+
+TEST(Fallback, AppliesExactlyAfterTheThresholdOfConsecutiveFailures) {
+  const ScalingSpec spec = fallback_spec();
+  ScalerState state;
+  const Decision first = decide(spec, failed_observation(at(0)), 10, state, false);
+  EXPECT_EQ(first.desired_replicas, 10);
+  EXPECT_EQ(first.guard_rail_detail,
+            "no scale-down without data; 1 of 3 failed polls before fallback");
+  EXPECT_EQ(decide(spec, failed_observation(at(10)), 10, state, false).desired_replicas, 10);
+
+  const Decision third = decide(spec, failed_observation(at(20)), 10, state, false);
+  EXPECT_EQ(third.desired_replicas, 6);  // lowers too: the operator asked for exactly 6
+  EXPECT_EQ(third.guard_rail, GuardRail::kFallback);
+  EXPECT_EQ(third.decided_by, "fallback");
+  EXPECT_EQ(third.reason,
+            "source poll failed: broker unreachable: 10 -> 6 (3 consecutive failed polls, "
+            "fallback.replicas 6)");
+  EXPECT_EQ(decide(spec, failed_observation(at(30)), 6, state, false).desired_replicas, 6);
+}
+
+TEST(Fallback, RaisesAndIgnoresBoundsAndCooldown) {
+  ScalingSpec spec = fallback_spec();
+  spec.max_replicas = 4;
+  spec.fallback.failure_threshold = 1;
+  ScalerState state;
+  state.record_scale(at(0), 1, 2);
+  EXPECT_EQ(decide(spec, failed_observation(at(1)), 2, state, false).desired_replicas, 6);
+}
+
+TEST(Fallback, MissingLagCountsAsAFailedPoll) {
+  const ScalingSpec spec = fallback_spec();
+  Observation no_lag;
+  ScalerState state;
+  for (int poll = 0; poll < 3; ++poll) {
+    no_lag.time = at(poll * 10);
+    decide(spec, no_lag, 2, state, false);
+  }
+  no_lag.time = at(30);
+  EXPECT_EQ(decide(spec, no_lag, 2, state, false).desired_replicas, 6);
+}
+
+TEST(Fallback, WithoutFallbackReplicasHoldsForever) {
+  const ScalingSpec spec = lag_spec();
+  ScalerState state;
+  for (int poll = 0; poll < 10; ++poll) {
+    EXPECT_EQ(decide(spec, failed_observation(at(poll * 10)), 10, state, false).desired_replicas,
+              10);
+  }
+}
+
+TEST(Fallback, RecoveryResumesNormalDecisionsWithTheirGuardRails) {
+  const ScalingSpec spec = fallback_spec();
+  ScalerState state;
+  decide_lag(spec, 0, 10'000, 10, state);
+  decide(spec, failed_observation(at(10)), 10, state, false);
+  decide(spec, failed_observation(at(20)), 10, state, false);
+  const Decision fallback = decide(spec, failed_observation(at(30)), 10, state, false);
+  ASSERT_EQ(fallback.desired_replicas, 6);
+  state.record_scale(fallback.time, 10, 6);
+
+  const Decision recovered = decide_lag(spec, 40, 1'000, 6, state);
+  EXPECT_EQ(state.consecutive_failures(), 0);
+  EXPECT_EQ(recovered.decided_by, "lagPerReplica");
+  // The pre-outage recommendation of 10 is still in the 300 s window: no scale-down yet.
+  EXPECT_EQ(recovered.desired_replicas, 6);
+  EXPECT_EQ(recovered.guard_rail, GuardRail::kScaleDownStabilization);
+
+  // A failure after recovery starts counting from one again.
+  EXPECT_EQ(decide(spec, failed_observation(at(50)), 6, state, false).guard_rail,
+            GuardRail::kMissingData);
+}
+
+// --- Paused --------------------------------------------------------------------------------------
+
+TEST(Paused, ObservesButNeverChanges) {
+  ScalerState state;
+  const Decision decision = decide(lag_spec(), lag_observation(at(0), 9'000), 4, state, true);
+  EXPECT_EQ(decision.desired_replicas, 4);
+  EXPECT_FALSE(decision.is_change());
+  EXPECT_EQ(decision.replicas_if_unpaused, 8);
+  EXPECT_EQ(decision.recommended_replicas, 9);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kPaused);
+  EXPECT_EQ(decision.reason,
+            "paused (lagpilot.io/paused): holding 4; unpaused: lag 9,000 msgs, at 1,000 "
+            "msgs/replica: 4 -> 8 (policy wants 9; scale-up rate: at most 8 replicas within 15 s)");
+}
+
+TEST(Paused, HoldsEvenWhenFallbackWouldApply) {
+  ScalingSpec spec = fallback_spec();
+  spec.fallback.failure_threshold = 1;
+  ScalerState state;
+  const Decision decision = decide(spec, failed_observation(at(0)), 2, state, true);
+  EXPECT_EQ(decision.desired_replicas, 2);
+  EXPECT_EQ(decision.replicas_if_unpaused, 6);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kPaused);
+}
+
+// --- drainTime end to end: learning and the reason text --------------------------------------
+
+Observation drain_observation(int seconds, std::int64_t lag, double ingress,
+                              std::optional<double> egress) {
+  Observation observation = lag_observation(at(seconds), lag);
+  observation.ingress_rate = ingress;
+  observation.egress_rate = egress;
+  return observation;
+}
+
+TEST(DrainTime, ReasonShowsTheInputsWithThousandsSeparators) {
+  ScalingSpec spec;
+  spec.target_drain_seconds = 180;
+  spec.scale_up.max_pods_per_period = 8;
+  ScalerState state;
+  state.throughput().add_sample(410, spec.learning.smoothing);
+  Observation observation = drain_observation(0, 48'200, 3'400, std::nullopt);
+  observation.lag_seconds = 96;
+  const Decision decision = decide(spec, observation, 4, state, false);
+  // (3,400 + 48,200 / 180) / 410 = 8.95 -> 9
+  EXPECT_EQ(decision.desired_replicas, 9);
+  EXPECT_EQ(decision.decided_by, "drainTime");
+  EXPECT_EQ(decision.reason,
+            "lag 48,200 msgs, 96 s behind, draining at 410 msg/s/replica, arrivals 3,400 msg/s: "
+            "4 -> 9");
+}
+
+TEST(DrainTime, ReasonNamesTheLimitingGuardRail) {
+  const ScalingSpec spec;
+  ScalerState state;
+  state.throughput().add_sample(410, spec.learning.smoothing);
+  const Decision decision =
+      decide(spec, drain_observation(0, 48'200, 3'400, std::nullopt), 4, state, false);
+  // (3,400 + 48,200 / 60) / 410 = 10.25 -> 11, but +4/x2 per 15 s from 4 allows 8.
+  EXPECT_EQ(decision.recommended_replicas, 11);
+  EXPECT_EQ(decision.desired_replicas, 8);
+  EXPECT_EQ(decision.reason,
+            "lag 48,200 msgs, draining at 410 msg/s/replica, arrivals 3,400 msg/s: 4 -> 8 (policy "
+            "wants 11; scale-up rate: at most 8 replicas within 15 s)");
+}
+
+TEST(DrainTime, UsesLagPerReplicaUntilThroughputIsLearned) {
+  const ScalingSpec spec;
+  ScalerState state;
+  const Decision before =
+      decide(spec, drain_observation(0, 20'000, 3'000, std::nullopt), 4, state, false);
+  EXPECT_EQ(before.decided_by, "lagPerReplica");
+  EXPECT_EQ(before.recommended_replicas, 4);  // 20,000 / 5,000
+
+  // Busy: 20,000 msgs is 10 s of work at 2,000 msg/s; 2,000 / 4 replicas = 500 msg/s/replica.
+  const Decision after = decide(spec, drain_observation(10, 20'000, 3'000, 2'000), 4, state, false);
+  EXPECT_EQ(after.decided_by, "drainTime");
+  // (3,000 + 20,000 / 60) / 500 = 6.67 -> 7
+  EXPECT_EQ(after.recommended_replicas, 7);
+}
+
+TEST(DrainTime, LearnsFromBusyPollsAndIgnoresIdleOnes) {
+  const ScalingSpec spec;
+  ScalerState state;
+  decide(spec, drain_observation(0, 50'000, 3'000, 4'000), 8, state, false);  // 500/replica
+  EXPECT_DOUBLE_EQ(*state.throughput().per_replica_rate(), 500);
+
+  for (int poll = 1; poll <= 10; ++poll) {  // caught up: egress is just the arrival rate
+    decide(spec, drain_observation(poll * 10, 0, 2'000, 2'000), 8, state, false);
+  }
+  EXPECT_DOUBLE_EQ(*state.throughput().per_replica_rate(), 500);
+  EXPECT_EQ(state.throughput().samples(), 1);
+
+  for (int poll = 11; poll <= 30; ++poll) {  // slower consumers, busy: 400/replica
+    decide(spec, drain_observation(poll * 10, 50'000, 3'000, 3'200), 8, state, false);
+  }
+  EXPECT_NEAR(*state.throughput().per_replica_rate(), 400, 1);
+}
+
+TEST(DrainTime, PausedStillLearns) {
+  const ScalingSpec spec;
+  ScalerState state;
+  decide(spec, drain_observation(0, 50'000, 3'000, 4'000), 8, state, true);
+  EXPECT_EQ(state.throughput().samples(), 1);
+}
+
+TEST(DrainTime, CommitIntervalLagDoesNotRunAway) {
+  // Consumers keep up; committed offsets trail by 2 s of arrivals. Learning from such polls
+  // would give 3,000 / replicas, each scale-up lowering the estimate further.
+  const ScalingSpec spec;
+  ScalerState state;
+  state.throughput().add_sample(500, spec.learning.smoothing);
+  int replicas = 6;
+  for (int poll = 0; poll < 100; ++poll) {
+    const Decision decision =
+        decide(spec, drain_observation(poll * 10, 6'000, 3'000, 3'000), replicas, state, false);
+    if (decision.is_change()) {
+      state.record_scale(decision.time, replicas, decision.desired_replicas);
+      replicas = decision.desired_replicas;
+    }
+  }
+  EXPECT_EQ(replicas, 7);  // ceil((3,000 + 6,000 / 60) / 500)
+  EXPECT_DOUBLE_EQ(*state.throughput().per_replica_rate(), 500);
+}
+
+// A backlog builds, is drained, and load drops: the whole loop on simulated time.
+TEST(DrainTime, ScenarioScalesUpFastAndDownSlowly) {
+  ScalingSpec spec;
+  spec.max_replicas = 20;
+  constexpr double kCapacityPerReplica = 500;
+  constexpr int kPollSeconds = 10;
+  ScalerState state;
+  int replicas = 2;
+  double lag = 0;
+  int peak = replicas;
+  int replicas_at_drop = 0;
+  std::optional<int> first_scale_down_after_drop;
+  for (int t = kPollSeconds; t <= 3600; t += kPollSeconds) {
+    const double ingress = t <= 1800 ? 3'000 : 500;
+    const double processed =
+        std::min(lag + ingress * kPollSeconds, replicas * kCapacityPerReplica * kPollSeconds);
+    lag += ingress * kPollSeconds - processed;
+    Observation observation =
+        drain_observation(t, static_cast<std::int64_t>(lag), ingress, processed / kPollSeconds);
+    observation.consumers = replicas;
+    observation.partitions = 24;
+
+    const Decision decision = decide(spec, observation, replicas, state, false);
+    if (t == 1800) replicas_at_drop = replicas;
+    if (t > 1800 && decision.desired_replicas < replicas && !first_scale_down_after_drop) {
+      first_scale_down_after_drop = t;
+    }
+    if (decision.is_change()) {
+      state.record_scale(decision.time, replicas, decision.desired_replicas);
+      replicas = decision.desired_replicas;
+    }
+    peak = std::max(peak, replicas);
+    if (t == 60) {
+      EXPECT_GE(replicas, 6) << "arrivals need 6 replicas; reached within a minute";
+    }
+    if (t == 1800) {
+      EXPECT_LT(lag, 3'000) << "backlog drained while load was high";
+    }
+  }
+  EXPECT_LE(peak, spec.max_replicas);
+  EXPECT_GE(replicas_at_drop, 6);
+  ASSERT_TRUE(first_scale_down_after_drop.has_value());
+  EXPECT_GE(*first_scale_down_after_drop, 1800 + 300) << "scale-down waits out the window";
+  EXPECT_EQ(replicas, 1);  // 500 msg/s at 500 msg/s/replica
+  EXPECT_NEAR(*state.throughput().per_replica_rate(), kCapacityPerReplica, 1);
+}
+
+}  // namespace
+}  // namespace lagpilot::scaler
