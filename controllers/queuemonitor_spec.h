@@ -1,0 +1,37 @@
+#pragma once
+// spec of a QueueMonitor, parsed and checked. The CRD schema rejects most bad input with a 422;
+// this catches the rest (and specs that bypassed the schema) with an error naming the field.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "scaler/spec.h"
+#include "util/result.h"
+
+namespace lagpilot::controllers {
+
+struct TargetRef {
+  std::string api_version;
+  std::string kind;
+  std::string name;
+};
+
+struct QueueMonitorSpec {
+  std::string source_kind;         // "kafka"
+  nlohmann::json source;           // spec.source.<kind>, as written
+  std::string auth_secret_name;    // spec.source.<kind>.authSecretRef.name; empty: none
+  int poll_interval_seconds = 10;
+  TargetRef target;
+  scaler::ScalingSpec scaling;
+  nlohmann::json latency;          // spec.latency, null when absent
+  nlohmann::json alerts;           // spec.alerts (array), evaluated by the alerts module
+  nlohmann::json slos;             // spec.slos (array)
+  std::string alerts_preset = "none";
+};
+
+// `spec` is the object's .spec. Error code "InvalidSpec"; the message starts with the field path,
+// e.g. "spec.scaling.maxReplicas: must be >= minReplicas (3)".
+Result<QueueMonitorSpec> parse_queue_monitor_spec(const nlohmann::json& spec);
+
+}  // namespace lagpilot::controllers

@@ -1,0 +1,133 @@
+#include "operator/leader_election.h"
+
+#include <spdlog/spdlog.h>
+
+namespace lagpilot::operator_main {
+namespace {
+
+bool same_record(const kube::LeaseRecord& a, const kube::LeaseRecord& b) {
+  return a.holder_identity == b.holder_identity && a.renew_time == b.renew_time &&
+         a.lease_transitions == b.lease_transitions && a.lease_duration_seconds == b.lease_duration_seconds;
+}
+
+}  // namespace
+
+LeaderElector::LeaderElector(kube::KubeClient& client, Clock& clock, LeaderElectionConfig config)
+    : leases_(client), clock_(clock), config_(std::move(config)) {}
+
+bool LeaderElector::try_acquire_or_renew() {
+  WallTime now = clock_.now();
+  int duration_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+  auto current = leases_.get(config_.lease_namespace, config_.lease_name);
+  if (!current) {
+    spdlog::warn("leader-election lease={}/{} read failed: {}", config_.lease_namespace, config_.lease_name,
+                 current.error().message);
+    return false;
+  }
+  if (!current->has_value()) {
+    kube::LeaseRecord fresh;
+    fresh.holder_identity = config_.identity;
+    fresh.lease_duration_seconds = duration_seconds;
+    fresh.acquire_time = now;
+    fresh.renew_time = now;
+    auto created = leases_.create(config_.lease_namespace, config_.lease_name, fresh);
+    if (!created) return false;  // someone else created it first
+    std::lock_guard lock(mutex_);
+    observed_ = *created;
+    observed_at = now;
+    renewed_at_ = now;
+    return true;
+  }
+  kube::LeaseRecord record = **current;
+  {
+    std::lock_guard lock(mutex_);
+    if (!observed_ || !same_record(*observed_, record)) {
+      observed_ = record;
+      observed_at = now;
+    }
+    bool held_by_other = !record.holder_identity.empty() && record.holder_identity != config_.identity;
+    auto record_duration = std::chrono::seconds(record.lease_duration_seconds);
+    if (held_by_other && observed_at + record_duration > now) return false;  // not expired yet
+  }
+  kube::LeaseRecord next = record;
+  if (record.holder_identity != config_.identity) {
+    next.acquire_time = now;
+    next.lease_transitions = record.lease_transitions + 1;
+  }
+  next.holder_identity = config_.identity;
+  next.lease_duration_seconds = duration_seconds;
+  next.renew_time = now;
+  auto updated = leases_.update(config_.lease_namespace, config_.lease_name, next);
+  if (!updated) {
+    spdlog::debug("leader-election lease={}/{} update failed: {}", config_.lease_namespace, config_.lease_name,
+                  updated.error().message);
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  observed_ = *updated;
+  observed_at = now;
+  renewed_at_ = now;
+  return true;
+}
+
+bool LeaderElector::holds_lease() const {
+  std::lock_guard lock(mutex_);
+  return renewed_at_ && clock_.now() < *renewed_at_ + std::chrono::duration_cast<WallTime::duration>(config_.renew_deadline);
+}
+
+bool LeaderElector::wait_retry_period() {
+  std::unique_lock lock(mutex_);
+  clock_.wait_until(lock, stop_cv_, clock_.now() + std::chrono::duration_cast<WallTime::duration>(config_.retry_period),
+                    [this] { return stopping_; });
+  return !stopping_;
+}
+
+void LeaderElector::run(const std::function<void()>& on_started_leading,
+                        const std::function<void()>& on_stopped_leading) {
+  while (!try_acquire_or_renew()) {
+    if (!wait_retry_period()) return;
+  }
+  spdlog::info("leader-election lease={}/{} acquired by {}", config_.lease_namespace, config_.lease_name,
+               config_.identity);
+  if (on_started_leading) on_started_leading();
+  while (wait_retry_period()) {
+    if (try_acquire_or_renew()) continue;
+    if (!holds_lease()) {
+      spdlog::error("leader-election lease={}/{} lost: no renewal within the renew deadline", config_.lease_namespace,
+                    config_.lease_name);
+      if (on_stopped_leading) on_stopped_leading();
+      return;
+    }
+  }
+}
+
+void LeaderElector::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+bool LeaderElector::release() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!renewed_at_ || !observed_ || observed_->holder_identity != config_.identity) return false;
+  }
+  kube::LeaseRecord released;
+  {
+    std::lock_guard lock(mutex_);
+    released = *observed_;
+  }
+  released.holder_identity = "";
+  released.lease_duration_seconds = 1;
+  released.renew_time = clock_.now();
+  auto updated = leases_.update(config_.lease_namespace, config_.lease_name, released);
+  std::lock_guard lock(mutex_);
+  renewed_at_.reset();
+  if (!updated) return false;
+  observed_ = *updated;
+  return true;
+}
+
+}  // namespace lagpilot::operator_main

@@ -1,0 +1,37 @@
+#include "operator/metrics_observer.h"
+
+namespace lagpilot::operator_main {
+
+void MetricsObserver::on_reconcile(const std::string& result, double seconds) {
+  metrics_.reconcile_finished(result, seconds);
+}
+
+void MetricsObserver::on_report(const controllers::MonitorReport& report) {
+  metrics::MonitorValues values;
+  values.ns = report.ns;
+  values.name = report.name;
+  values.source = report.source_kind;
+  if (report.snapshot) {
+    const auto& s = *report.snapshot;
+    values.consumer_lag = static_cast<double>(s.consumer_lag);
+    values.queue_depth = static_cast<double>(s.queue_depth);
+    values.lag_seconds = s.lag_seconds;
+    values.ingress_rate = s.ingress_rate;
+    values.egress_rate = s.egress_rate;
+    if (s.consumers) values.consumers = *s.consumers;
+    values.partitions = s.partitions;
+  }
+  values.replicas_current = report.current_replicas;
+  values.replicas_desired = report.desired_replicas;
+  values.health = report.health == "Healthy" ? 0 : report.health == "Degraded" ? 1 : report.health == "Unhealthy" ? 2 : 3;
+  metrics_.set_monitor(values);
+  if (report.scaled) metrics_.scaled(report.ns, report.name, report.source_kind, report.scaled_to > report.scaled_from);
+}
+
+void MetricsObserver::on_removed(const std::string& ns, const std::string& name) { metrics_.remove_monitor(ns, name); }
+
+void MetricsObserver::on_source_poll(const std::string& kind, bool ok, const std::string& reason, double seconds) {
+  metrics_.source_polled(kind, ok, reason, seconds);
+}
+
+}  // namespace lagpilot::operator_main

@@ -1,0 +1,149 @@
+#include "operator/options.h"
+
+#include <set>
+#include <sstream>
+
+namespace lagpilot::operator_main {
+namespace {
+
+Error flag_error(const std::string& flag, const std::string& message) {
+  return Error{"InvalidFlag", "--" + flag + ": " + message};
+}
+
+std::optional<long> parse_long(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    long value = std::stol(text, &used);
+    if (used != text.size()) return std::nullopt;
+    return value;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// "30s", "2m", "1h" or plain seconds.
+std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  long factor = 1;
+  std::string number = text;
+  switch (text.back()) {
+    case 's': number.pop_back(); break;
+    case 'm': factor = 60; number.pop_back(); break;
+    case 'h': factor = 3600; number.pop_back(); break;
+    default: break;
+  }
+  auto value = parse_long(number);
+  if (!value || *value < 0) return std::nullopt;
+  return std::chrono::seconds(*value * factor);
+}
+
+}  // namespace
+
+std::string run_usage() {
+  return R"(Usage: lagpilot run [flags]
+
+Runs the operator: watches QueueMonitors, polls their queues, scales their targets.
+
+Flags:
+  --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --namespaces a,b                   watch only these namespaces (default: all)
+  --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
+  --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
+  --log-level LEVEL                  trace, debug, info, warn, error (default info)
+  --log-format FORMAT                json, text or auto (default auto: text on a terminal)
+  --workers N                        concurrent reconciles (default 8)
+  --metrics-status-interval DUR      least time between status writes of metric values alone (default 30s)
+  --kafka-poll-timeout-ms N          bound on one Kafka poll (default 5000)
+  --leader-elect                     run with Lease-based leader election
+  --leader-election-namespace NS     where the Lease lives (default: own namespace, else default)
+  --leader-election-id NAME          the Lease's name (default lagpilot-leader)
+  --lease-duration DUR               (default 15s)
+  --renew-deadline DUR               (default 10s)
+  --retry-period DUR                 (default 2s)
+  --per-partition-metrics            add per-partition lag series to /metrics
+)";
+}
+
+Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
+  RunOptions options;
+  static const std::set<std::string> kBooleans = {"leader-elect", "per-partition-metrics"};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.rfind("--", 0) != 0) return Error{"InvalidFlag", "unexpected argument \"" + arg + "\""};
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (kBooleans.count(name)) {
+      bool flag = !has_value || value == "true";
+      if (has_value && value != "true" && value != "false") return flag_error(name, "must be true or false");
+      if (name == "leader-elect") options.leader_elect = flag;
+      if (name == "per-partition-metrics") options.per_partition_metrics = flag;
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) return flag_error(name, "needs a value");
+      value = args[++i];
+    }
+    auto duration = [&](std::chrono::seconds& out) -> std::optional<Error> {
+      auto parsed = parse_duration(value);
+      if (!parsed) return flag_error(name, "\"" + value + "\" is not a duration (e.g. 15s, 2m)");
+      out = *parsed;
+      return std::nullopt;
+    };
+    std::optional<Error> error;
+    if (name == "kubeconfig") {
+      options.kubeconfig = value;
+    } else if (name == "namespaces") {
+      std::stringstream list(value);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        if (!item.empty()) options.namespaces.push_back(item);
+      }
+    } else if (name == "metrics-bind-address") {
+      options.metrics_bind_address = value;
+    } else if (name == "health-probe-bind-address") {
+      options.health_probe_bind_address = value;
+    } else if (name == "log-level") {
+      static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+      if (!kLevels.count(value)) error = flag_error(name, "must be one of trace, debug, info, warn, error");
+      options.log_level = value;
+    } else if (name == "log-format") {
+      if (value != "json" && value != "text" && value != "auto") error = flag_error(name, "must be json, text or auto");
+      options.log_format = value;
+    } else if (name == "workers") {
+      auto n = parse_long(value);
+      if (!n || *n < 1 || *n > 256) error = flag_error(name, "must be a whole number from 1 to 256");
+      else options.workers = static_cast<int>(*n);
+    } else if (name == "kafka-poll-timeout-ms") {
+      auto n = parse_long(value);
+      if (!n || *n < 100 || *n > 60000) error = flag_error(name, "must be from 100 to 60000");
+      else options.kafka_poll_timeout_ms = static_cast<int>(*n);
+    } else if (name == "metrics-status-interval") {
+      error = duration(options.metrics_status_interval);
+    } else if (name == "leader-election-namespace") {
+      options.leader_election_namespace = value;
+    } else if (name == "leader-election-id") {
+      options.leader_election_id = value;
+    } else if (name == "lease-duration") {
+      error = duration(options.lease_duration);
+    } else if (name == "renew-deadline") {
+      error = duration(options.renew_deadline);
+    } else if (name == "retry-period") {
+      error = duration(options.retry_period);
+    } else {
+      return Error{"InvalidFlag", "unknown flag --" + name + " (see lagpilot run --help)"};
+    }
+    if (error) return *error;
+  }
+  if (options.leader_elect && options.renew_deadline >= options.lease_duration) {
+    return flag_error("renew-deadline", "must be shorter than --lease-duration");
+  }
+  return options;
+}
+
+}  // namespace lagpilot::operator_main

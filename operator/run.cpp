@@ -1,0 +1,178 @@
+#include "operator/run.h"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "controllers/queuemonitor_controller.h"
+#include "kube/events.h"
+#include "kube/rest_client.h"
+#include "metrics/operator_metrics.h"
+#include "metrics/queue_source.h"
+#include "operator/leader_election.h"
+#include "operator/logging.h"
+#include "operator/metrics_observer.h"
+#include "operator/probe_server.h"
+#include "util/clock.h"
+
+namespace lagpilot::operator_main {
+
+int run_operator(const RunOptions& options) {
+  configure_logging(options.log_level, options.log_format);
+  SystemClock clock;
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION);
+
+  auto config = kube::load_default_config(kube::process_environment(), options.kubeconfig);
+  if (!config) {
+    std::fprintf(stderr, "lagpilot: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  kube::ClientOptions client_options;
+  client_options.on_request = [&operator_metrics](const std::string& verb, int code, double seconds) {
+    operator_metrics.kube_request(verb, code, seconds);
+  };
+  auto client = kube::RestKubeClient::from_config(*config, clock, client_options);
+  auto version = client->get_path("/version");
+  if (!version) {
+    std::fprintf(stderr, "lagpilot: cannot reach the Kubernetes API server %s (%s): %s\n", config->server.c_str(),
+                 config->origin.c_str(), version.error().message.c_str());
+    return 1;
+  }
+  kube::ListOptions probe;
+  probe.limit = 1;
+  auto crd_check = client->list(kube::resources::kQueueMonitors,
+                                options.namespaces.empty() ? "" : options.namespaces.front(), probe);
+  if (!crd_check && crd_check.error().reason == kube::ApiReason::kNotFound) {
+    std::fprintf(stderr, "lagpilot: the QueueMonitor CRD is not installed on %s: kubectl apply -f crds/\n",
+                 config->server.c_str());
+    return 1;
+  }
+  spdlog::info("connected to {} ({}), Kubernetes {}", config->server, config->origin,
+               version->value("gitVersion", "unknown"));
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (options.metrics_bind_address != "0") {
+    auto bind = parse_bind_address(options.metrics_bind_address);
+    if (!bind) {
+      std::fprintf(stderr, "lagpilot: --metrics-bind-address: \"%s\" is not host:port\n",
+                   options.metrics_bind_address.c_str());
+      return 1;
+    }
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(bind->first + ":" + std::to_string(bind->second));
+      exposer->RegisterCollectable(registry);
+      spdlog::info("metrics on http://{}:{}/metrics", bind->first, exposer->GetListeningPorts().front());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lagpilot: --metrics-bind-address %s: %s\n", options.metrics_bind_address.c_str(), e.what());
+      return 1;
+    }
+  }
+
+  KafkaOptions kafka_options;
+  kafka_options.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
+  SourceContext source_context(kafka_options);
+  auto sources = SourceFactory::with_builtin_sources(source_context);
+  kube::EventRecorder events(*client, clock, "lagpilot");
+  MetricsObserver observer(operator_metrics);
+  controllers::ControllerOptions controller_options;
+  controller_options.namespaces = options.namespaces;
+  controller_options.workers = options.workers;
+  controller_options.metrics_status_interval = options.metrics_status_interval;
+  controller_options.queue.on_add = [&operator_metrics] { operator_metrics.workqueue_added(); };
+  controller_options.queue.on_retry = [&operator_metrics] { operator_metrics.workqueue_retried(); };
+  controller_options.queue.on_wait = [&operator_metrics](double s) { operator_metrics.workqueue_waited(s); };
+
+  std::unique_ptr<LeaderElector> elector;
+  if (options.leader_elect) {
+    LeaderElectionConfig election;
+    election.lease_namespace = !options.leader_election_namespace.empty() ? options.leader_election_namespace
+                                                                           : config->default_namespace;
+    election.lease_name = options.leader_election_id;
+    char host[256] = "lagpilot";
+    ::gethostname(host, sizeof host - 1);
+    election.identity = std::string(host) + "_" + std::to_string(::getpid());
+    election.lease_duration = options.lease_duration;
+    election.renew_deadline = options.renew_deadline;
+    election.retry_period = options.retry_period;
+    elector = std::make_unique<LeaderElector>(*client, clock, election);
+    controller_options.may_write = [&elector] { return elector->holds_lease(); };
+  }
+  controllers::QueueMonitorController controller(*client, clock, sources, events, controller_options, &observer);
+
+  // Standbys are ready too: readiness means connected and able to take over.
+  std::atomic<bool> ready{false};
+  ProbeServer probes([] { return true; }, [&ready] { return ready.load(); });
+  if (options.health_probe_bind_address != "0") {
+    if (auto started = probes.start(options.health_probe_bind_address); !started) {
+      std::fprintf(stderr, "lagpilot: %s\n", started.error().message.c_str());
+      return 1;
+    }
+  }
+  auto start_controller = [&]() -> bool {
+    if (!controller.start()) {
+      std::fprintf(stderr, "lagpilot: caches did not sync from %s within %lld s\n", config->server.c_str(),
+                   static_cast<long long>(controller_options.sync_timeout.count() / 1000));
+      return false;
+    }
+    operator_metrics.set_leader(true);
+    spdlog::info("lagpilot running: workers={} namespaces={}", options.workers,
+                 options.namespaces.empty() ? std::string("all") : std::to_string(options.namespaces.size()));
+    return true;
+  };
+
+  std::thread election_thread;
+  if (elector) {
+    spdlog::info("leader-election lease={}/{} identity={}: waiting to lead", elector->config().lease_namespace,
+                 elector->config().lease_name, elector->config().identity);
+    election_thread = std::thread([&elector] {
+      elector->run([] { ::kill(::getpid(), SIGUSR1); }, [] { ::kill(::getpid(), SIGUSR2); });
+    });
+  } else if (!start_controller()) {
+    return 1;
+  }
+  ready = true;
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&signals, signal);
+  int exit_code = 0;
+  while (true) {
+    int received = 0;
+    sigwait(&signals, &received);
+    if (received == SIGUSR1) {
+      if (!start_controller()) {
+        exit_code = 1;
+        break;
+      }
+      continue;
+    }
+    if (received == SIGUSR2) {
+      // Deposed: writes already stopped (the fence); exit so a restart campaigns afresh.
+      spdlog::error("lost leadership: stopping");
+      exit_code = 1;
+      break;
+    }
+    spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  ready = false;
+  controller.stop();
+  operator_metrics.set_leader(false);
+  if (elector) {
+    elector->stop();
+    if (election_thread.joinable()) election_thread.join();
+    if (exit_code == 0 && elector->release()) spdlog::info("leader-election lease released");
+  }
+  probes.stop();
+  spdlog::info("stopped: {} live sources left", source_context.live_sources());
+  return exit_code;
+}
+
+}  // namespace lagpilot::operator_main

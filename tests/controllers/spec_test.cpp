@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+
+#include "controllers/conditions.h"
+#include "controllers/queuemonitor_controller.h"
+#include "controllers/queuemonitor_spec.h"
+
+namespace lagpilot::controllers {
+namespace {
+
+using Json = nlohmann::json;
+
+Json minimal() {
+  return Json::parse(R"({"source":{"kafka":{"bootstrapServers":"k:9092","topic":"orders","consumerGroup":"g"}},
+    "target":{"apiVersion":"apps/v1","kind":"Deployment","name":"consumer"}})");
+}
+
+TEST(QueueMonitorSpec, MinimalSpecGetsDefaults) {
+  auto spec = parse_queue_monitor_spec(minimal());
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->source_kind, "kafka");
+  EXPECT_EQ(spec->source["topic"], "orders");
+  EXPECT_EQ(spec->poll_interval_seconds, 10);
+  EXPECT_EQ(spec->target.name, "consumer");
+  EXPECT_EQ(spec->scaling.policy, scaler::Policy::kDrainTime);
+  EXPECT_EQ(spec->scaling.min_replicas, 1);
+  EXPECT_EQ(spec->scaling.scale_down.stabilization_seconds, 300);
+  EXPECT_TRUE(spec->auth_secret_name.empty());
+}
+
+TEST(QueueMonitorSpec, ReadsScalingFields) {
+  Json spec = minimal();
+  spec["scaling"] = Json::parse(R"({"mode":"DryRun","policy":"lagPerReplica","minReplicas":0,"maxReplicas":24,
+    "targetLagPerReplica":1000,"tolerance":0.2,"scaleUp":{"stabilizationSeconds":5,"periodSeconds":30},
+    "scaleDown":{"maxPercentPerPeriod":20},"cooldownSeconds":10,"fallback":{"failureThreshold":2,"replicas":6},
+    "historyLimit":5})");
+  spec["source"]["kafka"]["authSecretRef"] = {{"name", "kafka-client"}};
+  auto parsed = parse_queue_monitor_spec(spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->scaling.mode, scaler::Mode::kDryRun);
+  EXPECT_EQ(parsed->scaling.policy, scaler::Policy::kLagPerReplica);
+  EXPECT_EQ(parsed->scaling.min_replicas, 0);
+  EXPECT_EQ(parsed->scaling.max_replicas, 24);
+  EXPECT_EQ(parsed->scaling.target_lag_per_replica, 1000);
+  EXPECT_DOUBLE_EQ(parsed->scaling.tolerance, 0.2);
+  EXPECT_EQ(parsed->scaling.scale_up.stabilization_seconds, 5);
+  EXPECT_EQ(parsed->scaling.scale_up.period_seconds, 30);
+  EXPECT_EQ(parsed->scaling.scale_up.max_pods_per_period, 4);  // default kept
+  EXPECT_EQ(parsed->scaling.scale_down.max_percent_per_period, 20);
+  EXPECT_EQ(parsed->scaling.cooldown_seconds, 10);
+  EXPECT_EQ(parsed->scaling.fallback.failure_threshold, 2);
+  ASSERT_TRUE(parsed->scaling.fallback.replicas.has_value());
+  EXPECT_EQ(*parsed->scaling.fallback.replicas, 6);
+  EXPECT_EQ(parsed->scaling.history_limit, 5);
+  EXPECT_EQ(parsed->auth_secret_name, "kafka-client");
+}
+
+struct BadSpec {
+  std::string name;
+  std::function<void(Json&)> mutate;
+  std::string field;
+};
+
+TEST(QueueMonitorSpec, ErrorsNameTheField) {
+  std::vector<BadSpec> cases = {
+      {"no source", [](Json& s) { s.erase("source"); }, "spec.source"},
+      {"two sources", [](Json& s) { s["source"]["rabbitmq"] = Json::object(); }, "spec.source"},
+      {"no target", [](Json& s) { s.erase("target"); }, "spec.target"},
+      {"target without name", [](Json& s) { s["target"].erase("name"); }, "spec.target.name"},
+      {"min above max", [](Json& s) { s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}}; },
+       "spec.scaling.maxReplicas"},
+      {"unknown policy", [](Json& s) { s["scaling"] = {{"policy", "cpu"}}; }, "spec.scaling.policy"},
+      {"unknown mode", [](Json& s) { s["scaling"] = {{"mode", "Sometimes"}}; }, "spec.scaling.mode"},
+      {"string replicas", [](Json& s) { s["scaling"] = {{"maxReplicas", "ten"}}; }, "spec.scaling.maxReplicas"},
+      {"zero poll interval", [](Json& s) { s["pollIntervalSeconds"] = 0; }, "spec.pollIntervalSeconds"},
+      {"bad scaleUp period", [](Json& s) { s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}}; },
+       "spec.scaling.scaleUp.periodSeconds"},
+      {"empty secret ref", [](Json& s) { s["source"]["kafka"]["authSecretRef"] = Json::object(); },
+       "spec.source.kafka.authSecretRef.name"},
+      {"alerts not a list", [](Json& s) { s["alerts"] = "x"; }, "spec.alerts"},
+  };
+  for (const auto& c : cases) {
+    Json spec = minimal();
+    c.mutate(spec);
+    auto parsed = parse_queue_monitor_spec(spec);
+    ASSERT_FALSE(parsed.ok()) << c.name;
+    EXPECT_EQ(parsed.error().code, "InvalidSpec") << c.name;
+    EXPECT_EQ(parsed.error().message.rfind(c.field + ":", 0), 0u) << c.name << ": " << parsed.error().message;
+  }
+}
+
+TEST(Conditions, TransitionTimeMovesOnlyWhenStatusFlips) {
+  Json conditions = Json::array();
+  WallTime t0{std::chrono::seconds(1'000'000)};
+  EXPECT_TRUE(set_condition(conditions, {"Ready", "True", "Reconciled", ""}, 1, t0));
+  EXPECT_FALSE(set_condition(conditions, {"Ready", "True", "Reconciled", ""}, 1, t0 + std::chrono::seconds(5)));
+  EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"], format_rfc3339(t0));
+  EXPECT_TRUE(set_condition(conditions, {"Ready", "True", "Reconciled", "new message"}, 2, t0 + std::chrono::seconds(6)));
+  EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"], format_rfc3339(t0));
+  EXPECT_TRUE(set_condition(conditions, {"Ready", "False", "InvalidSpec", "x"}, 2, t0 + std::chrono::seconds(7)));
+  EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"],
+            format_rfc3339(t0 + std::chrono::seconds(7)));
+  EXPECT_EQ(conditions.size(), 1u);
+  EXPECT_EQ(find_condition(conditions, "Healthy"), nullptr);
+}
+
+TEST(MergePatchDiff, ChangedAddedAndRemovedKeys) {
+  Json from = Json::parse(R"({"a":1,"b":{"x":1,"y":2},"c":[1],"gone":true})");
+  Json to = Json::parse(R"({"a":1,"b":{"x":1,"y":3},"c":[1,2],"new":"v"})");
+  Json patch = merge_patch_diff(from, to);
+  EXPECT_EQ(patch, Json::parse(R"({"b":{"y":3},"c":[1,2],"gone":null,"new":"v"})"));
+  Json applied = from;
+  applied.merge_patch(patch);
+  EXPECT_EQ(applied, to);
+}
+
+}  // namespace
+}  // namespace lagpilot::controllers

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include "operator/logging.h"
+#include "operator/options.h"
+#include "operator/probe_server.h"
+
+#include <nlohmann/json.hpp>
+
+namespace lagpilot::operator_main {
+namespace {
+
+TEST(RunOptions, ParsesFlagsInBothForms) {
+  auto options = parse_run_options({"--namespaces", "shop,billing", "--workers=4", "--metrics-status-interval", "2m",
+                                    "--leader-elect", "--lease-duration=20s", "--log-format", "json"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->namespaces, (std::vector<std::string>{"shop", "billing"}));
+  EXPECT_EQ(options->workers, 4);
+  EXPECT_EQ(options->metrics_status_interval, std::chrono::seconds(120));
+  EXPECT_TRUE(options->leader_elect);
+  EXPECT_EQ(options->lease_duration, std::chrono::seconds(20));
+  EXPECT_EQ(options->log_format, "json");
+}
+
+TEST(RunOptions, BadFlagsNameTheFlag) {
+  for (auto [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--workers", "many"}, "--workers"},
+           {{"--log-level", "loud"}, "--log-level"},
+           {{"--lease-duration", "soon"}, "--lease-duration"},
+           {{"--frobnicate"}, "--frobnicate"},
+           {{"--kubeconfig"}, "--kubeconfig"},
+           {{"--leader-elect", "--lease-duration", "5s", "--renew-deadline", "10s"}, "--renew-deadline"}}) {
+    auto options = parse_run_options(args);
+    ASSERT_FALSE(options.ok()) << flag;
+    EXPECT_NE(options.error().message.find(flag), std::string::npos) << options.error().message;
+  }
+}
+
+TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
+  auto line = nlohmann::json::parse(json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",
+                                                  "monitor=shop/orders reconcile=7 scaled 4 -> 9: \"quoted\" \\ text"));
+  EXPECT_EQ(line["ts"], "2026-11-22T10:00:00.000Z");
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_EQ(line["monitor"], "shop/orders");
+  EXPECT_EQ(line["reconcile_id"], "7");
+  EXPECT_EQ(line["msg"], "scaled 4 -> 9: \"quoted\" \\ text");
+}
+
+TEST(BindAddress, Parses) {
+  EXPECT_EQ(parse_bind_address(":8080"), std::make_optional(std::make_pair(std::string("0.0.0.0"), 8080)));
+  EXPECT_EQ(parse_bind_address("127.0.0.1:0"), std::make_optional(std::make_pair(std::string("127.0.0.1"), 0)));
+  EXPECT_FALSE(parse_bind_address("8080").has_value());
+  EXPECT_FALSE(parse_bind_address(":http").has_value());
+}
+
+}  // namespace
+}  // namespace lagpilot::operator_main
