@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -97,7 +98,8 @@ int run_operator(const RunOptions& options) {
     election.lease_name = options.leader_election_id;
     char host[256] = "lagpilot";
     ::gethostname(host, sizeof host - 1);
-    election.identity = std::string(host) + "_" + std::to_string(::getpid());
+    const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
+    election.identity = (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;

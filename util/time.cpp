@@ -40,7 +40,9 @@ std::optional<WallTime> parse_rfc3339(const std::string& text) {
   if (pos < text.size() && text[pos] == '.') {
     std::size_t end = pos + 1;
     while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
-    fraction = std::stod("0" + text.substr(pos, end - pos));
+    std::string digits = "0";
+    digits.append(text, pos, end - pos);
+    fraction = std::stod(digits);
     pos = end;
   }
   long offset_seconds = 0;

@@ -1,0 +1,121 @@
+{{/* Chart name, truncated to a DNS label. */}}
+{{- define "lagpilot.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: <release>-<chart>, or the release name when it already contains the chart name. */}}
+{{- define "lagpilot.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "lagpilot.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "lagpilot.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "lagpilot.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "lagpilot.labels" -}}
+helm.sh/chart: {{ include "lagpilot.chart" . }}
+{{ include "lagpilot.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: lagpilot
+{{- end }}
+
+{{- define "lagpilot.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "lagpilot.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "lagpilot.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "lagpilot.leaseName" -}}
+{{- default (printf "%s-leader" (include "lagpilot.fullname" .)) .Values.leaderElection.id }}
+{{- end }}
+
+{{- define "lagpilot.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "lagpilot.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* A duration as the operator parses it ("15s", "2m", "1h", "30") in seconds. */}}
+{{- define "lagpilot.seconds" -}}
+{{- $v := toString . }}
+{{- $n := regexFind "^[0-9]+" $v | atoi }}
+{{- if hasSuffix "h" $v }}{{ mul $n 3600 }}{{ else if hasSuffix "m" $v }}{{ mul $n 60 }}{{ else }}{{ $n }}{{ end }}
+{{- end }}
+
+{{/*
+The RBAC rules of the operator for QueueMonitors and their targets (no Secrets, no Leases):
+the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
+*/}}
+{{- define "lagpilot.operatorRules" -}}
+# QueueMonitors: informer (list+watch) and reads; status written with a merge patch.
+- apiGroups: ["lagpilot.io"]
+  resources: ["queuemonitors"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["lagpilot.io"]
+  resources: ["queuemonitors/status"]
+  verbs: ["patch"]
+# Deployments: an informer cache for replicas and target changes; scaling only via the scale
+# subresource (never update/patch of the Deployment itself).
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "patch"]
+{{- range .Values.extraScaleTargets }}
+# extraScaleTargets: {{ .resource }}{{ if .apiGroup }}.{{ .apiGroup }}{{ end }}
+- apiGroups: [{{ .apiGroup | quote }}]
+  resources: [{{ printf "%s/scale" .resource | quote }}]
+  verbs: ["get", "patch"]
+- apiGroups: [{{ .apiGroup | quote }}]
+  resources: [{{ .resource | quote }}]
+  verbs: ["get"]
+{{- end }}
+# Events about QueueMonitors; repeats are counted by patching the existing Event.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/* Checks across values that the schema cannot express. */}}
+{{- define "lagpilot.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
+{{- fail (printf "replicaCount: %d replicas need leaderElection.enabled=true (without it every replica would scale)" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if .Values.leaderElection.enabled }}
+{{- $lease := include "lagpilot.seconds" .Values.leaderElection.leaseDuration | atoi }}
+{{- $renew := include "lagpilot.seconds" .Values.leaderElection.renewDeadline | atoi }}
+{{- if ge $renew $lease }}
+{{- fail (printf "leaderElection.renewDeadline (%s) must be shorter than leaderElection.leaseDuration (%s)" .Values.leaderElection.renewDeadline .Values.leaderElection.leaseDuration) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.watchNamespaces .Values.rbac.secrets.namespaces }}
+{{- fail "rbac.secrets.namespaces applies to cluster-wide mode only; with watchNamespaces the operator reads Secrets in exactly those namespaces" }}
+{{- end }}
+{{- if eq (int .Values.metrics.port) (int .Values.health.port) }}
+{{- fail (printf "metrics.port and health.port must differ (both %d)" (int .Values.metrics.port)) }}
+{{- end }}
+{{- end }}
