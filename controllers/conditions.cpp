@@ -2,8 +2,8 @@
 
 namespace lagpilot::controllers {
 
-bool set_condition(nlohmann::json& conditions, const Condition& condition, std::int64_t observed_generation,
-                   WallTime now) {
+bool set_condition(nlohmann::json& conditions, const Condition& condition,
+                   std::int64_t observed_generation, WallTime now) {
   if (!conditions.is_array()) conditions = nlohmann::json::array();
   for (auto& existing : conditions) {
     if (existing.value("type", "") != condition.type) continue;
@@ -22,7 +22,8 @@ bool set_condition(nlohmann::json& conditions, const Condition& condition, std::
     update("reason", condition.reason);
     update("message", condition.message);
     update("observedGeneration", observed_generation);
-    if (!existing.contains("lastTransitionTime")) existing["lastTransitionTime"] = format_rfc3339(now);
+    if (!existing.contains("lastTransitionTime"))
+      existing["lastTransitionTime"] = format_rfc3339(now);
     return changed;
   }
   conditions.push_back({{"type", condition.type},

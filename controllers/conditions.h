@@ -17,8 +17,8 @@ struct Condition {
 };
 
 // Updates or adds `condition` in `conditions` (a JSON array). Returns true if anything changed.
-bool set_condition(nlohmann::json& conditions, const Condition& condition, std::int64_t observed_generation,
-                   WallTime now);
+bool set_condition(nlohmann::json& conditions, const Condition& condition,
+                   std::int64_t observed_generation, WallTime now);
 
 // The condition of `type`, or nullptr.
 const nlohmann::json* find_condition(const nlohmann::json& conditions, const std::string& type);

@@ -14,7 +14,8 @@ namespace {
 
 constexpr char kPausedAnnotation[] = "lagpilot.io/paused";
 
-std::string target_index_key(const std::string& ns, const std::string& kind, const std::string& name) {
+std::string target_index_key(const std::string& ns, const std::string& kind,
+                             const std::string& name) {
   return ns + "/" + kind + "/" + name;
 }
 
@@ -66,7 +67,8 @@ scaler::Observation observation_from(const Result<QueueSnapshot>& polled, WallTi
 }
 
 Json without_poll_time(Json status) {
-  if (status.contains("metrics") && status["metrics"].is_object()) status["metrics"].erase("lastPollTime");
+  if (status.contains("metrics") && status["metrics"].is_object())
+    status["metrics"].erase("lastPollTime");
   return status;
 }
 
@@ -107,7 +109,8 @@ struct QueueMonitorController::Runtime {
 
 QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& clock,
                                                SourceFactory& sources, kube::EventRecorder& events,
-                                               ControllerOptions options, ReconcileObserver* observer)
+                                               ControllerOptions options,
+                                               ReconcileObserver* observer)
     : client_(client),
       clock_(clock),
       sources_(sources),
@@ -118,15 +121,19 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
-    auto monitors = std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns, clock_);
-    monitors->add_handlers({[this](const Json& o) { on_monitor_event(nullptr, o); },
-                            [this](const Json& old_object, const Json& o) { on_monitor_event(&old_object, o); },
-                            [this](const Json& o) { on_monitor_deleted(o); }});
+    auto monitors =
+        std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns, clock_);
+    monitors->add_handlers(
+        {[this](const Json& o) { on_monitor_event(nullptr, o); },
+         [this](const Json& old_object, const Json& o) { on_monitor_event(&old_object, o); },
+         [this](const Json& o) { on_monitor_deleted(o); }});
     monitor_informers_.push_back(std::move(monitors));
-    auto deployments = std::make_unique<kube::Informer>(client_, kube::resources::kDeployments, ns, clock_);
-    deployments->add_handlers({[this](const Json& o) { on_target_event(nullptr, o); },
-                               [this](const Json& old_object, const Json& o) { on_target_event(&old_object, o); },
-                               [this](const Json& o) { on_target_event(nullptr, o); }});
+    auto deployments =
+        std::make_unique<kube::Informer>(client_, kube::resources::kDeployments, ns, clock_);
+    deployments->add_handlers(
+        {[this](const Json& o) { on_target_event(nullptr, o); },
+         [this](const Json& old_object, const Json& o) { on_target_event(&old_object, o); },
+         [this](const Json& o) { on_target_event(nullptr, o); }});
     deployment_informers_.push_back(std::move(deployments));
   }
 }
@@ -188,7 +195,8 @@ void QueueMonitorController::worker_loop() {
     queue_.done(*key);
     if (observer_) {
       observer_->on_reconcile(
-          outcome, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          outcome,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   }
 }
@@ -213,8 +221,9 @@ void QueueMonitorController::on_monitor_event(const Json* old_object, const Json
     // are news.
     bool generation_changed = old_object->value("/metadata/generation"_json_pointer, 0) !=
                               object.value("/metadata/generation"_json_pointer, 0);
-    bool annotations_changed = old_object->value("/metadata/annotations"_json_pointer, Json::object()) !=
-                               object.value("/metadata/annotations"_json_pointer, Json::object());
+    bool annotations_changed =
+        old_object->value("/metadata/annotations"_json_pointer, Json::object()) !=
+        object.value("/metadata/annotations"_json_pointer, Json::object());
     if (!generation_changed && !annotations_changed) return;
   }
   queue_.add(key);
@@ -227,7 +236,8 @@ void QueueMonitorController::on_monitor_deleted(const Json& object) {
     auto previous = target_by_monitor_.find(key);
     if (previous != target_by_monitor_.end()) {
       monitors_by_target_[previous->second].erase(key);
-      if (monitors_by_target_[previous->second].empty()) monitors_by_target_.erase(previous->second);
+      if (monitors_by_target_[previous->second].empty())
+        monitors_by_target_.erase(previous->second);
       target_by_monitor_.erase(previous);
     }
   }
@@ -235,7 +245,8 @@ void QueueMonitorController::on_monitor_deleted(const Json& object) {
 }
 
 void QueueMonitorController::on_target_event(const Json* old_object, const Json& object) {
-  if (old_object && old_object->value("/spec/replicas"_json_pointer, -1) == object.value("/spec/replicas"_json_pointer, -1)) {
+  if (old_object && old_object->value("/spec/replicas"_json_pointer, -1) ==
+                        object.value("/spec/replicas"_json_pointer, -1)) {
     return;  // status churn (pods becoming ready) is no reason to poll again
   }
   std::string ns = object.value("/metadata/namespace"_json_pointer, "");
@@ -251,8 +262,8 @@ void QueueMonitorController::on_target_event(const Json* old_object, const Json&
   for (const auto& key : keys) queue_.add(key);
 }
 
-std::shared_ptr<QueueMonitorController::Runtime> QueueMonitorController::runtime_for(const std::string& key,
-                                                                                     const std::string& uid) {
+std::shared_ptr<QueueMonitorController::Runtime> QueueMonitorController::runtime_for(
+    const std::string& key, const std::string& uid) {
   std::lock_guard lock(runtimes_mutex_);
   auto& slot = runtimes_[key];
   if (!slot || slot->uid != uid) {  // new, or deleted and re-created under the same name
@@ -297,7 +308,8 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
     kube::Informer* cache = deployment_informer_for(ns);
     auto object = cache ? cache->get(ns + "/" + target.name) : nullptr;
     if (!object) {
-      return Error{"TargetNotFound", "spec.target: Deployment " + ns + "/" + target.name + " not found"};
+      return Error{"TargetNotFound",
+                   "spec.target: Deployment " + ns + "/" + target.name + " not found"};
     }
     replicas = object->value("/spec/replicas"_json_pointer, 1);
   } else {
@@ -309,7 +321,8 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
     auto scale = client_.get_scale(*gvr, ns, target.name);
     if (!scale) {
       if (scale.error().reason == kube::ApiReason::kNotFound) {
-        return Error{"TargetNotFound", "spec.target: " + target.kind + " " + ns + "/" + target.name +
+        return Error{"TargetNotFound", "spec.target: " + target.kind + " " + ns + "/" +
+                                           target.name +
                                            " not found (or has no scale subresource)"};
       }
       return Error{"TargetUnreadable", scale.error().message};
@@ -318,7 +331,8 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
   }
   // Right after a patch the cache may not have caught up yet.
   if (runtime.pending_replicas && runtime.pending_since) {
-    if (*replicas == *runtime.pending_replicas || clock_.now() - *runtime.pending_since > std::chrono::seconds(10)) {
+    if (*replicas == *runtime.pending_replicas ||
+        clock_.now() - *runtime.pending_since > std::chrono::seconds(10)) {
       runtime.pending_replicas.reset();
       runtime.pending_since.reset();
     } else {
@@ -328,20 +342,25 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
   return *replicas;
 }
 
-Status QueueMonitorController::ensure_source(Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec) {
+Status QueueMonitorController::ensure_source(Runtime& runtime, const std::string& ns,
+                                             const QueueMonitorSpec& spec) {
   WallTime now = clock_.now();
   SourceCredentials credentials;
-  bool refresh_secret = !spec.auth_secret_name.empty() &&
-                        (!runtime.secret_read_at || now - *runtime.secret_read_at >= options_.secret_refresh_interval ||
-                         !runtime.source);
+  bool refresh_secret =
+      !spec.auth_secret_name.empty() &&
+      (!runtime.secret_read_at ||
+       now - *runtime.secret_read_at >= options_.secret_refresh_interval || !runtime.source);
   std::string secret_version = spec.auth_secret_name.empty() ? "" : runtime.secret_version;
   if (refresh_secret) {
     auto secret = client_.get(kube::resources::kSecrets, ns, spec.auth_secret_name);
     if (!secret) {
-      return Error{secret.error().reason == kube::ApiReason::kNotFound ? "SecretNotFound" : "SecretUnreadable",
-                   "spec.source." + spec.source_kind + ".authSecretRef: Secret " + ns + "/" + spec.auth_secret_name +
-                       ": " + (secret.error().reason == kube::ApiReason::kNotFound ? "not found"
-                                                                                   : secret.error().message)};
+      return Error{
+          secret.error().reason == kube::ApiReason::kNotFound ? "SecretNotFound"
+                                                              : "SecretUnreadable",
+          "spec.source." + spec.source_kind + ".authSecretRef: Secret " + ns + "/" +
+              spec.auth_secret_name + ": " +
+              (secret.error().reason == kube::ApiReason::kNotFound ? "not found"
+                                                                   : secret.error().message)};
     }
     runtime.secret_read_at = now;
     secret_version = secret->value("/metadata/resourceVersion"_json_pointer, "");
@@ -363,8 +382,9 @@ Status QueueMonitorController::ensure_source(Runtime& runtime, const std::string
   return Ok{};
 }
 
-bool QueueMonitorController::write_status(const Json& object, const Json& old_status, const Json& new_status,
-                                          Runtime& runtime, bool metrics_only) {
+bool QueueMonitorController::write_status(const Json& object, const Json& old_status,
+                                          const Json& new_status, Runtime& runtime,
+                                          bool metrics_only) {
   WallTime now = clock_.now();
   if (without_poll_time(old_status) == without_poll_time(new_status)) return true;  // nothing new
   if (options_.may_write && !options_.may_write()) return false;
@@ -374,7 +394,8 @@ bool QueueMonitorController::write_status(const Json& object, const Json& old_st
   }
   auto [ns, name] = split_key(kube::object_key(object));
   Json patch = {{"status", merge_patch_diff(old_status, new_status)}};
-  auto written = client_.patch(kube::resources::kQueueMonitors, ns, name, kube::PatchType::kMerge, patch, "status");
+  auto written = client_.patch(kube::resources::kQueueMonitors, ns, name, kube::PatchType::kMerge,
+                               patch, "status");
   if (!written) {
     spdlog::warn("monitor={}/{} status write failed: {}", ns, name, written.error().message);
     return false;
@@ -409,7 +430,8 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   if (!parsed) {
     const std::string& message = parsed.error().message;
     set_condition(conditions, {"Ready", "False", "InvalidSpec", message}, generation, now);
-    set_condition(conditions, {"ScalingActive", "False", "InvalidSpec", "not scaling: the spec is invalid"},
+    set_condition(conditions,
+                  {"ScalingActive", "False", "InvalidSpec", "not scaling: the spec is invalid"},
                   generation, now);
     status["conditions"] = conditions;
     status["health"] = "Unknown";
@@ -434,39 +456,46 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   // 1. The queue.
   auto source_ready = ensure_source(*runtime, ns, spec);
   Result<QueueSnapshot> polled = source_ready.ok() ? Result<QueueSnapshot>(Error{})
-                                                             : Result<QueueSnapshot>(source_ready.error());
+                                                   : Result<QueueSnapshot>(source_ready.error());
   if (source_ready) {
     auto started = std::chrono::steady_clock::now();
     polled = runtime->source->poll(now);
     if (observer_) {
-      observer_->on_source_poll(spec.source_kind, polled.ok(), polled.ok() ? "" : polled.error().code,
-                                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      observer_->on_source_poll(
+          spec.source_kind, polled.ok(), polled.ok() ? "" : polled.error().code,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   }
   report.source_ok = polled.ok();
   if (polled) {
     report.snapshot = *polled;
     status["metrics"] = snapshot_metrics(*polled, now);
-    set_condition(conditions, {"SourceReachable", "True", "Polled", runtime->source->describe()}, generation, now);
+    set_condition(conditions, {"SourceReachable", "True", "Polled", runtime->source->describe()},
+                  generation, now);
   } else {
     // Keep the last good metrics (their lastPollTime says how old they are); never invent zeros.
     std::string reason = polled.error().code.empty() ? "SourceError" : polled.error().code;
-    set_condition(conditions, {"SourceReachable", "False", reason, polled.error().message}, generation, now);
+    set_condition(conditions, {"SourceReachable", "False", reason, polled.error().message},
+                  generation, now);
     (void)events_.record(object, kube::EventType::kWarning, reason, polled.error().message);
-    spdlog::warn("monitor={} reconcile={} source poll failed: {}", key, reconcile_id, polled.error().message);
+    spdlog::warn("monitor={} reconcile={} source poll failed: {}", key, reconcile_id,
+                 polled.error().message);
   }
 
   // 2. The target.
   auto current = read_current_replicas(*runtime, ns, spec.target);
   if (!current) {
-    set_condition(conditions, {"ScalingActive", "False", current.error().code, current.error().message}, generation,
-                  now);
-    set_condition(conditions, {"Ready", "False", current.error().code, current.error().message}, generation, now);
+    set_condition(conditions,
+                  {"ScalingActive", "False", current.error().code, current.error().message},
+                  generation, now);
+    set_condition(conditions, {"Ready", "False", current.error().code, current.error().message},
+                  generation, now);
     status["conditions"] = conditions;
     status["health"] = "Unknown";
     status["healthReasons"] = Json::array({current.error().message});
     if (status != old_status) {
-      (void)events_.record(object, kube::EventType::kWarning, current.error().code, current.error().message);
+      (void)events_.record(object, kube::EventType::kWarning, current.error().code,
+                           current.error().message);
     }
     write_status(object, old_status, status, *runtime, false);
     if (observer_) observer_->on_report(report);
@@ -483,7 +512,8 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
 
   // 3. The decision.
   scaler::Observation observation = observation_from(polled, now);
-  scaler::Decision decision = scaler::decide(spec.scaling, observation, *current, runtime->scaler, paused);
+  scaler::Decision decision =
+      scaler::decide(spec.scaling, observation, *current, runtime->scaler, paused);
   report.current_replicas = *current;
   report.desired_replicas = decision.replicas_if_unpaused;
 
@@ -496,14 +526,15 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
                   {"reason", decision.reason.substr(0, 1000)}};
     if (dry_run) entry["dryRun"] = true;
     history.insert(history.begin(), entry);
-    while (static_cast<int>(history.size()) > spec.scaling.history_limit) history.erase(history.end() - 1);
+    while (static_cast<int>(history.size()) > spec.scaling.history_limit)
+      history.erase(history.end() - 1);
   };
 
   bool scaling_failed = false;
   if (decision.is_change() && spec.scaling.mode == scaler::Mode::kActive) {
     if (options_.may_write && !options_.may_write()) {
-      spdlog::warn("monitor={} reconcile={} not leading: scale {} -> {} not applied", key, reconcile_id,
-                   decision.current_replicas, decision.desired_replicas);
+      spdlog::warn("monitor={} reconcile={} not leading: scale {} -> {} not applied", key,
+                   reconcile_id, decision.current_replicas, decision.desired_replicas);
       return {};
     }
     auto gvr = client_.resolve_kind(spec.target.api_version, spec.target.kind);
@@ -517,9 +548,10 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
       add_history(false);
       status["lastScaleTime"] = format_rfc3339(now);
       bool up = decision.desired_replicas > decision.current_replicas;
-      (void)events_.record(object, kube::EventType::kNormal, up ? "ScaledUp" : "ScaledDown", decision.reason);
-      spdlog::info("monitor={} reconcile={} scaled {} -> {}: {}", key, reconcile_id, decision.current_replicas,
-                   decision.desired_replicas, decision.reason);
+      (void)events_.record(object, kube::EventType::kNormal, up ? "ScaledUp" : "ScaledDown",
+                           decision.reason);
+      spdlog::info("monitor={} reconcile={} scaled {} -> {}: {}", key, reconcile_id,
+                   decision.current_replicas, decision.desired_replicas, decision.reason);
       report.scaled = true;
       report.scaled_from = decision.current_replicas;
       report.scaled_to = decision.desired_replicas;
@@ -527,8 +559,10 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
     } else {
       scaling_failed = true;
       std::string message = "scaling " + spec.target.kind + " " + spec.target.name + " to " +
-                            std::to_string(decision.desired_replicas) + " failed: " + patched.error().message;
-      set_condition(conditions, {"ScalingActive", "False", "ScaleFailed", message}, generation, now);
+                            std::to_string(decision.desired_replicas) +
+                            " failed: " + patched.error().message;
+      set_condition(conditions, {"ScalingActive", "False", "ScaleFailed", message}, generation,
+                    now);
       (void)events_.record(object, kube::EventType::kWarning, "ScaleFailed", message);
       spdlog::error("monitor={} reconcile={} {}", key, reconcile_id, message);
     }
@@ -550,19 +584,26 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   // 4. Conditions and health.
   if (!scaling_failed) {
     if (paused) {
-      set_condition(conditions, {"ScalingActive", "False", "Paused", std::string("annotation ") + kPausedAnnotation +
-                                                                          " is \"true\": observing only"},
-                    generation, now);
+      set_condition(
+          conditions,
+          {"ScalingActive", "False", "Paused",
+           std::string("annotation ") + kPausedAnnotation + " is \"true\": observing only"},
+          generation, now);
     } else if (spec.scaling.mode == scaler::Mode::kDryRun) {
-      set_condition(conditions, {"ScalingActive", "False", "DryRun", "mode DryRun: decisions are recorded, not applied"},
-                    generation, now);
+      set_condition(
+          conditions,
+          {"ScalingActive", "False", "DryRun", "mode DryRun: decisions are recorded, not applied"},
+          generation, now);
     } else if (!polled) {
-      set_condition(conditions, {"ScalingActive", "False", scaler::to_string(decision.guard_rail),
-                                 "holding replicas: " + decision.reason},
+      set_condition(conditions,
+                    {"ScalingActive", "False", scaler::to_string(decision.guard_rail),
+                     "holding replicas: " + decision.reason},
                     generation, now);
     } else {
-      set_condition(conditions, {"ScalingActive", "True", "Scaling", "policy " + scaler::to_string(spec.scaling.policy)},
-                    generation, now);
+      set_condition(
+          conditions,
+          {"ScalingActive", "True", "Scaling", "policy " + scaler::to_string(spec.scaling.policy)},
+          generation, now);
     }
   }
   set_condition(conditions, {"Ready", "True", "Reconciled", ""}, generation, now);
@@ -573,8 +614,9 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   if (!polled) {
     health = "Unhealthy";
     reasons.push_back("source unreachable: " + polled.error().message);
-  } else if (decision.replicas_if_unpaused >= spec.scaling.max_replicas && polled->ingress_rate && polled->egress_rate &&
-             *polled->ingress_rate > *polled->egress_rate && polled->consumer_lag > 0) {
+  } else if (decision.replicas_if_unpaused >= spec.scaling.max_replicas && polled->ingress_rate &&
+             polled->egress_rate && *polled->ingress_rate > *polled->egress_rate &&
+             polled->consumer_lag > 0) {
     health = "Degraded";
     reasons.push_back("replicas at maximum while lag grows");
   }

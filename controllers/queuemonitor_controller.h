@@ -44,10 +44,12 @@ struct MonitorReport {
 class ReconcileObserver {
  public:
   virtual ~ReconcileObserver() = default;
-  virtual void on_reconcile(const std::string& result, double seconds) = 0;  // result: ok|error|requeue
+  virtual void on_reconcile(const std::string& result,
+                            double seconds) = 0;  // result: ok|error|requeue
   virtual void on_report(const MonitorReport& report) = 0;
   virtual void on_removed(const std::string& ns, const std::string& name) = 0;
-  virtual void on_source_poll(const std::string& kind, bool ok, const std::string& reason, double seconds) = 0;
+  virtual void on_source_poll(const std::string& kind, bool ok, const std::string& reason,
+                              double seconds) = 0;
 };
 
 struct ControllerOptions {
@@ -105,10 +107,11 @@ class QueueMonitorController {
   kube::Informer* monitor_informer_for(const std::string& ns) const;
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
-  Result<int> read_current_replicas(Runtime& runtime, const std::string& ns, const TargetRef& target);
+  Result<int> read_current_replicas(Runtime& runtime, const std::string& ns,
+                                    const TargetRef& target);
   Status ensure_source(Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec);
-  bool write_status(const kube::Json& object, const kube::Json& old_status, const kube::Json& new_status,
-                    Runtime& runtime, bool metrics_only);
+  bool write_status(const kube::Json& object, const kube::Json& old_status,
+                    const kube::Json& new_status, Runtime& runtime, bool metrics_only);
 
   kube::KubeClient& client_;
   Clock& clock_;

@@ -18,7 +18,9 @@ class FieldReader {
 
   std::optional<Error> error() const { return error_; }
 
-  bool has(const char* key) const { return object_.is_object() && object_.contains(key) && !object_[key].is_null(); }
+  bool has(const char* key) const {
+    return object_.is_object() && object_.contains(key) && !object_[key].is_null();
+  }
   const Json& child(const char* key) const {
     static const Json kNull;
     return has(key) ? object_[key] : kNull;
@@ -35,8 +37,8 @@ class FieldReader {
     }
     long long number = value.get<long long>();
     if (number < min || number > max) {
-      error_ = invalid(field(key), "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                                       ", got " + std::to_string(number));
+      error_ = invalid(field(key), "must be between " + std::to_string(min) + " and " +
+                                       std::to_string(max) + ", got " + std::to_string(number));
       return;
     }
     out = static_cast<Int>(number);
@@ -51,7 +53,8 @@ class FieldReader {
     }
     double number = value.get<double>();
     if (number < min || number > max) {
-      error_ = invalid(field(key), "must be between " + Json(min).dump() + " and " + Json(max).dump());
+      error_ =
+          invalid(field(key), "must be between " + Json(min).dump() + " and " + Json(max).dump());
       return;
     }
     out = number;
@@ -105,8 +108,10 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
 
   // source: exactly one kind.
   const Json& source = top.child("source");
-  if (!source.is_object() || source.empty()) return invalid("spec.source", "required: set exactly one source (kafka)");
-  if (source.size() != 1) return invalid("spec.source", "set exactly one source, found " + std::to_string(source.size()));
+  if (!source.is_object() || source.empty())
+    return invalid("spec.source", "required: set exactly one source (kafka)");
+  if (source.size() != 1)
+    return invalid("spec.source", "set exactly one source, found " + std::to_string(source.size()));
   out.source_kind = source.begin().key();
   out.source = source.begin().value();
   std::string source_path = "spec.source." + out.source_kind;
@@ -140,7 +145,8 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
     reader.string("policy", policy, false);
     if (!mode.empty()) {
       auto parsed = scaler::parse_mode(mode);
-      if (!parsed) return invalid("spec.scaling.mode", "must be Active or DryRun, got \"" + mode + "\"");
+      if (!parsed)
+        return invalid("spec.scaling.mode", "must be Active or DryRun, got \"" + mode + "\"");
       s.mode = *parsed;
     }
     if (!policy.empty()) {
@@ -154,7 +160,8 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
     reader.integer("minReplicas", s.min_replicas, 0, 100000);
     reader.integer("maxReplicas", s.max_replicas, 1, 100000);
     reader.integer("targetDrainSeconds", s.target_drain_seconds, 1, 86400);
-    reader.integer("targetLagPerReplica", s.target_lag_per_replica, 1, std::numeric_limits<long long>::max());
+    reader.integer("targetLagPerReplica", s.target_lag_per_replica, 1,
+                   std::numeric_limits<long long>::max());
     reader.integer("activationLag", s.activation_lag, 0, std::numeric_limits<long long>::max());
     reader.number("tolerance", s.tolerance, 0, 1);
     reader.integer("cooldownSeconds", s.cooldown_seconds, 0, 86400);
@@ -173,8 +180,9 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
     }
     if (auto error = reader.error()) return *error;
     if (s.min_replicas > s.max_replicas) {
-      return invalid("spec.scaling.maxReplicas", "must be >= minReplicas (" + std::to_string(s.min_replicas) +
-                                                     "), got " + std::to_string(s.max_replicas));
+      return invalid("spec.scaling.maxReplicas", "must be >= minReplicas (" +
+                                                     std::to_string(s.min_replicas) + "), got " +
+                                                     std::to_string(s.max_replicas));
     }
     if (auto checked = scaler::validate(s); !checked) return checked.error();
   }

@@ -18,15 +18,15 @@ struct TargetRef {
 };
 
 struct QueueMonitorSpec {
-  std::string source_kind;         // "kafka"
-  nlohmann::json source;           // spec.source.<kind>, as written
-  std::string auth_secret_name;    // spec.source.<kind>.authSecretRef.name; empty: none
+  std::string source_kind;       // "kafka"
+  nlohmann::json source;         // spec.source.<kind>, as written
+  std::string auth_secret_name;  // spec.source.<kind>.authSecretRef.name; empty: none
   int poll_interval_seconds = 10;
   TargetRef target;
   scaler::ScalingSpec scaling;
-  nlohmann::json latency;          // spec.latency, null when absent
-  nlohmann::json alerts;           // spec.alerts (array), evaluated by the alerts module
-  nlohmann::json slos;             // spec.slos (array)
+  nlohmann::json latency;  // spec.latency, null when absent
+  nlohmann::json alerts;   // spec.alerts (array), evaluated by the alerts module
+  nlohmann::json slos;     // spec.slos (array)
   std::string alerts_preset = "none";
 };
 

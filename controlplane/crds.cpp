@@ -7,7 +7,8 @@
 
 namespace lagpilot::controlplane {
 
-Status install_crds(kube::KubeClient& client, const std::string& crd_dir, std::chrono::milliseconds timeout) {
+Status install_crds(kube::KubeClient& client, const std::string& crd_dir,
+                    std::chrono::milliseconds timeout) {
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(crd_dir)) {
     if (entry.path().extension() != ".yaml") continue;
@@ -21,7 +22,8 @@ Status install_crds(kube::KubeClient& client, const std::string& crd_dir, std::c
         if (!current) return Error{"CrdInstall", current.error().message};
         crd["metadata"]["resourceVersion"] = (*current)["metadata"]["resourceVersion"];
         auto updated = client.update(kube::resources::kCustomResourceDefinitions, "", crd);
-        if (!updated) return Error{"CrdInstall", entry.path().string() + ": " + updated.error().message};
+        if (!updated)
+          return Error{"CrdInstall", entry.path().string() + ": " + updated.error().message};
       } else if (!created) {
         return Error{"CrdInstall", entry.path().string() + ": " + created.error().message};
       }
@@ -34,8 +36,10 @@ Status install_crds(kube::KubeClient& client, const std::string& crd_dir, std::c
       auto crd = client.get(kube::resources::kCustomResourceDefinitions, "", name);
       bool established = false;
       if (crd) {
-        for (const auto& condition : crd->value("/status/conditions"_json_pointer, kube::Json::array())) {
-          if (condition.value("type", "") == "Established" && condition.value("status", "") == "True") {
+        for (const auto& condition :
+             crd->value("/status/conditions"_json_pointer, kube::Json::array())) {
+          if (condition.value("type", "") == "Established" &&
+              condition.value("status", "") == "True") {
             established = true;
           }
         }

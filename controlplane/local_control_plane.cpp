@@ -50,9 +50,9 @@ LocalControlPlane::LocalControlPlane(std::string scripts_dir, std::string run_di
 
 LocalControlPlane::~LocalControlPlane() { (void)stop(); }
 
-Result<std::unique_ptr<LocalControlPlane>> LocalControlPlane::start(const std::string& scripts_dir,
-                                                                    const std::string& run_dir,
-                                                                    const std::string& extra_apiserver_args) {
+Result<std::unique_ptr<LocalControlPlane>> LocalControlPlane::start(
+    const std::string& scripts_dir, const std::string& run_dir,
+    const std::string& extra_apiserver_args) {
   std::filesystem::create_directories(run_dir);
   std::unique_ptr<LocalControlPlane> plane(new LocalControlPlane(scripts_dir, run_dir));
   std::string prefix;
@@ -63,7 +63,8 @@ Result<std::unique_ptr<LocalControlPlane>> LocalControlPlane::start(const std::s
       run_command(prefix + shell_quote(scripts_dir + "/start") + " " + shell_quote(run_dir));
   if (started.exit_code != 0) {
     return Error{"ControlPlaneStart", "controlplane/start " + run_dir + " failed (exit " +
-                                          std::to_string(started.exit_code) + "):\n" + started.output};
+                                          std::to_string(started.exit_code) + "):\n" +
+                                          started.output};
   }
   plane->running_ = true;
   if (auto loaded = plane->load_env(); !loaded) return loaded.error();
@@ -81,7 +82,8 @@ Status LocalControlPlane::load_env() {
     std::string key = line.substr(0, eq);
     std::string value = line.substr(eq + 1);
     if (key.rfind("export ", 0) == 0) key = key.substr(7);
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
     env_[key] = value;
@@ -103,7 +105,8 @@ Status LocalControlPlane::restart_apiserver() {
   auto restarted =
       run_command(shell_quote(scripts_dir_ + "/restart-apiserver") + " " + shell_quote(run_dir_));
   if (restarted.exit_code != 0) {
-    return Error{"ControlPlaneRestart", "controlplane/restart-apiserver failed: " + restarted.output};
+    return Error{"ControlPlaneRestart",
+                 "controlplane/restart-apiserver failed: " + restarted.output};
   }
   return load_env();
 }

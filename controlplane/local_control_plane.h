@@ -14,9 +14,9 @@ class LocalControlPlane {
  public:
   // Starts a control plane in `run_dir` (created if missing). `scripts_dir` holds start/stop.
   // `extra_apiserver_args` are appended to kube-apiserver's flags.
-  static Result<std::unique_ptr<LocalControlPlane>> start(const std::string& scripts_dir,
-                                                          const std::string& run_dir,
-                                                          const std::string& extra_apiserver_args = "");
+  static Result<std::unique_ptr<LocalControlPlane>> start(
+      const std::string& scripts_dir, const std::string& run_dir,
+      const std::string& extra_apiserver_args = "");
   ~LocalControlPlane();
   LocalControlPlane(const LocalControlPlane&) = delete;
   LocalControlPlane& operator=(const LocalControlPlane&) = delete;

@@ -7,7 +7,8 @@ namespace {
 
 bool is_ready(const kube::Json& pod) {
   for (const auto& condition : pod.value("/status/conditions"_json_pointer, kube::Json::array())) {
-    if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True") return true;
+    if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True")
+      return true;
   }
   return false;
 }
@@ -25,7 +26,8 @@ PodReadinessSimulator::PodReadinessSimulator(kube::KubeClient& client, Clock& cl
     : client_(client),
       clock_(clock),
       delay_(startup_delay),
-      pods_(client, kube::resources::kPods, std::move(ns), clock, pod_options(std::move(label_selector))),
+      pods_(client, kube::resources::kPods, std::move(ns), clock,
+            pod_options(std::move(label_selector))),
       queue_(clock) {
   pods_.add_handlers({[this](const kube::Json& pod) { on_pod(pod); },
                       [this](const kube::Json&, const kube::Json& pod) { on_pod(pod); }, nullptr});
@@ -55,9 +57,11 @@ void PodReadinessSimulator::worker() {
     auto pod = pods_.get(*key);
     if (pod && !is_ready(*pod) && !(*pod)["metadata"].contains("deletionTimestamp")) {
       std::string now = format_rfc3339(clock_.now());
-      kube::Json ready_condition = {{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", now}};
+      kube::Json ready_condition = {
+          {"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", now}};
       kube::Json containers = kube::Json::array();
-      for (const auto& container : pod->value("/spec/containers"_json_pointer, kube::Json::array())) {
+      for (const auto& container :
+           pod->value("/spec/containers"_json_pointer, kube::Json::array())) {
         containers.push_back({{"name", container.value("name", "")},
                               {"image", container.value("image", "")},
                               {"imageID", ""},
@@ -81,7 +85,8 @@ void PodReadinessSimulator::worker() {
         auto slash = key->find('/');
         return std::make_pair(key->substr(0, slash), key->substr(slash + 1));
       }();
-      auto patched = client_.patch(kube::resources::kPods, ns, name, kube::PatchType::kStrategicMerge, patch, "status");
+      auto patched = client_.patch(kube::resources::kPods, ns, name,
+                                   kube::PatchType::kStrategicMerge, patch, "status");
       if (patched) {
         ++marked_;
       } else if (patched.error().reason != kube::ApiReason::kNotFound) {

@@ -17,8 +17,8 @@ namespace lagpilot::controlplane {
 class PodReadinessSimulator {
  public:
   // `ns` empty: all namespaces. `label_selector` limits which Pods it touches.
-  PodReadinessSimulator(kube::KubeClient& client, Clock& clock, std::string ns, Duration startup_delay,
-                        std::string label_selector = "");
+  PodReadinessSimulator(kube::KubeClient& client, Clock& clock, std::string ns,
+                        Duration startup_delay, std::string label_selector = "");
   ~PodReadinessSimulator();
 
   void start();

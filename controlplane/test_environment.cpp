@@ -25,7 +25,8 @@ void ControlPlaneEnvironment::SetUp() {
   std::string run_dir = ::mkdtemp(templ.data()) ? templ : base + "/run";
   auto started = LocalControlPlane::start(scripts_dir(), run_dir, extra_apiserver_args_);
   if (!started) {
-    std::fprintf(stderr, "local control plane did not start: %s\n", started.error().message.c_str());
+    std::fprintf(stderr, "local control plane did not start: %s\n",
+                 started.error().message.c_str());
     return;
   }
   plane_ = std::move(*started);
@@ -54,11 +55,12 @@ kube::KubeClient& ControlPlaneEnvironment::admin_client() {
 
 Clock& ControlPlaneEnvironment::clock() { return clock_; }
 
-TestNamespace::TestNamespace(kube::KubeClient& client, const std::string& prefix) : client_(client) {
+TestNamespace::TestNamespace(kube::KubeClient& client, const std::string& prefix)
+    : client_(client) {
   static std::atomic<int> counter{0};
   std::random_device random;
-  name_ = prefix + "-" + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter++) + "-" +
-          std::to_string(random() % 10000);
+  name_ = prefix + "-" + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter++) +
+          "-" + std::to_string(random() % 10000);
   kube::Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name_}}}};
   auto created = client_.create(kube::resources::kNamespaces, "", ns);
   if (!created) ADD_FAILURE() << "creating namespace " << name_ << ": " << created.error().message;

@@ -6,23 +6,40 @@ namespace lagpilot::kube {
 
 const char* to_string(ApiReason reason) {
   switch (reason) {
-    case ApiReason::kNotFound: return "NotFound";
-    case ApiReason::kConflict: return "Conflict";
-    case ApiReason::kAlreadyExists: return "AlreadyExists";
-    case ApiReason::kInvalid: return "Invalid";
-    case ApiReason::kForbidden: return "Forbidden";
-    case ApiReason::kUnauthorized: return "Unauthorized";
-    case ApiReason::kTooManyRequests: return "TooManyRequests";
-    case ApiReason::kServerTimeout: return "ServerTimeout";
-    case ApiReason::kInternalError: return "InternalError";
-    case ApiReason::kServiceUnavailable: return "ServiceUnavailable";
-    case ApiReason::kGone: return "Gone";
-    case ApiReason::kBadRequest: return "BadRequest";
-    case ApiReason::kMethodNotAllowed: return "MethodNotAllowed";
-    case ApiReason::kTimeout: return "Timeout";
-    case ApiReason::kTransport: return "Transport";
-    case ApiReason::kCancelled: return "Cancelled";
-    case ApiReason::kUnknown: return "Unknown";
+    case ApiReason::kNotFound:
+      return "NotFound";
+    case ApiReason::kConflict:
+      return "Conflict";
+    case ApiReason::kAlreadyExists:
+      return "AlreadyExists";
+    case ApiReason::kInvalid:
+      return "Invalid";
+    case ApiReason::kForbidden:
+      return "Forbidden";
+    case ApiReason::kUnauthorized:
+      return "Unauthorized";
+    case ApiReason::kTooManyRequests:
+      return "TooManyRequests";
+    case ApiReason::kServerTimeout:
+      return "ServerTimeout";
+    case ApiReason::kInternalError:
+      return "InternalError";
+    case ApiReason::kServiceUnavailable:
+      return "ServiceUnavailable";
+    case ApiReason::kGone:
+      return "Gone";
+    case ApiReason::kBadRequest:
+      return "BadRequest";
+    case ApiReason::kMethodNotAllowed:
+      return "MethodNotAllowed";
+    case ApiReason::kTimeout:
+      return "Timeout";
+    case ApiReason::kTransport:
+      return "Transport";
+    case ApiReason::kCancelled:
+      return "Cancelled";
+    case ApiReason::kUnknown:
+      return "Unknown";
   }
   return "Unknown";
 }
@@ -53,19 +70,32 @@ ApiReason reason_from_status_reason(const std::string& reason) {
 
 ApiReason reason_from_http(int status) {
   switch (status) {
-    case 400: return ApiReason::kBadRequest;
-    case 401: return ApiReason::kUnauthorized;
-    case 403: return ApiReason::kForbidden;
-    case 404: return ApiReason::kNotFound;
-    case 405: return ApiReason::kMethodNotAllowed;
-    case 409: return ApiReason::kConflict;
-    case 410: return ApiReason::kGone;
-    case 422: return ApiReason::kInvalid;
-    case 429: return ApiReason::kTooManyRequests;
-    case 500: return ApiReason::kInternalError;
-    case 503: return ApiReason::kServiceUnavailable;
-    case 504: return ApiReason::kServerTimeout;
-    default: return ApiReason::kUnknown;
+    case 400:
+      return ApiReason::kBadRequest;
+    case 401:
+      return ApiReason::kUnauthorized;
+    case 403:
+      return ApiReason::kForbidden;
+    case 404:
+      return ApiReason::kNotFound;
+    case 405:
+      return ApiReason::kMethodNotAllowed;
+    case 409:
+      return ApiReason::kConflict;
+    case 410:
+      return ApiReason::kGone;
+    case 422:
+      return ApiReason::kInvalid;
+    case 429:
+      return ApiReason::kTooManyRequests;
+    case 500:
+      return ApiReason::kInternalError;
+    case 503:
+      return ApiReason::kServiceUnavailable;
+    case 504:
+      return ApiReason::kServerTimeout;
+    default:
+      return ApiReason::kUnknown;
   }
 }
 

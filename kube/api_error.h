@@ -20,11 +20,11 @@ enum class ApiReason {
   kServerTimeout,
   kInternalError,
   kServiceUnavailable,
-  kGone,        // 410: the resourceVersion is too old (watch or continue token expired)
+  kGone,  // 410: the resourceVersion is too old (watch or continue token expired)
   kBadRequest,
   kMethodNotAllowed,
-  kTimeout,     // the client gave up waiting (no answer within the request's timeout)
-  kTransport,   // connection refused, TLS failure, reset: no HTTP answer at all
+  kTimeout,    // the client gave up waiting (no answer within the request's timeout)
+  kTransport,  // connection refused, TLS failure, reset: no HTTP answer at all
   kCancelled,
   kUnknown,
 };

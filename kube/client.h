@@ -34,14 +34,15 @@ inline const Gvr kServiceAccounts{"", "v1", "serviceaccounts", true};
 inline const Gvr kDeployments{"apps", "v1", "deployments", true};
 inline const Gvr kStatefulSets{"apps", "v1", "statefulsets", true};
 inline const Gvr kLeases{"coordination.k8s.io", "v1", "leases", true};
-inline const Gvr kCustomResourceDefinitions{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
+inline const Gvr kCustomResourceDefinitions{"apiextensions.k8s.io", "v1",
+                                            "customresourcedefinitions", false};
 inline const Gvr kQueueMonitors{"lagpilot.io", "v1alpha1", "queuemonitors", true};
 }  // namespace resources
 
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int limit = 0;                 // page size; 0 = server default (everything)
+  int limit = 0;  // page size; 0 = server default (everything)
   std::string continue_token;
   std::string resource_version;  // "" = most recent; "0" = any (watch cache)
 };
@@ -77,7 +78,8 @@ class KubeClient {
   virtual ~KubeClient() = default;
   virtual ApiResult<Json> get(const Gvr& gvr, const std::string& ns, const std::string& name) = 0;
   // One page; follow the returned metadata.continue with ListOptions::continue_token.
-  virtual ApiResult<Json> list(const Gvr& gvr, const std::string& ns, const ListOptions& options) = 0;
+  virtual ApiResult<Json> list(const Gvr& gvr, const std::string& ns,
+                               const ListOptions& options) = 0;
   virtual ApiResult<Json> create(const Gvr& gvr, const std::string& ns, const Json& object) = 0;
   // PUT; metadata.resourceVersion in `object` makes it conditional (409 Conflict when stale).
   virtual ApiResult<Json> update(const Gvr& gvr, const std::string& ns, const Json& object) = 0;
@@ -86,11 +88,13 @@ class KubeClient {
                                 const std::string& subresource = "") = 0;
   virtual ApiStatus remove(const Gvr& gvr, const std::string& ns, const std::string& name) = 0;
   // The status subresource (PUT .../status).
-  virtual ApiResult<Json> update_status(const Gvr& gvr, const std::string& ns, const Json& object) = 0;
+  virtual ApiResult<Json> update_status(const Gvr& gvr, const std::string& ns,
+                                        const Json& object) = 0;
   // The scale subresource (autoscaling/v1 Scale).
-  virtual ApiResult<Json> get_scale(const Gvr& gvr, const std::string& ns, const std::string& name) = 0;
-  virtual ApiResult<Json> patch_scale(const Gvr& gvr, const std::string& ns, const std::string& name,
-                                      int replicas) = 0;
+  virtual ApiResult<Json> get_scale(const Gvr& gvr, const std::string& ns,
+                                    const std::string& name) = 0;
+  virtual ApiResult<Json> patch_scale(const Gvr& gvr, const std::string& ns,
+                                      const std::string& name, int replicas) = 0;
   virtual ApiResult<std::unique_ptr<WatchStream>> watch(const Gvr& gvr, const std::string& ns,
                                                         const WatchOptions& options) = 0;
   // Finds the resource that serves `kind` in `api_version` through discovery (cached).
@@ -109,6 +113,5 @@ ApiResult<Json> update_with_retry(KubeClient& client, const Gvr& gvr, const std:
 
 // "namespace/name" (or "name" for cluster-scoped objects).
 std::string object_key(const Json& object);
-
 
 }  // namespace lagpilot::kube

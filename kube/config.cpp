@@ -99,7 +99,8 @@ std::string base64_encode(const std::string& raw) {
   std::size_t i = 0;
   for (; i + 2 < raw.size(); i += 3) {
     unsigned n = (static_cast<unsigned char>(raw[i]) << 16) |
-                 (static_cast<unsigned char>(raw[i + 1]) << 8) | static_cast<unsigned char>(raw[i + 2]);
+                 (static_cast<unsigned char>(raw[i + 1]) << 8) |
+                 static_cast<unsigned char>(raw[i + 2]);
     out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63],
             kAlphabet[n & 63]};
   }
@@ -107,8 +108,8 @@ std::string base64_encode(const std::string& raw) {
     unsigned n = static_cast<unsigned char>(raw[i]) << 16;
     out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
   } else if (i + 2 == raw.size()) {
-    unsigned n = (static_cast<unsigned char>(raw[i]) << 16) |
-                 (static_cast<unsigned char>(raw[i + 1]) << 8);
+    unsigned n =
+        (static_cast<unsigned char>(raw[i]) << 16) | (static_cast<unsigned char>(raw[i + 1]) << 8);
     out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
   }
   return out;
@@ -130,7 +131,8 @@ Result<KubeConfig> load_kubeconfig(const std::string& path, const std::string& c
     std::string context = context_name.empty() ? scalar(root, "current-context") : context_name;
     if (context.empty()) return Error{"InvalidConfig", where + ": current-context is not set"};
     auto found_context = find_named(root["contexts"], context, "context");
-    if (!found_context) return Error{"InvalidConfig", where + ": contexts: no context named \"" + context + "\""};
+    if (!found_context)
+      return Error{"InvalidConfig", where + ": contexts: no context named \"" + context + "\""};
     YAML::Node ctx = *found_context;
     std::string cluster_name = scalar(ctx, "cluster");
     std::string user_name = scalar(ctx, "user");
@@ -144,11 +146,12 @@ Result<KubeConfig> load_kubeconfig(const std::string& path, const std::string& c
     config.origin = where + " (context " + context + ")";
     config.server = scalar(cluster, "server");
     if (config.server.empty()) {
-      return Error{"InvalidConfig", where + ": clusters[" + cluster_name + "].cluster.server is not set"};
+      return Error{"InvalidConfig",
+                   where + ": clusters[" + cluster_name + "].cluster.server is not set"};
     }
     if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
-      return Error{"InvalidConfig", where + ": clusters[" + cluster_name +
-                                        "].cluster.server: \"" + config.server + "\" is not an http(s) URL"};
+      return Error{"InvalidConfig", where + ": clusters[" + cluster_name + "].cluster.server: \"" +
+                                        config.server + "\" is not an http(s) URL"};
     }
     while (!config.server.empty() && config.server.back() == '/') config.server.pop_back();
     auto base = std::filesystem::path(path).parent_path();
@@ -173,7 +176,8 @@ Result<KubeConfig> load_kubeconfig(const std::string& path, const std::string& c
       auto key = inline_or_file(user, "client-key", user_where, base);
       if (!key) return key.error();
       if (cert->empty() != key->empty()) {
-        return Error{"InvalidConfig", user_where + ": client-certificate and client-key must be set together"};
+        return Error{"InvalidConfig",
+                     user_where + ": client-certificate and client-key must be set together"};
       }
       config.client_cert_pem = *cert;
       config.client_key_pem = *key;
@@ -183,15 +187,17 @@ Result<KubeConfig> load_kubeconfig(const std::string& path, const std::string& c
         std::filesystem::path token_path(token_file);
         if (token_path.is_relative()) token_path = base / token_path;
         if (!read_file(token_path.string())) {
-          return Error{"InvalidConfig", user_where + ".tokenFile: cannot read file " + token_path.string()};
+          return Error{"InvalidConfig",
+                       user_where + ".tokenFile: cannot read file " + token_path.string()};
         }
         config.token_file = token_path.string();
       }
       if (user["exec"] || user["auth-provider"]) {
         if (config.token.empty() && config.token_file.empty() && config.client_cert_pem.empty()) {
-          return Error{"InvalidConfig", user_where +
-                                            ": exec and auth-provider plugins are not supported; use a "
-                                            "token, tokenFile or client certificate"};
+          return Error{"InvalidConfig",
+                       user_where +
+                           ": exec and auth-provider plugins are not supported; use a "
+                           "token, tokenFile or client certificate"};
         }
       }
     }
@@ -206,8 +212,9 @@ Result<KubeConfig> load_in_cluster(const EnvLookup& env, const std::string& serv
   auto host = env("KUBERNETES_SERVICE_HOST");
   auto port = env("KUBERNETES_SERVICE_PORT");
   if (!host || host->empty() || !port || port->empty()) {
-    return Error{"InvalidConfig",
-                 "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set"};
+    return Error{
+        "InvalidConfig",
+        "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set"};
   }
   KubeConfig config;
   config.origin = "in-cluster";
@@ -249,8 +256,9 @@ Result<KubeConfig> load_default_config(const EnvLookup& env, const std::string& 
     std::string path = *home + "/.kube/config";
     if (std::filesystem::exists(path)) return load_kubeconfig(path);
   }
-  return Error{"InvalidConfig",
-               "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster"};
+  return Error{
+      "InvalidConfig",
+      "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster"};
 }
 
 EnvLookup process_environment() {

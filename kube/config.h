@@ -14,26 +14,27 @@
 namespace lagpilot::kube {
 
 struct KubeConfig {
-  std::string server;             // https://host:port, no trailing slash
-  std::string ca_pem;             // CA bundle to verify the server with; empty = system roots
-  std::string client_cert_pem;    // mutual TLS, optional
+  std::string server;           // https://host:port, no trailing slash
+  std::string ca_pem;           // CA bundle to verify the server with; empty = system roots
+  std::string client_cert_pem;  // mutual TLS, optional
   std::string client_key_pem;
-  std::string token;              // static bearer token, optional
-  std::string token_file;         // bearer token re-read as it rotates (in-cluster), optional
+  std::string token;       // static bearer token, optional
+  std::string token_file;  // bearer token re-read as it rotates (in-cluster), optional
   bool insecure_skip_tls_verify = false;
   std::string default_namespace = "default";
-  std::string origin;             // "kubeconfig /path (context x)" or "in-cluster", for messages
+  std::string origin;  // "kubeconfig /path (context x)" or "in-cluster", for messages
 };
 
 // Reads a kubeconfig file. `context_name` empty = current-context. Errors name the file and field.
 Result<KubeConfig> load_kubeconfig(const std::string& path, const std::string& context_name = "");
 
 // Reads the in-cluster configuration: KUBERNETES_SERVICE_HOST/_PORT from `env` and the token,
-// ca.crt and namespace from `service_account_dir` (default /var/run/secrets/kubernetes.io/serviceaccount).
+// ca.crt and namespace from `service_account_dir` (default
+// /var/run/secrets/kubernetes.io/serviceaccount).
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-Result<KubeConfig> load_in_cluster(const EnvLookup& env,
-                                   const std::string& service_account_dir =
-                                       "/var/run/secrets/kubernetes.io/serviceaccount");
+Result<KubeConfig> load_in_cluster(
+    const EnvLookup& env,
+    const std::string& service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
 // The usual search: explicit path, else $KUBECONFIG, else in-cluster when its variables are set,
 // else ~/.kube/config.

@@ -86,15 +86,17 @@ class CpprestTransport final : public HttpTransport {
     } catch (const http::http_exception& e) {
       return classify(e, request);
     } catch (const std::exception& e) {
-      return ApiError(ApiReason::kTransport, 0, describe(request, config_.server) + ": " + e.what());
+      return ApiError(ApiReason::kTransport, 0,
+                      describe(request, config_.server) + ": " + e.what());
     }
   }
 
-  ApiResult<std::unique_ptr<LineStream>> open_stream(const HttpRequest& request,
-                                                     std::chrono::milliseconds idle_timeout) override {
+  ApiResult<std::unique_ptr<LineStream>> open_stream(
+      const HttpRequest& request, std::chrono::milliseconds idle_timeout) override {
     try {
       // Each stream gets its own client: a watch holds its connection for minutes.
-      auto http_client = std::make_shared<client::http_client>(config_.server, make_config(idle_timeout));
+      auto http_client =
+          std::make_shared<client::http_client>(config_.server, make_config(idle_timeout));
       pplx::cancellation_token_source cancel;
       http::http_response response = http_client->request(build(request), cancel.get_token()).get();
       std::string what = describe(request, config_.server);
@@ -104,13 +106,13 @@ class CpprestTransport final : public HttpTransport {
         if (response.headers().has("Retry-After")) retry_after = response.headers()["Retry-After"];
         return decode_api_error(response.status_code(), body, retry_after, what);
       }
-      return std::unique_ptr<LineStream>(
-          std::make_unique<StreamHoldingClient>(std::move(http_client), std::move(response),
-                                                std::move(cancel), std::move(what)));
+      return std::unique_ptr<LineStream>(std::make_unique<StreamHoldingClient>(
+          std::move(http_client), std::move(response), std::move(cancel), std::move(what)));
     } catch (const http::http_exception& e) {
       return classify(e, request);
     } catch (const std::exception& e) {
-      return ApiError(ApiReason::kTransport, 0, describe(request, config_.server) + ": " + e.what());
+      return ApiError(ApiReason::kTransport, 0,
+                      describe(request, config_.server) + ": " + e.what());
     }
   }
 
@@ -120,7 +122,8 @@ class CpprestTransport final : public HttpTransport {
    public:
     StreamHoldingClient(std::shared_ptr<client::http_client> owner, http::http_response response,
                         pplx::cancellation_token_source cancel, std::string what)
-        : owner_(std::move(owner)), stream_(std::move(response), std::move(cancel), std::move(what)) {}
+        : owner_(std::move(owner)),
+          stream_(std::move(response), std::move(cancel), std::move(what)) {}
     ApiResult<std::optional<std::string>> next_line() override { return stream_.next_line(); }
     void cancel() override { stream_.cancel(); }
 
@@ -133,10 +136,12 @@ class CpprestTransport final : public HttpTransport {
     std::string what = describe(request, config_.server);
     auto code = e.error_code();
     if (code == std::errc::timed_out) {
-      return ApiError(ApiReason::kTimeout, 0,
-                      what + ": no answer within " + std::to_string(request.timeout.count()) + " ms");
+      return ApiError(
+          ApiReason::kTimeout, 0,
+          what + ": no answer within " + std::to_string(request.timeout.count()) + " ms");
     }
-    if (code == std::errc::operation_canceled) return ApiError(ApiReason::kCancelled, 0, what + ": cancelled");
+    if (code == std::errc::operation_canceled)
+      return ApiError(ApiReason::kCancelled, 0, what + ": cancelled");
     return ApiError(ApiReason::kTransport, 0, what + ": " + e.what());
   }
 
@@ -151,7 +156,8 @@ class CpprestTransport final : public HttpTransport {
       if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
       if (!cert.empty()) {
         ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
-        ctx.use_private_key(boost::asio::buffer(key.data(), key.size()), boost::asio::ssl::context::pem);
+        ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
+                            boost::asio::ssl::context::pem);
       }
     });
     return cfg;

@@ -16,7 +16,8 @@ ApiStatus EventRecorder::record(const Json& involved, EventType type, const std:
   std::string uid = meta.value("uid", "");
   std::string type_text = type == EventType::kNormal ? "Normal" : "Warning";
   std::string kind = involved.value("kind", "");
-  std::string key = kind + "/" + ns + "/" + name + "/" + uid + "|" + type_text + "|" + reason + "|" + message;
+  std::string key =
+      kind + "/" + ns + "/" + name + "/" + uid + "|" + type_text + "|" + reason + "|" + message;
   std::string now = format_rfc3339(clock_.now());
 
   std::unique_lock lock(mutex_);
@@ -26,10 +27,12 @@ ApiStatus EventRecorder::record(const Json& involved, EventType type, const std:
     recency_.splice(recency_.begin(), recency_, found->second.second);
     lock.unlock();
     Json patch = {{"count", seen.count + 1}, {"lastTimestamp", now}};
-    auto patched = client_.patch(resources::kEvents, seen.ns, seen.event_name, PatchType::kMerge, patch);
+    auto patched =
+        client_.patch(resources::kEvents, seen.ns, seen.event_name, PatchType::kMerge, patch);
     if (patched) {
       std::lock_guard relock(mutex_);
-      if (auto again = seen_.find(key); again != seen_.end()) again->second.first.count = seen.count + 1;
+      if (auto again = seen_.find(key); again != seen_.end())
+        again->second.first.count = seen.count + 1;
       return Ok{};
     }
     if (patched.error().reason != ApiReason::kNotFound) return patched.error();

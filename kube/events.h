@@ -16,7 +16,8 @@ enum class EventType { kNormal, kWarning };
 
 class EventRecorder {
  public:
-  EventRecorder(KubeClient& client, Clock& clock, std::string component, std::size_t cache_size = 4096);
+  EventRecorder(KubeClient& client, Clock& clock, std::string component,
+                std::size_t cache_size = 4096);
 
   // `involved` must carry apiVersion, kind and metadata (name, namespace, uid).
   ApiStatus record(const Json& involved, EventType type, const std::string& reason,

@@ -15,7 +15,9 @@ namespace lagpilot::kube {
 struct HttpRequest {
   HttpRequest(std::string method_, std::string target_, std::string body_ = "",
               std::string content_type_ = "application/json")
-      : method(std::move(method_)), target(std::move(target_)), body(std::move(body_)),
+      : method(std::move(method_)),
+        target(std::move(target_)),
+        body(std::move(body_)),
         content_type(std::move(content_type_)) {}
   std::string method;  // GET, POST, PUT, PATCH, DELETE
   std::string target;  // path and query, e.g. /api/v1/namespaces?limit=500
@@ -49,8 +51,8 @@ class HttpTransport {
   virtual ApiResult<HttpResponse> send(const HttpRequest& request) = 0;
   // Sends the request and returns once the headers arrived. A non-2xx status is returned as an
   // ApiError decoded from the body. `idle_timeout` bounds each wait for the next line.
-  virtual ApiResult<std::unique_ptr<LineStream>> open_stream(const HttpRequest& request,
-                                                             std::chrono::milliseconds idle_timeout) = 0;
+  virtual ApiResult<std::unique_ptr<LineStream>> open_stream(
+      const HttpRequest& request, std::chrono::milliseconds idle_timeout) = 0;
 };
 
 // The cpprestsdk transport: TLS verified against the config's CA (or system roots), client

@@ -4,8 +4,12 @@
 
 namespace lagpilot::kube {
 
-Informer::Informer(KubeClient& client, Gvr gvr, std::string ns, Clock& clock, InformerOptions options)
-    : client_(client), gvr_(std::move(gvr)), namespace_(std::move(ns)), clock_(clock),
+Informer::Informer(KubeClient& client, Gvr gvr, std::string ns, Clock& clock,
+                   InformerOptions options)
+    : client_(client),
+      gvr_(std::move(gvr)),
+      namespace_(std::move(ns)),
+      clock_(clock),
       options_(std::move(options)) {}
 
 Informer::~Informer() { stop(); }
@@ -65,7 +69,8 @@ InformerStats Informer::stats() const {
 
 void Informer::backoff_wait(Duration& backoff) {
   std::unique_lock lock(control_mutex_);
-  clock_.wait_until(lock, stop_cv_, clock_.now() + std::chrono::duration_cast<WallTime::duration>(backoff),
+  clock_.wait_until(lock, stop_cv_,
+                    clock_.now() + std::chrono::duration_cast<WallTime::duration>(backoff),
                     [this] { return stopping_; });
   backoff = std::min(backoff * 2, options_.max_backoff);
 }

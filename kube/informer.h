@@ -35,9 +35,9 @@ struct InformerOptions {
 };
 
 struct InformerStats {
-  int lists = 0;           // full lists, the first included
-  int watches = 0;         // watch requests opened
-  int gone = 0;            // 410 Gone answers that forced a relist
+  int lists = 0;    // full lists, the first included
+  int watches = 0;  // watch requests opened
+  int gone = 0;     // 410 Gone answers that forced a relist
   int watch_errors = 0;
   std::string last_resource_version;
 };

@@ -26,10 +26,14 @@ Json lease_to_json(const std::string& ns, const std::string& name, const LeaseRe
   if (record.renew_time) spec["renewTime"] = format_rfc3339_micro(*record.renew_time);
   Json metadata = {{"name", name}, {"namespace", ns}};
   if (!record.resource_version.empty()) metadata["resourceVersion"] = record.resource_version;
-  return {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"}, {"metadata", metadata}, {"spec", spec}};
+  return {{"apiVersion", "coordination.k8s.io/v1"},
+          {"kind", "Lease"},
+          {"metadata", metadata},
+          {"spec", spec}};
 }
 
-ApiResult<std::optional<LeaseRecord>> LeaseClient::get(const std::string& ns, const std::string& name) {
+ApiResult<std::optional<LeaseRecord>> LeaseClient::get(const std::string& ns,
+                                                       const std::string& name) {
   auto lease = client_.get(resources::kLeases, ns, name);
   if (!lease) {
     if (lease.error().reason == ApiReason::kNotFound) return std::optional<LeaseRecord>();

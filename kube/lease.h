@@ -22,9 +22,11 @@ class LeaseClient {
   explicit LeaseClient(KubeClient& client) : client_(client) {}
   // nullopt when the Lease does not exist.
   ApiResult<std::optional<LeaseRecord>> get(const std::string& ns, const std::string& name);
-  ApiResult<LeaseRecord> create(const std::string& ns, const std::string& name, const LeaseRecord& record);
+  ApiResult<LeaseRecord> create(const std::string& ns, const std::string& name,
+                                const LeaseRecord& record);
   // Conditional on record.resource_version: Conflict when another holder wrote first.
-  ApiResult<LeaseRecord> update(const std::string& ns, const std::string& name, const LeaseRecord& record);
+  ApiResult<LeaseRecord> update(const std::string& ns, const std::string& name,
+                                const LeaseRecord& record);
 
  private:
   KubeClient& client_;

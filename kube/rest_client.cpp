@@ -8,10 +8,14 @@ namespace {
 
 const char* content_type_for(PatchType type) {
   switch (type) {
-    case PatchType::kMerge: return "application/merge-patch+json";
-    case PatchType::kJson: return "application/json-patch+json";
-    case PatchType::kStrategicMerge: return "application/strategic-merge-patch+json";
-    case PatchType::kApply: return "application/apply-patch+yaml";
+    case PatchType::kMerge:
+      return "application/merge-patch+json";
+    case PatchType::kJson:
+      return "application/json-patch+json";
+    case PatchType::kStrategicMerge:
+      return "application/strategic-merge-patch+json";
+    case PatchType::kApply:
+      return "application/apply-patch+yaml";
   }
   return "application/merge-patch+json";
 }
@@ -44,10 +48,14 @@ class JsonWatchStream final : public WatchStream {
       }
       std::string type = parsed["type"].get<std::string>();
       Json object = parsed.value("object", Json::object());
-      if (type == "ADDED") return std::optional<WatchEvent>({WatchEventType::kAdded, std::move(object)});
-      if (type == "MODIFIED") return std::optional<WatchEvent>({WatchEventType::kModified, std::move(object)});
-      if (type == "DELETED") return std::optional<WatchEvent>({WatchEventType::kDeleted, std::move(object)});
-      if (type == "BOOKMARK") return std::optional<WatchEvent>({WatchEventType::kBookmark, std::move(object)});
+      if (type == "ADDED")
+        return std::optional<WatchEvent>({WatchEventType::kAdded, std::move(object)});
+      if (type == "MODIFIED")
+        return std::optional<WatchEvent>({WatchEventType::kModified, std::move(object)});
+      if (type == "DELETED")
+        return std::optional<WatchEvent>({WatchEventType::kDeleted, std::move(object)});
+      if (type == "BOOKMARK")
+        return std::optional<WatchEvent>({WatchEventType::kBookmark, std::move(object)});
       if (type == "ERROR") {
         int code = object.value("code", 500);
         return decode_api_error(code, object.dump(), "", what_);
@@ -78,7 +86,8 @@ std::string url_encode(const std::string& text) {
 
 std::string resource_path(const Gvr& gvr, const std::string& ns, const std::string& name,
                           const std::string& subresource) {
-  std::string path = gvr.group.empty() ? "/api/" + gvr.version : "/apis/" + gvr.group + "/" + gvr.version;
+  std::string path =
+      gvr.group.empty() ? "/api/" + gvr.version : "/apis/" + gvr.group + "/" + gvr.version;
   if (gvr.namespaced && !ns.empty()) path += "/namespaces/" + ns;
   path += "/" + gvr.resource;
   if (!name.empty()) path += "/" + name;
@@ -105,8 +114,10 @@ ApiResult<Json> RestKubeClient::execute(HttpRequest request, bool idempotent) {
   for (int attempt = 1;; ++attempt) {
     auto started = std::chrono::steady_clock::now();
     auto response = transport_->send(request);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (options_.on_request) options_.on_request(request.method, response ? response->status : 0, seconds);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (options_.on_request)
+      options_.on_request(request.method, response ? response->status : 0, seconds);
 
     ApiError error;
     if (!response) {
@@ -147,17 +158,20 @@ ApiResult<Json> RestKubeClient::execute(HttpRequest request, bool idempotent) {
   }
 }
 
-ApiResult<Json> RestKubeClient::get(const Gvr& gvr, const std::string& ns, const std::string& name) {
+ApiResult<Json> RestKubeClient::get(const Gvr& gvr, const std::string& ns,
+                                    const std::string& name) {
   return execute({"GET", resource_path(gvr, ns, name)}, true);
 }
 
-ApiResult<Json> RestKubeClient::list(const Gvr& gvr, const std::string& ns, const ListOptions& options) {
-  std::string target = resource_path(gvr, ns) +
-                       query_string({{"labelSelector", options.label_selector},
-                                     {"fieldSelector", options.field_selector},
-                                     {"limit", options.limit > 0 ? std::to_string(options.limit) : ""},
-                                     {"continue", options.continue_token},
-                                     {"resourceVersion", options.resource_version}});
+ApiResult<Json> RestKubeClient::list(const Gvr& gvr, const std::string& ns,
+                                     const ListOptions& options) {
+  std::string target =
+      resource_path(gvr, ns) +
+      query_string({{"labelSelector", options.label_selector},
+                    {"fieldSelector", options.field_selector},
+                    {"limit", options.limit > 0 ? std::to_string(options.limit) : ""},
+                    {"continue", options.continue_token},
+                    {"resourceVersion", options.resource_version}});
   return execute({"GET", target}, true);
 }
 
@@ -170,13 +184,14 @@ ApiResult<Json> RestKubeClient::update(const Gvr& gvr, const std::string& ns, co
   return execute({"PUT", resource_path(gvr, ns, name), object.dump()}, false);
 }
 
-ApiResult<Json> RestKubeClient::update_status(const Gvr& gvr, const std::string& ns, const Json& object) {
+ApiResult<Json> RestKubeClient::update_status(const Gvr& gvr, const std::string& ns,
+                                              const Json& object) {
   std::string name = object.value("/metadata/name"_json_pointer, "");
   return execute({"PUT", resource_path(gvr, ns, name, "status"), object.dump()}, false);
 }
 
-ApiResult<Json> RestKubeClient::patch(const Gvr& gvr, const std::string& ns, const std::string& name,
-                                      PatchType type, const Json& patch,
+ApiResult<Json> RestKubeClient::patch(const Gvr& gvr, const std::string& ns,
+                                      const std::string& name, PatchType type, const Json& patch,
                                       const std::string& subresource) {
   std::string target = resource_path(gvr, ns, name, subresource);
   if (type == PatchType::kApply) target += "?fieldManager=lagpilot&force=true";
@@ -190,7 +205,8 @@ ApiStatus RestKubeClient::remove(const Gvr& gvr, const std::string& ns, const st
   return Ok{};
 }
 
-ApiResult<Json> RestKubeClient::get_scale(const Gvr& gvr, const std::string& ns, const std::string& name) {
+ApiResult<Json> RestKubeClient::get_scale(const Gvr& gvr, const std::string& ns,
+                                          const std::string& name) {
   return execute({"GET", resource_path(gvr, ns, name, "scale")}, true);
 }
 
@@ -216,7 +232,8 @@ ApiResult<std::unique_ptr<WatchStream>> RestKubeClient::watch(const Gvr& gvr, co
   auto started = std::chrono::steady_clock::now();
   auto stream = transport_->open_stream(request, idle);
   if (options_.on_request) {
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     options_.on_request("WATCH", stream ? 200 : stream.error().http_status, seconds);
   }
   if (!stream) return stream.error();
@@ -224,7 +241,8 @@ ApiResult<std::unique_ptr<WatchStream>> RestKubeClient::watch(const Gvr& gvr, co
       std::make_unique<JsonWatchStream>(std::move(*stream), "WATCH " + target));
 }
 
-ApiResult<Gvr> RestKubeClient::resolve_kind(const std::string& api_version, const std::string& kind) {
+ApiResult<Gvr> RestKubeClient::resolve_kind(const std::string& api_version,
+                                            const std::string& kind) {
   std::string key = api_version + "/" + kind;
   {
     std::lock_guard lock(discovery_mutex_);
@@ -245,8 +263,8 @@ ApiResult<Gvr> RestKubeClient::resolve_kind(const std::string& api_version, cons
       return gvr;
     }
   }
-  return ApiError(ApiReason::kNotFound, 404, "GET " + path + ": no resource of kind " + kind +
-                                                 " in " + api_version);
+  return ApiError(ApiReason::kNotFound, 404,
+                  "GET " + path + ": no resource of kind " + kind + " in " + api_version);
 }
 
 ApiResult<Json> RestKubeClient::get_path(const std::string& path) {
@@ -276,8 +294,8 @@ ApiResult<Json> update_with_retry(KubeClient& client, const Gvr& gvr, const std:
     if (!current) return current.error();
     Json object = *current;
     if (!mutate(object)) return current;
-    auto written = status_subresource ? client.update_status(gvr, ns, object)
-                                      : client.update(gvr, ns, object);
+    auto written =
+        status_subresource ? client.update_status(gvr, ns, object) : client.update(gvr, ns, object);
     if (written || written.error().reason != ApiReason::kConflict || attempt >= attempts) {
       return written;
     }

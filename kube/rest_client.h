@@ -29,7 +29,8 @@ struct ClientOptions {
 // write that reached the server must not be repeated blindly.
 class RestKubeClient final : public KubeClient {
  public:
-  RestKubeClient(std::unique_ptr<HttpTransport> transport, Clock& clock, ClientOptions options = {});
+  RestKubeClient(std::unique_ptr<HttpTransport> transport, Clock& clock,
+                 ClientOptions options = {});
 
   // The usual construction: cpprest transport from a config.
   static std::unique_ptr<RestKubeClient> from_config(const KubeConfig& config, Clock& clock,
@@ -43,7 +44,8 @@ class RestKubeClient final : public KubeClient {
                         PatchType type, const Json& patch, const std::string& subresource) override;
   ApiStatus remove(const Gvr& gvr, const std::string& ns, const std::string& name) override;
   ApiResult<Json> update_status(const Gvr& gvr, const std::string& ns, const Json& object) override;
-  ApiResult<Json> get_scale(const Gvr& gvr, const std::string& ns, const std::string& name) override;
+  ApiResult<Json> get_scale(const Gvr& gvr, const std::string& ns,
+                            const std::string& name) override;
   ApiResult<Json> patch_scale(const Gvr& gvr, const std::string& ns, const std::string& name,
                               int replicas) override;
   ApiResult<std::unique_ptr<WatchStream>> watch(const Gvr& gvr, const std::string& ns,

@@ -103,8 +103,7 @@ std::optional<std::string> WorkQueue::get() {
     WallTime next = WallTime::max();
     for (const auto& [key, deadline] : delayed_) next = std::min(next, deadline);
     unsigned long seen = generation_;
-    clock_.wait_until(lock, changed_, next,
-                      [&] { return shutting_down_ || generation_ != seen; });
+    clock_.wait_until(lock, changed_, next, [&] { return shutting_down_ || generation_ != seen; });
   }
 }
 

@@ -183,11 +183,10 @@ class ClientConfig {
         {"socket.keepalive.enable", "true"},
         {"log.connection.close", "false"},
         {"reconnect.backoff.ms", "100"},
-        {"reconnect.backoff.max.ms",
-         std::to_string(std::max<int64_t>(
-             100, std::chrono::duration_cast<std::chrono::milliseconds>(
-                      options.reconnect_backoff_max)
-                      .count()))},
+        {"reconnect.backoff.max.ms", std::to_string(std::max<int64_t>(
+                                         100, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  options.reconnect_backoff_max)
+                                                  .count()))},
         {"enable.auto.commit", "false"},
         {"allow.auto.create.topics", "false"},
     };
@@ -232,21 +231,21 @@ Result<std::vector<int64_t>> query_offsets(rd_kafka_t* rk, const std::string& de
       rd_kafka_offsets_for_times(rk, list, std::max(1, remaining_ms(deadline)));
   Result<std::vector<int64_t>> result = std::vector<int64_t>{};
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    result = Error{error_code_for(err),
-                   "kafka " + description + ": listing offsets of topic " + topic + ": " +
-                       rd_kafka_err2str(err) +
-                       (is_unreachable(err) ? " (last broker error: " +
-                                                  context.last_error_or("none") + ")"
-                                            : "")};
+    result = Error{
+        error_code_for(err),
+        "kafka " + description + ": listing offsets of topic " + topic + ": " +
+            rd_kafka_err2str(err) +
+            (is_unreachable(err) ? " (last broker error: " + context.last_error_or("none") + ")"
+                                 : "")};
   } else {
     std::map<int32_t, int64_t> by_partition;
     for (int i = 0; i < list->cnt; ++i) {
       const rd_kafka_topic_partition_t& element = list->elems[i];
       if (element.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        result = Error{error_code_for(element.err),
-                       "kafka " + description + ": listing offsets of topic " + topic +
-                           " partition " + std::to_string(element.partition) + ": " +
-                           rd_kafka_err2str(element.err)};
+        result =
+            Error{error_code_for(element.err),
+                  "kafka " + description + ": listing offsets of topic " + topic + " partition " +
+                      std::to_string(element.partition) + ": " + rd_kafka_err2str(element.err)};
         break;
       }
       by_partition[element.partition] = element.offset;
@@ -306,7 +305,8 @@ Result<KafkaConnectionSettings> KafkaConnectionSettings::from(
 
   settings.security_protocol = lowercase(credential("security.protocol"));
   if (settings.security_protocol.empty()) {
-    settings.security_protocol = has_sasl ? "sasl_ssl" : (!settings.ca_pem.empty() ? "ssl" : "plaintext");
+    settings.security_protocol =
+        has_sasl ? "sasl_ssl" : (!settings.ca_pem.empty() ? "ssl" : "plaintext");
   }
   static const std::set<std::string> kProtocols = {"plaintext", "ssl", "sasl_plaintext",
                                                    "sasl_ssl"};
@@ -324,12 +324,14 @@ Result<KafkaConnectionSettings> KafkaConnectionSettings::from(
                    "secret key sasl.mechanism: must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"};
     }
     if (settings.sasl_username.empty()) {
-      return Error{"InvalidCredentials", "secret key sasl.username: required for security.protocol " +
-                                             uppercase(settings.security_protocol)};
+      return Error{"InvalidCredentials",
+                   "secret key sasl.username: required for security.protocol " +
+                       uppercase(settings.security_protocol)};
     }
     if (settings.sasl_password.empty()) {
-      return Error{"InvalidCredentials", "secret key sasl.password: required for security.protocol " +
-                                             uppercase(settings.security_protocol)};
+      return Error{"InvalidCredentials",
+                   "secret key sasl.password: required for security.protocol " +
+                       uppercase(settings.security_protocol)};
     }
     settings.sasl_mechanism = mechanism;
   } else {
@@ -440,7 +442,9 @@ class ConnectionHandle {
   }
 
  private:
-  explicit ConnectionHandle(std::string description) { context_.description = std::move(description); }
+  explicit ConnectionHandle(std::string description) {
+    context_.description = std::move(description);
+  }
 
   static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
     auto* handle = static_cast<ConnectionHandle*>(rd_kafka_opaque(rk));
@@ -479,9 +483,8 @@ class ConnectionHandle {
 
   Error event_error(rd_kafka_event_t* event, const std::string& what) const {
     const rd_kafka_resp_err_t err = rd_kafka_event_error(event);
-    return Error{error_code_for(err),
-                 "kafka " + context_.description + ": " + what + ": " +
-                     rd_kafka_event_error_string(event)};
+    return Error{error_code_for(err), "kafka " + context_.description + ": " + what + ": " +
+                                          rd_kafka_event_error_string(event)};
   }
 
   Result<std::vector<int64_t>> parse_committed(rd_kafka_event_t* event,
@@ -508,10 +511,10 @@ class ConnectionHandle {
       for (int i = 0; i < list->cnt; ++i) {
         const rd_kafka_topic_partition_t& element = list->elems[i];
         if (element.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          return Error{error_code_for(element.err),
-                       "kafka " + context_.description + ": committed offset of partition " +
-                           std::to_string(element.partition) + ": " +
-                           rd_kafka_err2str(element.err)};
+          return Error{error_code_for(element.err), "kafka " + context_.description +
+                                                        ": committed offset of partition " +
+                                                        std::to_string(element.partition) + ": " +
+                                                        rd_kafka_err2str(element.err)};
         }
         by_partition[element.partition] = element.offset < 0 ? -1 : element.offset;
       }
@@ -538,9 +541,9 @@ class ConnectionHandle {
       if (rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
         return std::optional<int>{0};
       }
-      return Error{error_code_for(rd_kafka_error_code(error)),
-                   "kafka " + context_.description + ": describing group: " +
-                       rd_kafka_error_string(error)};
+      return Error{
+          error_code_for(rd_kafka_error_code(error)),
+          "kafka " + context_.description + ": describing group: " + rd_kafka_error_string(error)};
     }
     return std::optional<int>{
         static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(groups[0]))};
@@ -569,7 +572,7 @@ class HeadReader {
         {"auto.offset.reset", "earliest"},  // committed offset already deleted: oldest record
         {"max.partition.fetch.bytes", "16384"},
         {"fetch.max.bytes", "4194304"},
-        {"fetch.wait.max.ms", "100"},
+        {"fetch.wait.max.ms", "10"},  // an idle long-poll would delay the next read
         {"queued.max.messages.kbytes", "16384"},
     };
     for (const auto& [key, value] : properties) {
@@ -611,9 +614,9 @@ class HeadReader {
     const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, assignment);
     rd_kafka_topic_partition_list_destroy(assignment);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Error{"SourceError", "kafka " + context_.description +
-                                      ": assigning partitions for head records: " +
-                                      rd_kafka_err2str(err)};
+      return Error{"SourceError",
+                   "kafka " + context_.description +
+                       ": assigning partitions for head records: " + rd_kafka_err2str(err)};
     }
     while (heads.size() < start_offsets.size()) {
       const int wait_ms = remaining_ms(deadline);
@@ -738,18 +741,18 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
     return Error{error_code_for(err),
                  "kafka " + impl_->description + ": metadata for topic " + topic + ": " +
                      rd_kafka_err2str(err) +
-                     (is_unreachable(err) ? " (last broker error: " +
-                                                handle->context().last_error_or("none") + ")"
-                                          : "")};
+                     (is_unreachable(err)
+                          ? " (last broker error: " + handle->context().last_error_or("none") + ")"
+                          : "")};
   }
   Result<std::vector<int32_t>> result = std::vector<int32_t>{};
   for (int t = 0; t < metadata->topic_cnt; ++t) {
     const rd_kafka_metadata_topic& topic_metadata = metadata->topics[t];
     if (topic != topic_metadata.topic) continue;
     if (topic_metadata.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      result = Error{error_code_for(topic_metadata.err),
-                     "kafka " + impl_->description + ": topic " + topic + ": " +
-                         rd_kafka_err2str(topic_metadata.err)};
+      result = Error{error_code_for(topic_metadata.err), "kafka " + impl_->description +
+                                                             ": topic " + topic + ": " +
+                                                             rd_kafka_err2str(topic_metadata.err)};
       break;
     }
     for (int p = 0; p < topic_metadata.partition_cnt; ++p) {
@@ -758,8 +761,8 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
   }
   rd_kafka_metadata_destroy(metadata);
   if (result.ok() && result->empty()) {
-    return Error{"TopicNotFound", "kafka " + impl_->description + ": topic " + topic +
-                                      " has no partitions"};
+    return Error{"TopicNotFound",
+                 "kafka " + impl_->description + ": topic " + topic + " has no partitions"};
   }
   if (result.ok()) std::sort(result->begin(), result->end());
   return result;
@@ -846,8 +849,8 @@ Result<std::map<int32_t, HeadRecord>> KafkaClient::read_head_records(
     SteadyDeadline deadline) {
   std::unique_lock lock(impl_->head_reader_mutex, std::defer_lock);
   if (!lock.try_lock_until(deadline)) {
-    return Error{"SourceUnreachable", "kafka " + impl_->description +
-                                          ": head reader busy until the poll deadline"};
+    return Error{"SourceUnreachable",
+                 "kafka " + impl_->description + ": head reader busy until the poll deadline"};
   }
   if (!impl_->head_reader) {
     auto reader = HeadReader::open(impl_->settings, impl_->options);

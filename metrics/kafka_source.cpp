@@ -161,8 +161,8 @@ Result<QueueSnapshot> KafkaSource::State::poll(WallTime now) {
   if (!result.ok()) {
     partitions_read_at.reset();  // the topic may have moved or changed: re-read metadata
     if (!failing) {
-      spdlog::warn("kafka source={} poll failed code={} error={}", description,
-                   result.error().code, result.error().message);
+      spdlog::warn("kafka source={} poll failed code={} error={}", description, result.error().code,
+                   result.error().message);
     }
     failing = true;
   } else if (failing) {
@@ -176,15 +176,14 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   if (committed_in_flight) {
     client->recycle_if_admin_stuck();  // completes the future if it gives up on the request
     if (committed_in_flight->wait_until(deadline) != std::future_status::ready) {
-      return Error{"SourceUnreachable",
-                   "kafka " + client->settings().describe() + ": committed offsets of group " +
-                       spec.consumer_group + ": an earlier request is still unanswered"};
+      return Error{"SourceUnreachable", "kafka " + client->settings().describe() +
+                                            ": committed offsets of group " + spec.consumer_group +
+                                            ": an earlier request is still unanswered"};
     }
     committed_in_flight.reset();  // stale: read afresh below
   }
 
-  if (!partitions_read_at ||
-      SteadyClock::now() - *partitions_read_at >= options.metadata_max_age) {
+  if (!partitions_read_at || SteadyClock::now() - *partitions_read_at >= options.metadata_max_age) {
     auto read_partitions = client->topic_partitions(spec.topic, deadline);
     if (!read_partitions) return read_partitions.error();
     partitions = std::move(read_partitions).value();

@@ -12,12 +12,13 @@ void OffsetTimeTable::record(int64_t high_watermark, WallTime time) {
     if (high_watermark < newest.offset) points_.clear();
   }
   const std::size_t n = points_.size();
-  if (n >= 2 && points_[n - 1].offset == high_watermark && points_[n - 2].offset == high_watermark) {
+  if (n >= 2 && points_[n - 1].offset == high_watermark &&
+      points_[n - 2].offset == high_watermark) {
     points_.back().time = time;
     return;
   }
+  if (points_.size() == max_points_) points_.erase(points_.begin());
   points_.push_back({high_watermark, time});
-  while (points_.size() > max_points_) points_.pop_front();
 }
 
 std::optional<WallTime> OffsetTimeTable::time_of_offset(int64_t offset) const {

@@ -4,8 +4,8 @@
 // record at a consumer group's committed offset is without reading it.
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
+#include <vector>
 
 #include "util/clock.h"
 
@@ -35,7 +35,7 @@ class OffsetTimeTable {
   // Offsets never decrease; a run of equal offsets keeps only its first and last point, which is
   // all a lookup needs (the last time the watermark sat at an offset and the first time it was
   // past it).
-  std::deque<Point> points_;
+  std::vector<Point> points_;  // small (max_points_), so erasing at the front is cheap
 };
 
 }  // namespace lagpilot

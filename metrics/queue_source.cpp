@@ -55,8 +55,8 @@ Result<std::unique_ptr<QueueSource>> SourceFactory::create(
   if (found == creators_.end()) {
     std::string supported;
     for (const auto& name : kinds()) supported += (supported.empty() ? "" : ", ") + name;
-    return Error{"InvalidSpec",
-                 "spec.source." + kind + ": unsupported source kind (supported: " + supported + ")"};
+    return Error{"InvalidSpec", "spec.source." + kind +
+                                    ": unsupported source kind (supported: " + supported + ")"};
   }
   return found->second(kind_spec, credentials, context_);
 }

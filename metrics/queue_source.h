@@ -28,14 +28,14 @@ struct PartitionLag {
 // same source, so the first poll has none.
 struct QueueSnapshot {
   WallTime time;
-  int64_t consumer_lag = 0;  // records the consumer group has not processed yet
-  int64_t queue_depth = 0;   // records waiting in the queue (Kafka: equal to consumer_lag)
+  int64_t consumer_lag = 0;           // records the consumer group has not processed yet
+  int64_t queue_depth = 0;            // records waiting in the queue (Kafka: equal to consumer_lag)
   std::optional<double> lag_seconds;  // age of the oldest unconsumed record; 0 when no lag
   std::string lag_seconds_method;     // how lag_seconds was estimated, e.g. "fetch", "interpolate"
   int partitions = 0;
-  std::optional<int> consumers;       // group members; unknown when the broker cannot tell
-  std::optional<double> ingress_rate;  // records/s appended
-  std::optional<double> egress_rate;   // records/s consumed (committed)
+  std::optional<int> consumers;              // group members; unknown when the broker cannot tell
+  std::optional<double> ingress_rate;        // records/s appended
+  std::optional<double> egress_rate;         // records/s consumed (committed)
   std::vector<PartitionLag> partition_lags;  // by partition id
 };
 

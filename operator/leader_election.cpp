@@ -7,7 +7,8 @@ namespace {
 
 bool same_record(const kube::LeaseRecord& a, const kube::LeaseRecord& b) {
   return a.holder_identity == b.holder_identity && a.renew_time == b.renew_time &&
-         a.lease_transitions == b.lease_transitions && a.lease_duration_seconds == b.lease_duration_seconds;
+         a.lease_transitions == b.lease_transitions &&
+         a.lease_duration_seconds == b.lease_duration_seconds;
 }
 
 }  // namespace
@@ -17,11 +18,12 @@ LeaderElector::LeaderElector(kube::KubeClient& client, Clock& clock, LeaderElect
 
 bool LeaderElector::try_acquire_or_renew() {
   WallTime now = clock_.now();
-  int duration_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+  int duration_seconds = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
   auto current = leases_.get(config_.lease_namespace, config_.lease_name);
   if (!current) {
-    spdlog::warn("leader-election lease={}/{} read failed: {}", config_.lease_namespace, config_.lease_name,
-                 current.error().message);
+    spdlog::warn("leader-election lease={}/{} read failed: {}", config_.lease_namespace,
+                 config_.lease_name, current.error().message);
     return false;
   }
   if (!current->has_value()) {
@@ -45,7 +47,8 @@ bool LeaderElector::try_acquire_or_renew() {
       observed_ = record;
       observed_at = now;
     }
-    bool held_by_other = !record.holder_identity.empty() && record.holder_identity != config_.identity;
+    bool held_by_other =
+        !record.holder_identity.empty() && record.holder_identity != config_.identity;
     auto record_duration = std::chrono::seconds(record.lease_duration_seconds);
     if (held_by_other && observed_at + record_duration > now) return false;  // not expired yet
   }
@@ -59,8 +62,8 @@ bool LeaderElector::try_acquire_or_renew() {
   next.renew_time = now;
   auto updated = leases_.update(config_.lease_namespace, config_.lease_name, next);
   if (!updated) {
-    spdlog::debug("leader-election lease={}/{} update failed: {}", config_.lease_namespace, config_.lease_name,
-                  updated.error().message);
+    spdlog::debug("leader-election lease={}/{} update failed: {}", config_.lease_namespace,
+                  config_.lease_name, updated.error().message);
     return false;
   }
   std::lock_guard lock(mutex_);
@@ -72,13 +75,17 @@ bool LeaderElector::try_acquire_or_renew() {
 
 bool LeaderElector::holds_lease() const {
   std::lock_guard lock(mutex_);
-  return renewed_at_ && clock_.now() < *renewed_at_ + std::chrono::duration_cast<WallTime::duration>(config_.renew_deadline);
+  return renewed_at_ &&
+         clock_.now() <
+             *renewed_at_ + std::chrono::duration_cast<WallTime::duration>(config_.renew_deadline);
 }
 
 bool LeaderElector::wait_retry_period() {
   std::unique_lock lock(mutex_);
-  clock_.wait_until(lock, stop_cv_, clock_.now() + std::chrono::duration_cast<WallTime::duration>(config_.retry_period),
-                    [this] { return stopping_; });
+  clock_.wait_until(
+      lock, stop_cv_,
+      clock_.now() + std::chrono::duration_cast<WallTime::duration>(config_.retry_period),
+      [this] { return stopping_; });
   return !stopping_;
 }
 
@@ -87,14 +94,14 @@ void LeaderElector::run(const std::function<void()>& on_started_leading,
   while (!try_acquire_or_renew()) {
     if (!wait_retry_period()) return;
   }
-  spdlog::info("leader-election lease={}/{} acquired by {}", config_.lease_namespace, config_.lease_name,
-               config_.identity);
+  spdlog::info("leader-election lease={}/{} acquired by {}", config_.lease_namespace,
+               config_.lease_name, config_.identity);
   if (on_started_leading) on_started_leading();
   while (wait_retry_period()) {
     if (try_acquire_or_renew()) continue;
     if (!holds_lease()) {
-      spdlog::error("leader-election lease={}/{} lost: no renewal within the renew deadline", config_.lease_namespace,
-                    config_.lease_name);
+      spdlog::error("leader-election lease={}/{} lost: no renewal within the renew deadline",
+                    config_.lease_namespace, config_.lease_name);
       if (on_stopped_leading) on_stopped_leading();
       return;
     }

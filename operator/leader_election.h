@@ -35,7 +35,8 @@ class LeaderElector {
   bool holds_lease() const;
   // Campaigns until leading or stopped, then renews until the lease is lost or stopped. Calls
   // on_started_leading once on acquiring, on_stopped_leading once when deposed.
-  void run(const std::function<void()>& on_started_leading, const std::function<void()>& on_stopped_leading);
+  void run(const std::function<void()>& on_started_leading,
+           const std::function<void()>& on_stopped_leading);
   void stop();
   // Hands the Lease over at once (holder cleared, 1 s duration), as client-go's ReleaseOnCancel.
   bool release();

@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace lagpilot::operator_main {
 namespace {
@@ -29,19 +29,23 @@ class JsonFormatter final : public spdlog::formatter {
     std::size_t used = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
     std::snprintf(stamp + used, sizeof stamp - used, ".%03dZ",
                   static_cast<int>(time.time_since_epoch().count() % 1000));
-    std::string level(spdlog::level::to_string_view(msg.level).data(), spdlog::level::to_string_view(msg.level).size());
-    std::string line = json_log_line(stamp, level, std::string(msg.logger_name.data(), msg.logger_name.size()),
-                                     std::string(msg.payload.data(), msg.payload.size()));
+    std::string level(spdlog::level::to_string_view(msg.level).data(),
+                      spdlog::level::to_string_view(msg.level).size());
+    std::string line =
+        json_log_line(stamp, level, std::string(msg.logger_name.data(), msg.logger_name.size()),
+                      std::string(msg.payload.data(), msg.payload.size()));
     dest.append(line.data(), line.data() + line.size());
     dest.push_back('\n');
   }
-  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
 };
 
 }  // namespace
 
-std::string json_log_line(const std::string& timestamp, const std::string& level, const std::string& logger,
-                          const std::string& message) {
+std::string json_log_line(const std::string& timestamp, const std::string& level,
+                          const std::string& logger, const std::string& message) {
   nlohmann::ordered_json line;
   line["ts"] = timestamp;
   line["level"] = level;
@@ -51,7 +55,8 @@ std::string json_log_line(const std::string& timestamp, const std::string& level
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();
   while (pos < message.size()) {
     std::size_t end = message.find(' ', pos);
-    std::string token = message.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::string token =
+        message.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     auto eq = token.find('=');
     if (eq == std::string::npos || !is_field_key(token.substr(0, eq))) break;
     std::string key = token.substr(0, eq);

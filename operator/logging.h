@@ -9,7 +9,7 @@ namespace lagpilot::operator_main {
 void configure_logging(const std::string& level, const std::string& format);
 
 // Exposed for tests: the JSON line for one message.
-std::string json_log_line(const std::string& timestamp, const std::string& level, const std::string& logger,
-                          const std::string& message);
+std::string json_log_line(const std::string& timestamp, const std::string& level,
+                          const std::string& logger, const std::string& message);
 
 }  // namespace lagpilot::operator_main

@@ -23,14 +23,22 @@ void MetricsObserver::on_report(const controllers::MonitorReport& report) {
   }
   values.replicas_current = report.current_replicas;
   values.replicas_desired = report.desired_replicas;
-  values.health = report.health == "Healthy" ? 0 : report.health == "Degraded" ? 1 : report.health == "Unhealthy" ? 2 : 3;
+  values.health = report.health == "Healthy"     ? 0
+                  : report.health == "Degraded"  ? 1
+                  : report.health == "Unhealthy" ? 2
+                                                 : 3;
   metrics_.set_monitor(values);
-  if (report.scaled) metrics_.scaled(report.ns, report.name, report.source_kind, report.scaled_to > report.scaled_from);
+  if (report.scaled)
+    metrics_.scaled(report.ns, report.name, report.source_kind,
+                    report.scaled_to > report.scaled_from);
 }
 
-void MetricsObserver::on_removed(const std::string& ns, const std::string& name) { metrics_.remove_monitor(ns, name); }
+void MetricsObserver::on_removed(const std::string& ns, const std::string& name) {
+  metrics_.remove_monitor(ns, name);
+}
 
-void MetricsObserver::on_source_poll(const std::string& kind, bool ok, const std::string& reason, double seconds) {
+void MetricsObserver::on_source_poll(const std::string& kind, bool ok, const std::string& reason,
+                                     double seconds) {
   metrics_.source_polled(kind, ok, reason, seconds);
 }
 

@@ -11,7 +11,8 @@ class MetricsObserver final : public controllers::ReconcileObserver {
   void on_reconcile(const std::string& result, double seconds) override;
   void on_report(const controllers::MonitorReport& report) override;
   void on_removed(const std::string& ns, const std::string& name) override;
-  void on_source_poll(const std::string& kind, bool ok, const std::string& reason, double seconds) override;
+  void on_source_poll(const std::string& kind, bool ok, const std::string& reason,
+                      double seconds) override;
 
  private:
   metrics::OperatorMetrics& metrics_;

@@ -27,10 +27,19 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
   long factor = 1;
   std::string number = text;
   switch (text.back()) {
-    case 's': number.pop_back(); break;
-    case 'm': factor = 60; number.pop_back(); break;
-    case 'h': factor = 3600; number.pop_back(); break;
-    default: break;
+    case 's':
+      number.pop_back();
+      break;
+    case 'm':
+      factor = 60;
+      number.pop_back();
+      break;
+    case 'h':
+      factor = 3600;
+      number.pop_back();
+      break;
+    default:
+      break;
   }
   auto value = parse_long(number);
   if (!value || *value < 0) return std::nullopt;
@@ -80,7 +89,8 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
     }
     if (kBooleans.count(name)) {
       bool flag = !has_value || value == "true";
-      if (has_value && value != "true" && value != "false") return flag_error(name, "must be true or false");
+      if (has_value && value != "true" && value != "false")
+        return flag_error(name, "must be true or false");
       if (name == "leader-elect") options.leader_elect = flag;
       if (name == "per-partition-metrics") options.per_partition_metrics = flag;
       continue;
@@ -110,19 +120,25 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       options.health_probe_bind_address = value;
     } else if (name == "log-level") {
       static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
-      if (!kLevels.count(value)) error = flag_error(name, "must be one of trace, debug, info, warn, error");
+      if (!kLevels.count(value))
+        error = flag_error(name, "must be one of trace, debug, info, warn, error");
       options.log_level = value;
     } else if (name == "log-format") {
-      if (value != "json" && value != "text" && value != "auto") error = flag_error(name, "must be json, text or auto");
+      if (value != "json" && value != "text" && value != "auto")
+        error = flag_error(name, "must be json, text or auto");
       options.log_format = value;
     } else if (name == "workers") {
       auto n = parse_long(value);
-      if (!n || *n < 1 || *n > 256) error = flag_error(name, "must be a whole number from 1 to 256");
-      else options.workers = static_cast<int>(*n);
+      if (!n || *n < 1 || *n > 256)
+        error = flag_error(name, "must be a whole number from 1 to 256");
+      else
+        options.workers = static_cast<int>(*n);
     } else if (name == "kafka-poll-timeout-ms") {
       auto n = parse_long(value);
-      if (!n || *n < 100 || *n > 60000) error = flag_error(name, "must be from 100 to 60000");
-      else options.kafka_poll_timeout_ms = static_cast<int>(*n);
+      if (!n || *n < 100 || *n > 60000)
+        error = flag_error(name, "must be from 100 to 60000");
+      else
+        options.kafka_poll_timeout_ms = static_cast<int>(*n);
     } else if (name == "metrics-status-interval") {
       error = duration(options.metrics_status_interval);
     } else if (name == "leader-election-namespace") {

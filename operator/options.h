@@ -10,17 +10,17 @@
 namespace lagpilot::operator_main {
 
 struct RunOptions {
-  std::string kubeconfig;                   // empty: $KUBECONFIG, in-cluster, ~/.kube/config
-  std::vector<std::string> namespaces;      // empty: all
+  std::string kubeconfig;               // empty: $KUBECONFIG, in-cluster, ~/.kube/config
+  std::vector<std::string> namespaces;  // empty: all
   std::string metrics_bind_address = ":8080";
   std::string health_probe_bind_address = ":8081";
   std::string log_level = "info";
-  std::string log_format = "auto";          // auto: text on a terminal, json otherwise
+  std::string log_format = "auto";  // auto: text on a terminal, json otherwise
   int workers = 8;
   std::chrono::seconds metrics_status_interval{30};
   int kafka_poll_timeout_ms = 5000;
   bool leader_elect = false;
-  std::string leader_election_namespace;    // default: the in-cluster namespace, else "default"
+  std::string leader_election_namespace;  // default: the in-cluster namespace, else "default"
   std::string leader_election_id = "lagpilot-leader";
   std::chrono::seconds lease_duration{15};
   std::chrono::seconds renew_deadline{10};

@@ -33,17 +33,21 @@ ProbeServer::~ProbeServer() { stop(); }
 
 Status ProbeServer::start(const std::string& bind_address) {
   auto parsed = parse_bind_address(bind_address);
-  if (!parsed) return Error{"InvalidFlag", "--health-probe-bind-address: \"" + bind_address + "\" is not host:port"};
+  if (!parsed)
+    return Error{"InvalidFlag",
+                 "--health-probe-bind-address: \"" + bind_address + "\" is not host:port"};
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(parsed->second));
   if (::inet_pton(AF_INET, parsed->first.c_str(), &address.sin_addr) != 1) {
-    return Error{"InvalidFlag", "--health-probe-bind-address: \"" + parsed->first + "\" is not an IPv4 address"};
+    return Error{"InvalidFlag",
+                 "--health-probe-bind-address: \"" + parsed->first + "\" is not an IPv4 address"};
   }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listen_fd_, 16) != 0) {
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listen_fd_, 16) != 0) {
     std::string reason = std::strerror(errno);
     ::close(listen_fd_);
     listen_fd_ = -1;
@@ -87,9 +91,14 @@ void ProbeServer::serve() {
       code = ok ? 200 : 503;
       body = ok ? "ok\n" : "not ready\n";
     }
-    std::string status = code == 200 ? "200 OK" : code == 404 ? "404 Not Found" : code == 503 ? "503 Service Unavailable" : "500 Internal Server Error";
-    std::string response = "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    std::string status = code == 200   ? "200 OK"
+                         : code == 404 ? "404 Not Found"
+                         : code == 503 ? "503 Service Unavailable"
+                                       : "500 Internal Server Error";
+    std::string response =
+        "HTTP/1.1 " + status +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
     ::close(client);
   }

@@ -36,22 +36,25 @@ int run_operator(const RunOptions& options) {
     return 1;
   }
   kube::ClientOptions client_options;
-  client_options.on_request = [&operator_metrics](const std::string& verb, int code, double seconds) {
+  client_options.on_request = [&operator_metrics](const std::string& verb, int code,
+                                                  double seconds) {
     operator_metrics.kube_request(verb, code, seconds);
   };
   auto client = kube::RestKubeClient::from_config(*config, clock, client_options);
   auto version = client->get_path("/version");
   if (!version) {
-    std::fprintf(stderr, "lagpilot: cannot reach the Kubernetes API server %s (%s): %s\n", config->server.c_str(),
-                 config->origin.c_str(), version.error().message.c_str());
+    std::fprintf(stderr, "lagpilot: cannot reach the Kubernetes API server %s (%s): %s\n",
+                 config->server.c_str(), config->origin.c_str(), version.error().message.c_str());
     return 1;
   }
   kube::ListOptions probe;
   probe.limit = 1;
-  auto crd_check = client->list(kube::resources::kQueueMonitors,
-                                options.namespaces.empty() ? "" : options.namespaces.front(), probe);
+  auto crd_check =
+      client->list(kube::resources::kQueueMonitors,
+                   options.namespaces.empty() ? "" : options.namespaces.front(), probe);
   if (!crd_check && crd_check.error().reason == kube::ApiReason::kNotFound) {
-    std::fprintf(stderr, "lagpilot: the QueueMonitor CRD is not installed on %s: kubectl apply -f crds/\n",
+    std::fprintf(stderr,
+                 "lagpilot: the QueueMonitor CRD is not installed on %s: kubectl apply -f crds/\n",
                  config->server.c_str());
     return 1;
   }
@@ -67,11 +70,14 @@ int run_operator(const RunOptions& options) {
       return 1;
     }
     try {
-      exposer = std::make_unique<prometheus::Exposer>(bind->first + ":" + std::to_string(bind->second));
+      exposer =
+          std::make_unique<prometheus::Exposer>(bind->first + ":" + std::to_string(bind->second));
       exposer->RegisterCollectable(registry);
-      spdlog::info("metrics on http://{}:{}/metrics", bind->first, exposer->GetListeningPorts().front());
+      spdlog::info("metrics on http://{}:{}/metrics", bind->first,
+                   exposer->GetListeningPorts().front());
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "lagpilot: --metrics-bind-address %s: %s\n", options.metrics_bind_address.c_str(), e.what());
+      std::fprintf(stderr, "lagpilot: --metrics-bind-address %s: %s\n",
+                   options.metrics_bind_address.c_str(), e.what());
       return 1;
     }
   }
@@ -88,25 +94,30 @@ int run_operator(const RunOptions& options) {
   controller_options.metrics_status_interval = options.metrics_status_interval;
   controller_options.queue.on_add = [&operator_metrics] { operator_metrics.workqueue_added(); };
   controller_options.queue.on_retry = [&operator_metrics] { operator_metrics.workqueue_retried(); };
-  controller_options.queue.on_wait = [&operator_metrics](double s) { operator_metrics.workqueue_waited(s); };
+  controller_options.queue.on_wait = [&operator_metrics](double s) {
+    operator_metrics.workqueue_waited(s);
+  };
 
   std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
     LeaderElectionConfig election;
-    election.lease_namespace = !options.leader_election_namespace.empty() ? options.leader_election_namespace
-                                                                           : config->default_namespace;
+    election.lease_namespace = !options.leader_election_namespace.empty()
+                                   ? options.leader_election_namespace
+                                   : config->default_namespace;
     election.lease_name = options.leader_election_id;
     char host[256] = "lagpilot";
     ::gethostname(host, sizeof host - 1);
     const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
-    election.identity = (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
+    election.identity =
+        (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
     elector = std::make_unique<LeaderElector>(*client, clock, election);
     controller_options.may_write = [&elector] { return elector->holds_lease(); };
   }
-  controllers::QueueMonitorController controller(*client, clock, sources, events, controller_options, &observer);
+  controllers::QueueMonitorController controller(*client, clock, sources, events,
+                                                 controller_options, &observer);
 
   // Standbys are ready too: readiness means connected and able to take over.
   std::atomic<bool> ready{false};
@@ -119,20 +130,23 @@ int run_operator(const RunOptions& options) {
   }
   auto start_controller = [&]() -> bool {
     if (!controller.start()) {
-      std::fprintf(stderr, "lagpilot: caches did not sync from %s within %lld s\n", config->server.c_str(),
+      std::fprintf(stderr, "lagpilot: caches did not sync from %s within %lld s\n",
+                   config->server.c_str(),
                    static_cast<long long>(controller_options.sync_timeout.count() / 1000));
       return false;
     }
     operator_metrics.set_leader(true);
     spdlog::info("lagpilot running: workers={} namespaces={}", options.workers,
-                 options.namespaces.empty() ? std::string("all") : std::to_string(options.namespaces.size()));
+                 options.namespaces.empty() ? std::string("all")
+                                            : std::to_string(options.namespaces.size()));
     return true;
   };
 
   std::thread election_thread;
   if (elector) {
-    spdlog::info("leader-election lease={}/{} identity={}: waiting to lead", elector->config().lease_namespace,
-                 elector->config().lease_name, elector->config().identity);
+    spdlog::info("leader-election lease={}/{} identity={}: waiting to lead",
+                 elector->config().lease_namespace, elector->config().lease_name,
+                 elector->config().identity);
     election_thread = std::thread([&elector] {
       elector->run([] { ::kill(::getpid(), SIGUSR1); }, [] { ::kill(::getpid(), SIGUSR2); });
     });

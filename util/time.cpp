@@ -7,8 +7,8 @@
 namespace lagpilot {
 
 std::string format_rfc3339(WallTime t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  std::time_t seconds =
+      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char buffer[32];
@@ -60,7 +60,8 @@ std::optional<WallTime> parse_rfc3339(const std::string& text) {
   std::time_t seconds = timegm(&parts);
   if (seconds == -1) return std::nullopt;
   auto t = std::chrono::system_clock::from_time_t(seconds - offset_seconds);
-  return t + std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(fraction));
+  return t +
+         std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(fraction));
 }
 
 }  // namespace lagpilot

@@ -10,7 +10,8 @@ namespace {
 using Json = nlohmann::json;
 
 Json minimal() {
-  return Json::parse(R"({"source":{"kafka":{"bootstrapServers":"k:9092","topic":"orders","consumerGroup":"g"}},
+  return Json::parse(
+      R"({"source":{"kafka":{"bootstrapServers":"k:9092","topic":"orders","consumerGroup":"g"}},
     "target":{"apiVersion":"apps/v1","kind":"Deployment","name":"consumer"}})");
 }
 
@@ -29,7 +30,8 @@ TEST(QueueMonitorSpec, MinimalSpecGetsDefaults) {
 
 TEST(QueueMonitorSpec, ReadsScalingFields) {
   Json spec = minimal();
-  spec["scaling"] = Json::parse(R"({"mode":"DryRun","policy":"lagPerReplica","minReplicas":0,"maxReplicas":24,
+  spec["scaling"] =
+      Json::parse(R"({"mode":"DryRun","policy":"lagPerReplica","minReplicas":0,"maxReplicas":24,
     "targetLagPerReplica":1000,"tolerance":0.2,"scaleUp":{"stabilizationSeconds":5,"periodSeconds":30},
     "scaleDown":{"maxPercentPerPeriod":20},"cooldownSeconds":10,"fallback":{"failureThreshold":2,"replicas":6},
     "historyLimit":5})");
@@ -66,13 +68,32 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
       {"two sources", [](Json& s) { s["source"]["rabbitmq"] = Json::object(); }, "spec.source"},
       {"no target", [](Json& s) { s.erase("target"); }, "spec.target"},
       {"target without name", [](Json& s) { s["target"].erase("name"); }, "spec.target.name"},
-      {"min above max", [](Json& s) { s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}}; },
+      {"min above max",
+       [](Json& s) {
+         s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}};
+       },
        "spec.scaling.maxReplicas"},
-      {"unknown policy", [](Json& s) { s["scaling"] = {{"policy", "cpu"}}; }, "spec.scaling.policy"},
-      {"unknown mode", [](Json& s) { s["scaling"] = {{"mode", "Sometimes"}}; }, "spec.scaling.mode"},
-      {"string replicas", [](Json& s) { s["scaling"] = {{"maxReplicas", "ten"}}; }, "spec.scaling.maxReplicas"},
-      {"zero poll interval", [](Json& s) { s["pollIntervalSeconds"] = 0; }, "spec.pollIntervalSeconds"},
-      {"bad scaleUp period", [](Json& s) { s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}}; },
+      {"unknown policy",
+       [](Json& s) {
+         s["scaling"] = {{"policy", "cpu"}};
+       },
+       "spec.scaling.policy"},
+      {"unknown mode",
+       [](Json& s) {
+         s["scaling"] = {{"mode", "Sometimes"}};
+       },
+       "spec.scaling.mode"},
+      {"string replicas",
+       [](Json& s) {
+         s["scaling"] = {{"maxReplicas", "ten"}};
+       },
+       "spec.scaling.maxReplicas"},
+      {"zero poll interval", [](Json& s) { s["pollIntervalSeconds"] = 0; },
+       "spec.pollIntervalSeconds"},
+      {"bad scaleUp period",
+       [](Json& s) {
+         s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}};
+       },
        "spec.scaling.scaleUp.periodSeconds"},
       {"empty secret ref", [](Json& s) { s["source"]["kafka"]["authSecretRef"] = Json::object(); },
        "spec.source.kafka.authSecretRef.name"},
@@ -84,7 +105,8 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
     auto parsed = parse_queue_monitor_spec(spec);
     ASSERT_FALSE(parsed.ok()) << c.name;
     EXPECT_EQ(parsed.error().code, "InvalidSpec") << c.name;
-    EXPECT_EQ(parsed.error().message.rfind(c.field + ":", 0), 0u) << c.name << ": " << parsed.error().message;
+    EXPECT_EQ(parsed.error().message.rfind(c.field + ":", 0), 0u)
+        << c.name << ": " << parsed.error().message;
   }
 }
 
@@ -92,11 +114,14 @@ TEST(Conditions, TransitionTimeMovesOnlyWhenStatusFlips) {
   Json conditions = Json::array();
   WallTime t0{std::chrono::seconds(1'000'000)};
   EXPECT_TRUE(set_condition(conditions, {"Ready", "True", "Reconciled", ""}, 1, t0));
-  EXPECT_FALSE(set_condition(conditions, {"Ready", "True", "Reconciled", ""}, 1, t0 + std::chrono::seconds(5)));
+  EXPECT_FALSE(set_condition(conditions, {"Ready", "True", "Reconciled", ""}, 1,
+                             t0 + std::chrono::seconds(5)));
   EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"], format_rfc3339(t0));
-  EXPECT_TRUE(set_condition(conditions, {"Ready", "True", "Reconciled", "new message"}, 2, t0 + std::chrono::seconds(6)));
+  EXPECT_TRUE(set_condition(conditions, {"Ready", "True", "Reconciled", "new message"}, 2,
+                            t0 + std::chrono::seconds(6)));
   EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"], format_rfc3339(t0));
-  EXPECT_TRUE(set_condition(conditions, {"Ready", "False", "InvalidSpec", "x"}, 2, t0 + std::chrono::seconds(7)));
+  EXPECT_TRUE(set_condition(conditions, {"Ready", "False", "InvalidSpec", "x"}, 2,
+                            t0 + std::chrono::seconds(7)));
   EXPECT_EQ((*find_condition(conditions, "Ready"))["lastTransitionTime"],
             format_rfc3339(t0 + std::chrono::seconds(7)));
   EXPECT_EQ(conditions.size(), 1u);

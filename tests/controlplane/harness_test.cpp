@@ -4,8 +4,8 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "controlplane/pod_readiness.h"
@@ -16,7 +16,8 @@ namespace {
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
 
-bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = std::chrono::seconds(30)) {
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::seconds limit = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
@@ -27,10 +28,12 @@ bool eventually(const std::function<bool()>& condition, std::chrono::seconds lim
 
 TEST(Harness, ControlPlaneIsReadyAndServesTheRealApi) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
-  auto namespaces = ControlPlaneEnvironment::admin_client().list(kube::resources::kNamespaces, "", {});
+  auto namespaces =
+      ControlPlaneEnvironment::admin_client().list(kube::resources::kNamespaces, "", {});
   ASSERT_TRUE(namespaces.ok()) << namespaces.error().message;
   std::set<std::string> names;
-  for (const auto& ns : (*namespaces)["items"]) names.insert(ns["metadata"]["name"].get<std::string>());
+  for (const auto& ns : (*namespaces)["items"])
+    names.insert(ns["metadata"]["name"].get<std::string>());
   EXPECT_TRUE(names.count("default"));
   EXPECT_TRUE(names.count("kube-system"));
   EXPECT_EQ(ControlPlaneEnvironment::plane()->server().rfind("https://127.0.0.1:", 0), 0u);
@@ -40,9 +43,11 @@ TEST(Harness, PodReadinessStandInMakesDeploymentsReady) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
   auto& client = ControlPlaneEnvironment::admin_client();
   TestNamespace ns(client);
-  PodReadinessSimulator readiness(client, ControlPlaneEnvironment::clock(), ns.name(), std::chrono::milliseconds(200));
+  PodReadinessSimulator readiness(client, ControlPlaneEnvironment::clock(), ns.name(),
+                                  std::chrono::milliseconds(200));
   readiness.start();
-  auto deployment = kube::Json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
+  auto deployment =
+      kube::Json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
     "spec":{"replicas":3,"selector":{"matchLabels":{"app":"web"}},
     "template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"example.com/web:1"}]}}}})");
   ASSERT_TRUE(client.create(kube::resources::kDeployments, ns.name(), deployment).ok());
@@ -56,7 +61,8 @@ TEST(Harness, PodReadinessStandInMakesDeploymentsReady) {
 }
 
 TEST(Harness, StopLeavesNoProcessBehind) {
-  std::string run_dir = std::filesystem::temp_directory_path() / ("lagpilot-harness-" + std::to_string(::getpid()));
+  std::string run_dir =
+      std::filesystem::temp_directory_path() / ("lagpilot-harness-" + std::to_string(::getpid()));
   auto plane = LocalControlPlane::start(scripts_dir(), run_dir);
   ASSERT_TRUE(plane.ok()) << plane.error().message;
   std::vector<int> pids;
@@ -69,7 +75,8 @@ TEST(Harness, StopLeavesNoProcessBehind) {
   ASSERT_TRUE((*plane)->stop().ok());
   for (int pid : pids) {
     // kill(pid, 0) fails with ESRCH once the process is gone (its parent, the shell, reaped it).
-    EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10))) << "pid " << pid << " survived";
+    EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10)))
+        << "pid " << pid << " survived";
   }
   std::filesystem::remove_all(run_dir);
 }

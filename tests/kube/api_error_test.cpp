@@ -10,7 +10,8 @@ TEST(ApiError, DecodesInvalidWithCauses) {
     "message":"QueueMonitor.lagpilot.io \"x\" is invalid: spec.scaling.maxReplicas: Invalid value: 0",
     "reason":"Invalid","details":{"causes":[{"reason":"FieldValueInvalid",
     "message":"Invalid value: 0: should be greater than or equal to 1","field":"spec.scaling.maxReplicas"}]},
-    "code":422})", "", "POST /apis/x");
+    "code":422})",
+                                "", "POST /apis/x");
   EXPECT_EQ(error.reason, ApiReason::kInvalid);
   EXPECT_EQ(error.code, "Invalid");
   ASSERT_EQ(error.causes.size(), 1u);
@@ -19,8 +20,10 @@ TEST(ApiError, DecodesInvalidWithCauses) {
 }
 
 TEST(ApiError, TellsConflictFromAlreadyExists) {
-  auto exists = decode_api_error(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})", "", "r");
-  auto conflict = decode_api_error(409, R"({"kind":"Status","reason":"Conflict","code":409})", "", "r");
+  auto exists =
+      decode_api_error(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})", "", "r");
+  auto conflict =
+      decode_api_error(409, R"({"kind":"Status","reason":"Conflict","code":409})", "", "r");
   EXPECT_EQ(exists.reason, ApiReason::kAlreadyExists);
   EXPECT_EQ(conflict.reason, ApiReason::kConflict);
   EXPECT_FALSE(is_retriable(conflict));
@@ -32,7 +35,8 @@ TEST(ApiError, TooManyRequestsHonoursRetryAfter) {
   ASSERT_TRUE(header.retry_after.has_value());
   EXPECT_EQ(*header.retry_after, std::chrono::seconds(7));
   auto details = decode_api_error(
-      429, R"({"kind":"Status","reason":"TooManyRequests","details":{"retryAfterSeconds":3}})", "", "r");
+      429, R"({"kind":"Status","reason":"TooManyRequests","details":{"retryAfterSeconds":3}})", "",
+      "r");
   ASSERT_TRUE(details.retry_after.has_value());
   EXPECT_EQ(*details.retry_after, std::chrono::seconds(3));
   EXPECT_TRUE(is_retriable(details));
@@ -49,7 +53,8 @@ TEST(ApiError, FallsBackToHttpStatusWithoutStatusBody) {
 
 TEST(ApiError, WatchExpiredIsGone) {
   auto error = decode_api_error(410, R"({"kind":"Status","reason":"Expired","code":410,
-    "message":"too old resource version: 1 of 2"})", "", "WATCH");
+    "message":"too old resource version: 1 of 2"})",
+                                "", "WATCH");
   EXPECT_EQ(error.reason, ApiReason::kGone);
 }
 

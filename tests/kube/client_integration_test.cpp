@@ -35,11 +35,12 @@ Json config_map(const std::string& name, const std::string& value,
 }
 
 Json deployment(const std::string& name, int replicas) {
-  return Json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
-                     R"("},"spec":{"replicas":)" + std::to_string(replicas) +
-                     R"(,"selector":{"matchLabels":{"app":")" + name +
-                     R"("}},"template":{"metadata":{"labels":{"app":")" + name +
-                     R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
+  return Json::parse(
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
+      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
+      R"(,"selector":{"matchLabels":{"app":")" + name +
+      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
+      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
 }
 
 // Waits (real time, bounded) for a condition that depends on the server.
@@ -84,8 +85,9 @@ TEST_F(ClientTest, CreateGetUpdateDelete) {
                                 {{"data", {{"extra", "x"}}}}, "");
   ASSERT_TRUE(patched.ok()) << patched.error().message;
   EXPECT_EQ((*patched)["data"]["extra"], "x");
-  auto json_patched = client().patch(resources::kConfigMaps, ns.name(), "settings", PatchType::kJson,
-                                     Json::parse(R"([{"op":"remove","path":"/data/extra"}])"), "");
+  auto json_patched =
+      client().patch(resources::kConfigMaps, ns.name(), "settings", PatchType::kJson,
+                     Json::parse(R"([{"op":"remove","path":"/data/extra"}])"), "");
   ASSERT_TRUE(json_patched.ok()) << json_patched.error().message;
   EXPECT_FALSE((*json_patched)["data"].contains("extra"));
 
@@ -102,12 +104,14 @@ TEST_F(ClientTest, TypedErrorsForAlreadyExistsAndInvalid) {
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().reason, ApiReason::kAlreadyExists);
 
-  auto invalid = client().create(resources::kConfigMaps, ns.name(), config_map("Not_A_Valid_Name", "1"));
+  auto invalid =
+      client().create(resources::kConfigMaps, ns.name(), config_map("Not_A_Valid_Name", "1"));
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.error().reason, ApiReason::kInvalid);
   EXPECT_EQ(invalid.error().http_status, 422);
   ASSERT_FALSE(invalid.error().causes.empty());
-  EXPECT_NE(invalid.error().causes[0].find("metadata.name"), std::string::npos) << invalid.error().causes[0];
+  EXPECT_NE(invalid.error().causes[0].find("metadata.name"), std::string::npos)
+      << invalid.error().causes[0];
 }
 
 TEST_F(ClientTest, ListsInPagesWithContinueTokens) {
@@ -139,7 +143,8 @@ TEST_F(ClientTest, ListsInPagesWithContinueTokens) {
 TEST_F(ClientTest, NamespacesIsolateTests) {
   TestNamespace first(client());
   TestNamespace second(client());
-  ASSERT_TRUE(client().create(resources::kConfigMaps, first.name(), config_map("only-here", "1")).ok());
+  ASSERT_TRUE(
+      client().create(resources::kConfigMaps, first.name(), config_map("only-here", "1")).ok());
   EXPECT_TRUE(client().get(resources::kConfigMaps, first.name(), "only-here").ok());
   auto other = client().get(resources::kConfigMaps, second.name(), "only-here");
   ASSERT_FALSE(other.ok());
@@ -206,7 +211,8 @@ TEST_F(ClientTest, StatusSubresourceOfACustomResource) {
   auto rejected = client().create(widgets, ns.name(), bad);
   ASSERT_FALSE(rejected.ok());
   EXPECT_EQ(rejected.error().reason, ApiReason::kInvalid);
-  EXPECT_NE(rejected.error().message.find("spec.size"), std::string::npos) << rejected.error().message;
+  EXPECT_NE(rejected.error().message.find("spec.size"), std::string::npos)
+      << rejected.error().message;
 
   Json with_status = *created;
   with_status["status"] = {{"phase", "Ready"}};
@@ -228,17 +234,18 @@ TEST_F(ClientTest, UpdateWithRetryRetriesOnConflict) {
   TestNamespace ns(client());
   ASSERT_TRUE(client().create(resources::kConfigMaps, ns.name(), config_map("counter", "0")).ok());
   int calls = 0;
-  auto result = update_with_retry(client(), resources::kConfigMaps, ns.name(), "counter", [&](Json& cm) {
-    ++calls;
-    if (calls == 1) {
-      // Someone else writes between our read and our write.
-      auto other = client().patch(resources::kConfigMaps, ns.name(), "counter", PatchType::kMerge,
-                                  {{"data", {{"other", "yes"}}}}, "");
-      EXPECT_TRUE(other.ok());
-    }
-    cm["data"]["value"] = "1";
-    return true;
-  });
+  auto result =
+      update_with_retry(client(), resources::kConfigMaps, ns.name(), "counter", [&](Json& cm) {
+        ++calls;
+        if (calls == 1) {
+          // Someone else writes between our read and our write.
+          auto other = client().patch(resources::kConfigMaps, ns.name(), "counter",
+                                      PatchType::kMerge, {{"data", {{"other", "yes"}}}}, "");
+          EXPECT_TRUE(other.ok());
+        }
+        cm["data"]["value"] = "1";
+        return true;
+      });
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(calls, 2);
   EXPECT_EQ((*result)["data"]["value"], "1");
@@ -275,10 +282,12 @@ TEST_F(ClientTest, WatchDeliversEventsAndBookmarks) {
 TEST_F(ClientTest, InformerKeepsAStoreAndCallsHandlers) {
   TestNamespace ns(client());
   const std::map<std::string, std::string> labels = {{"informer", "test"}};
-  ASSERT_TRUE(client().create(resources::kConfigMaps, ns.name(), config_map("before", "1", labels)).ok());
+  ASSERT_TRUE(
+      client().create(resources::kConfigMaps, ns.name(), config_map("before", "1", labels)).ok());
   InformerOptions options;
   options.label_selector = "informer=test";  // not the namespace's kube-root-ca.crt
-  Informer informer(client(), resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(), options);
+  Informer informer(client(), resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(),
+                    options);
   std::mutex mutex;
   std::vector<std::string> seen;
   informer.add_handlers({[&](const Json& o) {
@@ -298,9 +307,12 @@ TEST_F(ClientTest, InformerKeepsAStoreAndCallsHandlers) {
   ASSERT_NE(informer.get(ns.name() + "/before"), nullptr);
   EXPECT_EQ((*informer.get(ns.name() + "/before"))["kind"], "ConfigMap");
 
-  ASSERT_TRUE(client().create(resources::kConfigMaps, ns.name(), config_map("after", "1", labels)).ok());
-  ASSERT_TRUE(client().patch(resources::kConfigMaps, ns.name(), "after", PatchType::kMerge,
-                             {{"data", {{"value", "2"}}}}, "").ok());
+  ASSERT_TRUE(
+      client().create(resources::kConfigMaps, ns.name(), config_map("after", "1", labels)).ok());
+  ASSERT_TRUE(client()
+                  .patch(resources::kConfigMaps, ns.name(), "after", PatchType::kMerge,
+                         {{"data", {{"value", "2"}}}}, "")
+                  .ok());
   ASSERT_TRUE(client().remove(resources::kConfigMaps, ns.name(), "before").ok());
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mutex);
@@ -308,7 +320,8 @@ TEST_F(ClientTest, InformerKeepsAStoreAndCallsHandlers) {
   }));
   informer.stop();
   std::lock_guard lock(mutex);
-  EXPECT_EQ(seen, (std::vector<std::string>{"add before", "add after", "update after", "delete before"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"add before", "add after", "update after", "delete before"}));
   EXPECT_EQ(informer.get(ns.name() + "/before"), nullptr);
   ASSERT_NE(informer.get(ns.name() + "/after"), nullptr);
   EXPECT_EQ((*informer.get(ns.name() + "/after"))["data"]["value"], "2");
@@ -324,7 +337,8 @@ TEST_F(ClientTest, EventsAreCountedOnRepeat) {
   EventRecorder recorder(client(), ControlPlaneEnvironment::clock(), "lagpilot-test");
   ASSERT_TRUE(recorder.record(involved, EventType::kNormal, "Scaled", "2 -> 4").ok());
   ASSERT_TRUE(recorder.record(involved, EventType::kNormal, "Scaled", "2 -> 4").ok());
-  ASSERT_TRUE(recorder.record(involved, EventType::kWarning, "SourceUnreachable", "broker down").ok());
+  ASSERT_TRUE(
+      recorder.record(involved, EventType::kWarning, "SourceUnreachable", "broker down").ok());
   auto events = client().list(resources::kEvents, ns.name(), {});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ((*events)["items"].size(), 2u);
@@ -392,8 +406,9 @@ TEST_F(ClientTest, KubeconfigWrittenByTheControlPlaneWorks) {
 }
 
 TEST_F(ClientTest, BadTokenIsUnauthorized) {
-  auto bad = RestKubeClient::from_config(ControlPlaneEnvironment::plane()->config_with_token("wrong"),
-                                         ControlPlaneEnvironment::clock());
+  auto bad =
+      RestKubeClient::from_config(ControlPlaneEnvironment::plane()->config_with_token("wrong"),
+                                  ControlPlaneEnvironment::clock());
   auto result = bad->list(resources::kNamespaces, "", {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, ApiReason::kUnauthorized);
@@ -403,7 +418,9 @@ TEST_F(ClientTest, ServiceAccountWithoutRoleIsForbiddenUntilBound) {
   TestNamespace ns(client());
   ASSERT_TRUE(client()
                   .create(resources::kServiceAccounts, ns.name(),
-                          {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "reader"}}}})
+                          {{"apiVersion", "v1"},
+                           {"kind", "ServiceAccount"},
+                           {"metadata", {{"name", "reader"}}}})
                   .ok());
   // The token controller creates the service-account token Secret (Kubernetes 1.20).
   std::string token;
@@ -412,7 +429,8 @@ TEST_F(ClientTest, ServiceAccountWithoutRoleIsForbiddenUntilBound) {
     if (!secrets.ok()) return false;
     for (const auto& s : (*secrets)["items"]) {
       if (s.value("type", "") == "kubernetes.io/service-account-token" &&
-          s["metadata"]["annotations"].value("kubernetes.io/service-account.name", "") == "reader" &&
+          s["metadata"]["annotations"].value("kubernetes.io/service-account.name", "") ==
+              "reader" &&
           s.contains("data") && s["data"].contains("token")) {
         token = base64_decode(s["data"]["token"].get<std::string>());
         return true;
@@ -420,24 +438,33 @@ TEST_F(ClientTest, ServiceAccountWithoutRoleIsForbiddenUntilBound) {
     }
     return false;
   })) << "no token Secret for the ServiceAccount";
-  auto sa_client = RestKubeClient::from_config(ControlPlaneEnvironment::plane()->config_with_token(token),
-                                               ControlPlaneEnvironment::clock());
+  auto sa_client = RestKubeClient::from_config(
+      ControlPlaneEnvironment::plane()->config_with_token(token), ControlPlaneEnvironment::clock());
   auto denied = sa_client->list(resources::kConfigMaps, ns.name(), {});
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().reason, ApiReason::kForbidden);
-  EXPECT_NE(denied.error().message.find("system:serviceaccount:" + ns.name() + ":reader"), std::string::npos)
+  EXPECT_NE(denied.error().message.find("system:serviceaccount:" + ns.name() + ":reader"),
+            std::string::npos)
       << denied.error().message;
 
   Gvr roles{"rbac.authorization.k8s.io", "v1", "roles", true};
   Gvr bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", true};
-  ASSERT_TRUE(client().create(roles, ns.name(), Json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1",
+  ASSERT_TRUE(
+      client()
+          .create(roles, ns.name(), Json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1",
     "kind":"Role","metadata":{"name":"cm-reader"},
-    "rules":[{"apiGroups":[""],"resources":["configmaps"],"verbs":["list"]}]})")).ok());
-  ASSERT_TRUE(client().create(bindings, ns.name(), Json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1",
+    "rules":[{"apiGroups":[""],"resources":["configmaps"],"verbs":["list"]}]})"))
+          .ok());
+  ASSERT_TRUE(client()
+                  .create(bindings, ns.name(),
+                          Json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1",
     "kind":"RoleBinding","metadata":{"name":"cm-reader"},
     "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"cm-reader"},
-    "subjects":[{"kind":"ServiceAccount","name":"reader","namespace":")" + ns.name() + R"("}]})")).ok());
-  EXPECT_TRUE(eventually([&] { return sa_client->list(resources::kConfigMaps, ns.name(), {}).ok(); }));
+    "subjects":[{"kind":"ServiceAccount","name":"reader","namespace":")" +
+                                      ns.name() + R"("}]})"))
+                  .ok());
+  EXPECT_TRUE(
+      eventually([&] { return sa_client->list(resources::kConfigMaps, ns.name(), {}).ok(); }));
 }
 
 TEST_F(ClientTest, WrongCertificateAuthorityIsATransportErrorNamingTheServer) {
@@ -449,11 +476,13 @@ TEST_F(ClientTest, WrongCertificateAuthorityIsATransportErrorNamingTheServer) {
   config.ca_pem = text.str();
   ClientOptions options;
   options.retry.max_attempts = 1;
-  auto client_with_wrong_ca = RestKubeClient::from_config(config, ControlPlaneEnvironment::clock(), options);
+  auto client_with_wrong_ca =
+      RestKubeClient::from_config(config, ControlPlaneEnvironment::clock(), options);
   auto result = client_with_wrong_ca->list(resources::kNamespaces, "", {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, ApiReason::kTransport);
-  EXPECT_NE(result.error().message.find(config.server), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find(config.server), std::string::npos)
+      << result.error().message;
 }
 
 // A TCP server that accepts connections and never answers.

@@ -53,29 +53,41 @@ class PartitionableClient final : public KubeClient {
     cut_ = false;
   }
 
-  ApiResult<Json> get(const Gvr& g, const std::string& n, const std::string& m) override { return real_.get(g, n, m); }
+  ApiResult<Json> get(const Gvr& g, const std::string& n, const std::string& m) override {
+    return real_.get(g, n, m);
+  }
   ApiResult<Json> list(const Gvr& g, const std::string& n, const ListOptions& o) override {
     return real_.list(g, n, o);
   }
-  ApiResult<Json> create(const Gvr& g, const std::string& n, const Json& o) override { return real_.create(g, n, o); }
-  ApiResult<Json> update(const Gvr& g, const std::string& n, const Json& o) override { return real_.update(g, n, o); }
-  ApiResult<Json> patch(const Gvr& g, const std::string& n, const std::string& m, PatchType t, const Json& p,
-                        const std::string& s) override {
+  ApiResult<Json> create(const Gvr& g, const std::string& n, const Json& o) override {
+    return real_.create(g, n, o);
+  }
+  ApiResult<Json> update(const Gvr& g, const std::string& n, const Json& o) override {
+    return real_.update(g, n, o);
+  }
+  ApiResult<Json> patch(const Gvr& g, const std::string& n, const std::string& m, PatchType t,
+                        const Json& p, const std::string& s) override {
     return real_.patch(g, n, m, t, p, s);
   }
-  ApiStatus remove(const Gvr& g, const std::string& n, const std::string& m) override { return real_.remove(g, n, m); }
+  ApiStatus remove(const Gvr& g, const std::string& n, const std::string& m) override {
+    return real_.remove(g, n, m);
+  }
   ApiResult<Json> update_status(const Gvr& g, const std::string& n, const Json& o) override {
     return real_.update_status(g, n, o);
   }
   ApiResult<Json> get_scale(const Gvr& g, const std::string& n, const std::string& m) override {
     return real_.get_scale(g, n, m);
   }
-  ApiResult<Json> patch_scale(const Gvr& g, const std::string& n, const std::string& m, int r) override {
+  ApiResult<Json> patch_scale(const Gvr& g, const std::string& n, const std::string& m,
+                              int r) override {
     return real_.patch_scale(g, n, m, r);
   }
-  ApiResult<Gvr> resolve_kind(const std::string& a, const std::string& k) override { return real_.resolve_kind(a, k); }
+  ApiResult<Gvr> resolve_kind(const std::string& a, const std::string& k) override {
+    return real_.resolve_kind(a, k);
+  }
 
-  ApiResult<std::unique_ptr<WatchStream>> watch(const Gvr& g, const std::string& n, const WatchOptions& o) override {
+  ApiResult<std::unique_ptr<WatchStream>> watch(const Gvr& g, const std::string& n,
+                                                const WatchOptions& o) override {
     {
       std::lock_guard lock(mutex_);
       if (cut_) return ApiError(ApiReason::kTransport, 0, "partitioned");
@@ -89,7 +101,8 @@ class PartitionableClient final : public KubeClient {
  private:
   class TrackedStream final : public WatchStream {
    public:
-    TrackedStream(std::unique_ptr<WatchStream> inner, PartitionableClient& owner) : inner_(std::move(inner)), owner_(owner) {
+    TrackedStream(std::unique_ptr<WatchStream> inner, PartitionableClient& owner)
+        : inner_(std::move(inner)), owner_(owner) {
       std::lock_guard lock(owner_.mutex_);
       owner_.open_.insert(this);
     }
@@ -122,7 +135,8 @@ class PartitionableClient final : public KubeClient {
 
 std::set<std::string> names_in(const Informer& informer) {
   std::set<std::string> names;
-  for (const auto& object : informer.list()) names.insert((*object)["metadata"]["name"].get<std::string>());
+  for (const auto& object : informer.list())
+    names.insert((*object)["metadata"]["name"].get<std::string>());
   return names;
 }
 
@@ -131,14 +145,16 @@ TEST(WatchResilience, RelistsAfterCompactionMakesTheResourceVersionGone) {
   KubeClient& admin = ControlPlaneEnvironment::admin_client();
   TestNamespace ns(admin);
   ASSERT_TRUE(admin.create(resources::kConfigMaps, ns.name(), config_map("kept")).ok());
-  ASSERT_TRUE(admin.create(resources::kConfigMaps, ns.name(), config_map("removed-while-away")).ok());
+  ASSERT_TRUE(
+      admin.create(resources::kConfigMaps, ns.name(), config_map("removed-while-away")).ok());
 
   PartitionableClient partitionable(admin);
   InformerOptions options;
   options.min_backoff = std::chrono::milliseconds(50);
   options.max_backoff = std::chrono::milliseconds(200);
   options.label_selector = "watched=yes";
-  Informer informer(partitionable, resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(), options);
+  Informer informer(partitionable, resources::kConfigMaps, ns.name(),
+                    ControlPlaneEnvironment::clock(), options);
   std::atomic<int> deletes{0};
   informer.add_handlers({nullptr, nullptr, [&](const Json&) { ++deletes; }});
   informer.start();
@@ -151,16 +167,19 @@ TEST(WatchResilience, RelistsAfterCompactionMakesTheResourceVersionGone) {
   // Compact etcd up to its current revision: the informer's resourceVersion no longer exists.
   std::string etcd = ControlPlaneEnvironment::plane()->value("ETCD_ENDPOINT");
   auto revision = controlplane::run_command(
-      "curl -s -X POST " + etcd + "/v3/kv/range -d '{\"key\":\"AA==\"}' | sed -E 's/.*\"revision\":\"([0-9]+)\".*/\\1/'");
+      "curl -s -X POST " + etcd +
+      "/v3/kv/range -d '{\"key\":\"AA==\"}' | sed -E 's/.*\"revision\":\"([0-9]+)\".*/\\1/'");
   ASSERT_EQ(revision.exit_code, 0);
   std::string rev = revision.output.substr(0, revision.output.find_first_of("\r\n"));
-  auto compacted = controlplane::run_command("curl -s -X POST " + etcd + "/v3/kv/compaction -d '{\"revision\":\"" +
-                                             rev + "\",\"physical\":true}'");
+  auto compacted = controlplane::run_command("curl -s -X POST " + etcd +
+                                             "/v3/kv/compaction -d '{\"revision\":\"" + rev +
+                                             "\",\"physical\":true}'");
   ASSERT_EQ(compacted.exit_code, 0) << compacted.output;
   partitionable.heal();
 
-  ASSERT_TRUE(eventually([&] { return names_in(informer) == std::set<std::string>{"kept", "added-while-away"}; }))
-      << "store did not converge after relist";
+  ASSERT_TRUE(eventually([&] {
+    return names_in(informer) == std::set<std::string>{"kept", "added-while-away"};
+  })) << "store did not converge after relist";
   auto stats = informer.stats();
   EXPECT_GE(stats.gone, 1) << "the watch was expected to be refused with 410 Gone";
   EXPECT_EQ(stats.lists, 2);
@@ -176,7 +195,8 @@ TEST(WatchResilience, ResumesAfterTheApiServerRestartsMidWatch) {
   options.min_backoff = std::chrono::milliseconds(100);
   options.max_backoff = std::chrono::seconds(1);
   options.label_selector = "watched=yes";
-  Informer informer(admin, resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(), options);
+  Informer informer(admin, resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(),
+                    options);
   informer.start();
   ASSERT_TRUE(informer.wait_for_sync(std::chrono::seconds(10)));
   ASSERT_TRUE(admin.create(resources::kConfigMaps, ns.name(), config_map("before-restart")).ok());
@@ -193,7 +213,8 @@ TEST(WatchResilience, ResumesAfterTheApiServerRestartsMidWatch) {
       << "the informer did not see an object created after the restart";
   auto stats = informer.stats();
   EXPECT_GE(stats.watches, 2) << "the watch was expected to be re-opened";
-  EXPECT_EQ(stats.lists, 1) << "with watch-cache off, the informer resumes from its resourceVersion";
+  EXPECT_EQ(stats.lists, 1)
+      << "with watch-cache off, the informer resumes from its resourceVersion";
   informer.stop();
 }
 

@@ -29,7 +29,7 @@ TEST(WorkQueue, KeyBeingProcessedIsNotHandedOutAgainUntilDone) {
   queue.add("ns/a");
   auto first = queue.get();
   ASSERT_EQ(*first, "ns/a");
-  queue.add("ns/a");                 // changed while being processed
+  queue.add("ns/a");                   // changed while being processed
   EXPECT_EQ(queue.ready_count(), 0u);  // parked, not ready
   queue.done("ns/a");
   EXPECT_EQ(queue.ready_count(), 1u);  // re-queued exactly once
@@ -80,7 +80,7 @@ TEST(WorkQueue, RateLimitedBackoffDoublesPerKeyUntilForget) {
   queue.add_rate_limited("ns/a");
   queue.add_rate_limited("ns/a");
   EXPECT_EQ(queue.failures("ns/a"), 4);
-  EXPECT_EQ(queue.next_backoff("ns/a"), seconds(1));  // capped
+  EXPECT_EQ(queue.next_backoff("ns/a"), seconds(1));         // capped
   EXPECT_EQ(queue.next_backoff("ns/b"), milliseconds(100));  // per key
   queue.forget("ns/a");
   EXPECT_EQ(queue.failures("ns/a"), 0);

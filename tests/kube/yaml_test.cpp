@@ -16,7 +16,8 @@ g: hello
 h: [1, two]
 ---
 second: doc
-)", "test.yaml");
+)",
+                                   "test.yaml");
   ASSERT_TRUE(docs.ok()) << docs.error().message;
   ASSERT_EQ(docs->size(), 2u);
   const Json& first = (*docs)[0];

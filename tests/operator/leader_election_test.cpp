@@ -41,7 +41,7 @@ TEST(LeaderElection, OneLeadsTheOtherTakesOverOnlyAfterTheLeaseExpires) {
   EXPECT_TRUE(a.holds_lease());
   EXPECT_FALSE(b.try_acquire_or_renew());  // b first sees the record now
   clock_a.advance(seconds(2));
-  ASSERT_TRUE(a.try_acquire_or_renew());   // a renews
+  ASSERT_TRUE(a.try_acquire_or_renew());  // a renews
   clock_b.advance(seconds(14));
   EXPECT_FALSE(b.try_acquire_or_renew());  // renewed 12 s ago by b's clock: not expired
 
@@ -88,7 +88,8 @@ TEST(LeaderElection, RunCallsBackWhenLeadingAndStopsCleanly) {
   LeaderElector elector(client, clock, config);
   std::atomic<bool> started{false}, stopped{false};
   std::thread runner([&] { elector.run([&] { started = true; }, [&] { stopped = true; }); });
-  for (int i = 0; i < 200 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int i = 0; i < 200 && !started; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   EXPECT_TRUE(started.load());
   EXPECT_TRUE(elector.holds_lease());
   elector.stop();

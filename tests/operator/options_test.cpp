@@ -10,8 +10,9 @@ namespace lagpilot::operator_main {
 namespace {
 
 TEST(RunOptions, ParsesFlagsInBothForms) {
-  auto options = parse_run_options({"--namespaces", "shop,billing", "--workers=4", "--metrics-status-interval", "2m",
-                                    "--leader-elect", "--lease-duration=20s", "--log-format", "json"});
+  auto options =
+      parse_run_options({"--namespaces", "shop,billing", "--workers=4", "--metrics-status-interval",
+                         "2m", "--leader-elect", "--lease-duration=20s", "--log-format", "json"});
   ASSERT_TRUE(options.ok()) << options.error().message;
   EXPECT_EQ(options->namespaces, (std::vector<std::string>{"shop", "billing"}));
   EXPECT_EQ(options->workers, 4);
@@ -28,7 +29,8 @@ TEST(RunOptions, BadFlagsNameTheFlag) {
            {{"--lease-duration", "soon"}, "--lease-duration"},
            {{"--frobnicate"}, "--frobnicate"},
            {{"--kubeconfig"}, "--kubeconfig"},
-           {{"--leader-elect", "--lease-duration", "5s", "--renew-deadline", "10s"}, "--renew-deadline"}}) {
+           {{"--leader-elect", "--lease-duration", "5s", "--renew-deadline", "10s"},
+            "--renew-deadline"}}) {
     auto options = parse_run_options(args);
     ASSERT_FALSE(options.ok()) << flag;
     EXPECT_NE(options.error().message.find(flag), std::string::npos) << options.error().message;
@@ -36,8 +38,9 @@ TEST(RunOptions, BadFlagsNameTheFlag) {
 }
 
 TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
-  auto line = nlohmann::json::parse(json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",
-                                                  "monitor=shop/orders reconcile=7 scaled 4 -> 9: \"quoted\" \\ text"));
+  auto line = nlohmann::json::parse(
+      json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",
+                    "monitor=shop/orders reconcile=7 scaled 4 -> 9: \"quoted\" \\ text"));
   EXPECT_EQ(line["ts"], "2026-11-22T10:00:00.000Z");
   EXPECT_EQ(line["level"], "info");
   EXPECT_EQ(line["monitor"], "shop/orders");
@@ -46,8 +49,10 @@ TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
 }
 
 TEST(BindAddress, Parses) {
-  EXPECT_EQ(parse_bind_address(":8080"), std::make_optional(std::make_pair(std::string("0.0.0.0"), 8080)));
-  EXPECT_EQ(parse_bind_address("127.0.0.1:0"), std::make_optional(std::make_pair(std::string("127.0.0.1"), 0)));
+  EXPECT_EQ(parse_bind_address(":8080"),
+            std::make_optional(std::make_pair(std::string("0.0.0.0"), 8080)));
+  EXPECT_EQ(parse_bind_address("127.0.0.1:0"),
+            std::make_optional(std::make_pair(std::string("127.0.0.1"), 0)));
   EXPECT_FALSE(parse_bind_address("8080").has_value());
   EXPECT_FALSE(parse_bind_address(":http").has_value());
 }

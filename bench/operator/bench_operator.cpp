@@ -1,0 +1,331 @@
+// Operator benchmarks against the local control plane and librdkafka's mock cluster. Prints
+// figures; not a test.
+//
+//   bench_operator reaction [--cycles 30]      lag change in Kafka -> replicas patched,
+//   pollInterval 1 s bench_operator scale [--monitors 1000]     1,000 QueueMonitors in one lagpilot
+//   process, pollInterval 10 s:
+//                                              RSS, poll punctuality, status writes per minute at
+//                                              rest
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "controllers/queuemonitor_controller.h"
+#include "controlplane/crds.h"
+#include "controlplane/local_control_plane.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/rest_client.h"
+#include "metrics/queue_source.h"
+#include "tests/metrics/kafka_mock_fixture.h"
+
+namespace lagpilot {
+namespace {
+
+using kube::Json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  std::size_t index =
+      static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+Json deployment(const std::string& name, int replicas) {
+  return Json::parse(
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
+      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
+      R"(,"selector":{"matchLabels":{"app":")" + name +
+      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
+      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
+}
+
+Json monitor(const std::string& name, const std::string& bootstrap, const std::string& group,
+             const std::string& target, int poll_seconds, const std::string& scaling) {
+  return Json::parse(
+      R"({"apiVersion":"lagpilot.io/v1alpha1","kind":"QueueMonitor","metadata":{"name":")" + name +
+      R"("},"spec":{"source":{"kafka":{"bootstrapServers":")" + bootstrap +
+      R"(","topic":"orders","consumerGroup":")" + group + R"("}},"pollIntervalSeconds":)" +
+      std::to_string(poll_seconds) +
+      R"(,"target":{"apiVersion":"apps/v1","kind":"Deployment","name":")" + target +
+      R"("},"scaling":)" + scaling + "}}");
+}
+
+struct Cluster {
+  std::unique_ptr<controlplane::LocalControlPlane> plane;
+  std::unique_ptr<kube::RestKubeClient> client;
+  std::string run_dir;
+};
+
+Cluster start_cluster(SystemClock& clock) {
+  Cluster cluster;
+  cluster.run_dir =
+      std::filesystem::temp_directory_path() / ("lagpilot-bench-" + std::to_string(::getpid()));
+  std::fprintf(stderr, "starting the local control plane in %s ...\n", cluster.run_dir.c_str());
+  auto plane =
+      controlplane::LocalControlPlane::start(LAGPILOT_SOURCE_DIR "/controlplane", cluster.run_dir);
+  if (!plane) {
+    std::fprintf(stderr, "%s\n", plane.error().message.c_str());
+    std::exit(1);
+  }
+  cluster.plane = std::move(*plane);
+  kube::ClientOptions options;
+  cluster.client = kube::RestKubeClient::from_config(cluster.plane->admin_config(), clock, options);
+  auto crds = controlplane::install_crds(*cluster.client, LAGPILOT_SOURCE_DIR "/crds");
+  if (!crds) {
+    std::fprintf(stderr, "%s\n", crds.error().message.c_str());
+    std::exit(1);
+  }
+  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bench"}}}};
+  (void)cluster.client->create(kube::resources::kNamespaces, "", ns);
+  return cluster;
+}
+
+int reaction(int cycles) {
+  SystemClock clock;
+  Cluster cluster = start_cluster(clock);
+  kube::KubeClient& client = *cluster.client;
+  testkit::KafkaMockCluster kafka(1);
+  kafka.create_topic("orders", 8);
+  (void)client.create(kube::resources::kDeployments, "bench", deployment("consumer", 1));
+  (void)client.create(
+      kube::resources::kQueueMonitors, "bench",
+      monitor(
+          "orders", kafka.bootstrap_servers(), "g", "consumer", 1,
+          R"({"policy":"lagPerReplica","targetLagPerReplica":100,"maxReplicas":8,"cooldownSeconds":0,
+                                  "tolerance":0,"scaleUp":{"maxPodsPerPeriod":10},
+                                  "scaleDown":{"stabilizationSeconds":0,"maxPercentPerPeriod":100,"periodSeconds":1}})"));
+  // Replica changes observed through a watch, stamped when they arrive.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int replicas = 1;
+  std::chrono::steady_clock::time_point changed_at;
+  kube::Informer deployments(client, kube::resources::kDeployments, "bench", clock);
+  deployments.add_handlers({nullptr,
+                            [&](const Json&, const Json& now) {
+                              std::lock_guard lock(mutex);
+                              int r = now.value("/spec/replicas"_json_pointer, 0);
+                              if (r != replicas) {
+                                replicas = r;
+                                changed_at = std::chrono::steady_clock::now();
+                                changed.notify_all();
+                              }
+                            },
+                            nullptr});
+  deployments.start();
+  deployments.wait_for_sync(std::chrono::seconds(10));
+
+  SourceContext context;
+  auto factory = SourceFactory::with_builtin_sources(context);
+  kube::EventRecorder events(client, clock, "lagpilot-bench");
+  controllers::ControllerOptions options;
+  options.namespaces = {"bench"};
+  options.workers = 2;
+  controllers::QueueMonitorController controller(client, clock, factory, events, options);
+  controller.start();
+
+  kafka.commit("g", "orders", {{0, 0}});  // the group exists; lag counts from offset 0
+  std::vector<double> up_ms, down_ms;
+  int64_t produced = 0;
+  // Lag changes land at a random point of the poll cycle, as they do in production (right after a
+  // scale the controller re-polls at once, which would flatter the figures).
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> offset_ms(0, 1500);
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    // Lag change: 400 new messages on partition 0 (the group stays at its committed offset).
+    std::chrono::steady_clock::time_point started;
+    auto wait_for = [&](int target, std::vector<double>& into) {
+      std::unique_lock lock(mutex);
+      if (!changed.wait_for(lock, seconds(10), [&] { return replicas == target; })) {
+        std::fprintf(stderr, "cycle %d: replicas never reached %d (at %d)\n", cycle, target,
+                     replicas);
+        return;
+      }
+      into.push_back(std::chrono::duration<double, std::milli>(changed_at - started).count());
+    };
+    std::this_thread::sleep_for(milliseconds(offset_ms(random)));
+    started = std::chrono::steady_clock::now();
+    kafka.produce("orders", 0, 400, std::chrono::system_clock::now(), milliseconds(0));
+    produced += 400;
+    wait_for(4, up_ms);
+    std::this_thread::sleep_for(milliseconds(offset_ms(random)));
+    started = std::chrono::steady_clock::now();
+    kafka.commit("g", "orders", {{0, produced}});
+    wait_for(1, down_ms);
+    std::fprintf(stderr, "\rcycle %d/%d", cycle + 1, cycles);
+  }
+  std::fprintf(stderr, "\n");
+  controller.stop();
+  deployments.stop();
+  std::vector<double> all = up_ms;
+  all.insert(all.end(), down_ms.begin(), down_ms.end());
+  std::printf(
+      "reaction: lag change in Kafka -> Deployment spec.replicas changed (watched), "
+      "pollIntervalSeconds 1\n");
+  std::printf("  scale-up   n=%zu p50 %.0f ms  p99 %.0f ms  max %.0f ms\n", up_ms.size(),
+              percentile(up_ms, 50), percentile(up_ms, 99), percentile(up_ms, 100));
+  std::printf("  scale-down n=%zu p50 %.0f ms  p99 %.0f ms  max %.0f ms\n", down_ms.size(),
+              percentile(down_ms, 50), percentile(down_ms, 99), percentile(down_ms, 100));
+  std::printf(
+      "  all        n=%zu p50 %.0f ms  p99 %.0f ms  (goal: <= pollInterval + 100 ms = 1100 ms)\n",
+      all.size(), percentile(all, 50), percentile(all, 99));
+  (void)cluster.plane->stop();
+  std::filesystem::remove_all(cluster.run_dir);
+  return 0;
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+std::string http_get(int port, const std::string& path) {
+  auto out = controlplane::run_command("curl -s http://127.0.0.1:" + std::to_string(port) + path);
+  return out.output;
+}
+
+// Sums the samples of one metric family in Prometheus text, filtered by a label substring.
+double metric_sum(const std::string& text, const std::string& name,
+                  const std::string& label_filter = "") {
+  std::istringstream lines(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+int free_port() {
+  auto out = controlplane::run_command(
+      "python3 -c 'import "
+      "socket;s=socket.socket();s.bind((\"127.0.0.1\",0));print(s.getsockname()[1])'");
+  return std::stoi(out.output);
+}
+
+int scale(int monitors) {
+  SystemClock clock;
+  Cluster cluster = start_cluster(clock);
+  kube::KubeClient& client = *cluster.client;
+  testkit::KafkaMockCluster kafka(1);
+  kafka.create_topic("orders", 4);
+  std::fprintf(stderr, "creating %d consumer groups, Deployments and QueueMonitors ...\n",
+               monitors);
+  auto created_at = std::chrono::steady_clock::now();
+  for (int i = 0; i < monitors; ++i) {
+    std::string id = "m" + std::to_string(i);
+    kafka.commit("group-" + id, "orders", {{0, 0}, {1, 0}, {2, 0}, {3, 0}});
+    (void)client.create(kube::resources::kDeployments, "bench", deployment(id, 0));
+    (void)client.create(kube::resources::kQueueMonitors, "bench",
+                        monitor(id, kafka.bootstrap_servers(), "group-" + id, id, 10,
+                                R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
+    if (i % 100 == 99) std::fprintf(stderr, "\r  %d/%d", i + 1, monitors);
+  }
+  std::fprintf(
+      stderr, "\n  created in %.1f s\n",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - created_at).count());
+
+  int metrics_port = free_port();
+  std::string log_path = cluster.run_dir + "/lagpilot.log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(log, STDERR_FILENO);
+    ::dup2(log, STDOUT_FILENO);
+    std::string kubeconfig = cluster.plane->kubeconfig_path();
+    std::string metrics = "127.0.0.1:" + std::to_string(metrics_port);
+    ::execl(LAGPILOT_BINARY, LAGPILOT_BINARY, "run", "--kubeconfig", kubeconfig.c_str(),
+            "--namespaces", "bench", "--metrics-bind-address", metrics.c_str(),
+            "--health-probe-bind-address", "0", "--log-format", "json", "--workers", "8",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto started = std::chrono::steady_clock::now();
+  // Warm-up: every monitor reconciled once (first status write each), then rest.
+  double polls = 0;
+  while (std::chrono::steady_clock::now() - started < seconds(120)) {
+    std::this_thread::sleep_for(seconds(2));
+    std::string text = http_get(metrics_port, "/metrics");
+    polls = metric_sum(text, "lagpilot_source_polls_total");
+    std::fprintf(stderr, "\r  polls so far %.0f, RSS %ld KiB", polls, rss_kib(pid));
+    if (polls >= 2.0 * monitors) break;
+  }
+  std::fprintf(stderr, "\n  warm: %.0f polls after %.1f s; measuring 60 s at rest ...\n", polls,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::string before = http_get(metrics_port, "/metrics");
+  std::this_thread::sleep_for(seconds(60));
+  std::string after = http_get(metrics_port, "/metrics");
+  long rss = rss_kib(pid);
+  double patches = metric_sum(after, "lagpilot_kube_requests_total", "verb=\"PATCH\"") -
+                   metric_sum(before, "lagpilot_kube_requests_total", "verb=\"PATCH\"");
+  double puts = metric_sum(after, "lagpilot_kube_requests_total", "verb=\"PUT\"") -
+                metric_sum(before, "lagpilot_kube_requests_total", "verb=\"PUT\"");
+  double polls_minute = metric_sum(after, "lagpilot_source_polls_total") -
+                        metric_sum(before, "lagpilot_source_polls_total");
+  double errors = metric_sum(after, "lagpilot_source_polls_total", "result=\"error\"");
+  // Punctuality: the work queue's wait histogram (time from due to processed) over the minute.
+  double wait_count = metric_sum(after, "lagpilot_workqueue_wait_seconds_count") -
+                      metric_sum(before, "lagpilot_workqueue_wait_seconds_count");
+  double within_1s = metric_sum(after, "lagpilot_workqueue_wait_seconds_bucket", "le=\"1\"") -
+                     metric_sum(before, "lagpilot_workqueue_wait_seconds_bucket", "le=\"1\"");
+  double within_100ms = metric_sum(after, "lagpilot_workqueue_wait_seconds_bucket", "le=\"0.1\"") -
+                        metric_sum(before, "lagpilot_workqueue_wait_seconds_bucket", "le=\"0.1\"");
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::printf(
+      "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster), "
+      "pollIntervalSeconds 10\n",
+      monitors);
+  std::printf("  operator RSS after warm-up + 60 s: %.1f MiB (goal <= 100 MB)\n",
+              static_cast<double>(rss) / 1024.0);
+  std::printf("  polls in the measured minute: %.0f (expected ~%d); failed polls overall: %.0f\n",
+              polls_minute, monitors * 6, errors);
+  std::printf("  reconciles started within 1 s of due: %.2f %% (within 100 ms: %.2f %%) of %.0f\n",
+              wait_count > 0 ? 100.0 * within_1s / wait_count : 0.0,
+              wait_count > 0 ? 100.0 * within_100ms / wait_count : 0.0, wait_count);
+  std::printf("  API writes in the measured minute at rest: %.0f PATCH, %.0f PUT (goal 0)\n",
+              patches, puts);
+  std::printf("  operator exit code after SIGTERM: %d\n",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  (void)cluster.plane->stop();
+  std::filesystem::remove_all(cluster.run_dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace lagpilot
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  int count = 0;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--cycles" || std::string(argv[i]) == "--monitors")
+      count = std::atoi(argv[i + 1]);
+  }
+  if (mode == "reaction") return lagpilot::reaction(count > 0 ? count : 30);
+  if (mode == "scale") return lagpilot::scale(count > 0 ? count : 1000);
+  std::fprintf(stderr, "usage: bench_operator reaction [--cycles N] | scale [--monitors N]\n");
+  return 2;
+}

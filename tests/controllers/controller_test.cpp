@@ -1,0 +1,415 @@
+// The QueueMonitor reconciler against the real kube-apiserver and librdkafka's mock Kafka cluster.
+// Reconciles are driven one at a time (no worker threads) with a fake clock, so stabilization
+// windows and cooldowns pass without waiting.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "controllers/conditions.h"
+#include "controllers/queuemonitor_controller.h"
+#include "controlplane/crds.h"
+#include "controlplane/test_environment.h"
+#include "kube/rest_client.h"
+#include "metrics/kafka_client.h"
+#include "metrics/queue_source.h"
+#include "tests/metrics/kafka_mock_fixture.h"
+
+namespace lagpilot::controllers {
+namespace {
+
+using controlplane::ControlPlaneEnvironment;
+using controlplane::TestNamespace;
+using kube::Json;
+using std::chrono::seconds;
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
+
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+Json deployment(const std::string& name, int replicas) {
+  return Json::parse(
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
+      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
+      R"(,"selector":{"matchLabels":{"app":")" + name +
+      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
+      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
+    auto installed = controlplane::install_crds(ControlPlaneEnvironment::admin_client(),
+                                                LAGPILOT_SOURCE_DIR "/crds");
+    ASSERT_TRUE(installed.ok()) << installed.error().message;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
+    ns_ = std::make_unique<TestNamespace>(client(), "qm");
+    kafka_.create_topic("orders", 12);
+    KafkaOptions kafka_options;
+    kafka_options.poll_timeout = std::chrono::milliseconds(1500);
+    kafka_options.default_lag_seconds_method = LagSecondsMethod::kFetch;
+    context_ = std::make_unique<SourceContext>(kafka_options);
+    factory_ = std::make_unique<SourceFactory>(SourceFactory::with_builtin_sources(*context_));
+    events_ = std::make_unique<kube::EventRecorder>(client(), clock_, "lagpilot-test");
+    ControllerOptions options;
+    options.namespaces = {ns_->name()};
+    options.workers = 0;  // the test drives reconcile() itself
+    controller_ =
+        std::make_unique<QueueMonitorController>(client(), clock_, *factory_, *events_, options);
+    ASSERT_TRUE(controller_->start());
+  }
+
+  void TearDown() override {
+    if (controller_) controller_->stop();
+    controller_.reset();
+  }
+
+  kube::KubeClient& client() { return ControlPlaneEnvironment::admin_client(); }
+  const std::string& ns() { return ns_->name(); }
+  std::string key(const std::string& name) { return ns() + "/" + name; }
+
+  Json monitor(const std::string& name, const std::string& scaling_json,
+               const std::string& target = "consumer") {
+    return Json::parse(
+        R"({"apiVersion":"lagpilot.io/v1alpha1","kind":"QueueMonitor","metadata":{"name":")" +
+        name + R"("},"spec":{"source":{"kafka":{"bootstrapServers":")" +
+        kafka_.bootstrap_servers() +
+        R"(","topic":"orders","consumerGroup":"order-processor"}},"pollIntervalSeconds":1,
+                       "target":{"apiVersion":"apps/v1","kind":"Deployment","name":")" +
+        target + R"("},"scaling":)" + scaling_json + "}}");
+  }
+
+  // Creates the object and waits until the controller's cache has it (at this generation).
+  void create_monitor(const Json& object) {
+    auto created = client().create(kube::resources::kQueueMonitors, ns(), object);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    std::string name = object["metadata"]["name"];
+    ASSERT_TRUE(eventually([&] {
+      return cached_generation(name) == (*created)["metadata"]["generation"].get<int>();
+    }));
+  }
+
+  int cached_generation(const std::string& name) {
+    auto got = client().get(kube::resources::kQueueMonitors, ns(), name);
+    (void)got;
+    // The controller's cache is not exposed; reconcile reads it. Wait on the server's copy and a
+    // short settle for the watch to deliver it.
+    return got.ok() ? got->value("/metadata/generation"_json_pointer, 0) : -1;
+  }
+
+  void create_deployment(const std::string& name, int replicas) {
+    ASSERT_TRUE(
+        client().create(kube::resources::kDeployments, ns(), deployment(name, replicas)).ok());
+  }
+
+  int deployment_replicas(const std::string& name) {
+    auto d = client().get(kube::resources::kDeployments, ns(), name);
+    return d.ok() ? d->value("/spec/replicas"_json_pointer, -1) : -1;
+  }
+
+  Json status_of(const std::string& name) {
+    auto got = client().get(kube::resources::kQueueMonitors, ns(), name);
+    return got.ok() ? got->value("status", Json::object()) : Json::object();
+  }
+
+  std::string condition(const Json& status, const std::string& type, const char* field = "status") {
+    const Json conditions = status.value("conditions", Json::array());
+    const Json* found = find_condition(conditions, type);
+    return found ? found->value(field, "") : "";
+  }
+
+  // 400 records on each of the 12 partitions, timestamped 96 s before now.
+  void produce_backlog() {
+    auto first = clock_.now() - seconds(96);
+    for (int partition = 0; partition < 12; ++partition) {
+      kafka_.produce("orders", partition, 400, first, std::chrono::milliseconds(10));
+    }
+    kafka_.commit("order-processor", "orders", [] {
+      std::map<int32_t, int64_t> zero;
+      for (int p = 0; p < 12; ++p) zero[p] = 0;
+      return zero;
+    }());
+  }
+
+  void drain_all() {
+    std::map<int32_t, int64_t> all;
+    for (int p = 0; p < 12; ++p) all[p] = 400;
+    kafka_.commit("order-processor", "orders", all);
+  }
+
+  // Reconciles until the controller's informer reflects the latest object state.
+  ReconcileResult reconcile(const std::string& name) { return controller_->reconcile(key(name)); }
+
+  void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
+
+  FakeClock clock_;
+  testkit::KafkaMockCluster kafka_{1};
+  std::unique_ptr<TestNamespace> ns_;
+  std::unique_ptr<SourceContext> context_;
+  std::unique_ptr<SourceFactory> factory_;
+  std::unique_ptr<kube::EventRecorder> events_;
+  std::unique_ptr<QueueMonitorController> controller_;
+};
+
+const char* kLagPerReplica =
+    R"({"policy":"lagPerReplica","targetLagPerReplica":500,"minReplicas":1,"maxReplicas":24,
+        "scaleUp":{"maxPodsPerPeriod":20}})";
+
+TEST_F(ControllerTest, ScalesUpWritesStatusAndEventThenStaysQuiet) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+
+  auto result = reconcile("orders");
+  EXPECT_FALSE(result.retry_with_backoff);
+  ASSERT_TRUE(result.requeue_after.has_value());
+  EXPECT_EQ(*result.requeue_after, seconds(1));    // pollIntervalSeconds
+  EXPECT_EQ(deployment_replicas("consumer"), 10);  // ceil(4,800 / 500)
+  EXPECT_EQ(controller_->scale_patches(), 1u);
+  EXPECT_EQ(controller_->status_writes(), 1u);
+
+  Json status = status_of("orders");
+  EXPECT_EQ(status["metrics"]["consumerLag"], 4800);
+  EXPECT_EQ(status["metrics"]["partitions"], 12);
+  EXPECT_NEAR(status["metrics"]["lagSeconds"].get<double>(), 96.0, 0.01);
+  EXPECT_EQ(status["replicas"]["current"], 10);
+  EXPECT_EQ(status["replicas"]["desired"], 10);
+  ASSERT_EQ(status["scalingHistory"].size(), 1u);
+  EXPECT_EQ(status["scalingHistory"][0]["from"], 1);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 10);
+  EXPECT_EQ(status["scalingHistory"][0]["policy"], "lagPerReplica");
+  EXPECT_NE(status["scalingHistory"][0]["reason"].get<std::string>().find("lag 4,800"),
+            std::string::npos)
+      << status["scalingHistory"][0]["reason"];
+  EXPECT_EQ(condition(status, "Ready"), "True");
+  EXPECT_EQ(condition(status, "SourceReachable"), "True");
+  EXPECT_EQ(condition(status, "ScalingActive"), "True");
+  EXPECT_EQ(status["observedGeneration"], 1);
+  EXPECT_EQ(status["health"], "Healthy");
+
+  auto events = client().list(kube::resources::kEvents, ns(), {});
+  ASSERT_TRUE(events.ok());
+  bool scaled_up_event = false;
+  for (const auto& e : (*events)["items"]) scaled_up_event |= e["reason"] == "ScaledUp";
+  EXPECT_TRUE(scaled_up_event);
+
+  // Nothing changes: no scale patch, no status write, however often it polls.
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(seconds(1));
+    reconcile("orders");
+  }
+  EXPECT_EQ(controller_->scale_patches(), 1u);
+  EXPECT_EQ(controller_->status_writes(), 1u);
+}
+
+TEST_F(ControllerTest, ScalesDownOnlyAfterStabilizationAndWithinRateLimits) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 10)
+      << "scale-down must wait out the 300 s stabilization window";
+  settle();
+  clock_.advance(seconds(300));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 5) << "at most 50 % down per 60 s";
+  settle();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 1);
+  Json status = status_of("orders");
+  ASSERT_EQ(status["scalingHistory"].size(), 3u);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 1);  // newest first
+  EXPECT_EQ(status["scalingHistory"][1]["to"], 5);
+  EXPECT_EQ(status["metrics"]["consumerLag"], 0);
+  EXPECT_EQ(status["metrics"]["lagSeconds"], 0.0);
+}
+
+TEST_F(ControllerTest, DryRunRecordsDecisionsWithoutTouchingTheTarget) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  create_monitor(
+      monitor("orders", R"({"mode":"DryRun","policy":"lagPerReplica","targetLagPerReplica":500,
+    "maxReplicas":24,"scaleUp":{"maxPodsPerPeriod":20}})"));
+  settle();
+  reconcile("orders");
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  EXPECT_EQ(controller_->scale_patches(), 0u);
+  Json status = status_of("orders");
+  EXPECT_EQ(status["replicas"]["current"], 2);
+  EXPECT_EQ(status["replicas"]["desired"], 10);
+  ASSERT_EQ(status["scalingHistory"].size(), 1u);  // recorded once, not every poll
+  EXPECT_EQ(status["scalingHistory"][0]["dryRun"], true);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 10);
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "DryRun");
+}
+
+TEST_F(ControllerTest, PausedMonitorObservesButNeverScales) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  Json paused = monitor("orders", kLagPerReplica);
+  paused["metadata"]["annotations"] = {{"lagpilot.io/paused", "true"}};
+  create_monitor(paused);
+  settle();
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  Json status = status_of("orders");
+  EXPECT_EQ(status["metrics"]["consumerLag"], 4800);
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "Paused");
+  EXPECT_EQ(status["replicas"]["desired"], 10);  // what it would do
+}
+
+TEST_F(ControllerTest, InvalidSpecIsReportedWithTheFieldAndNotRetried) {
+  create_deployment("consumer", 2);
+  create_monitor(monitor("orders", R"({"minReplicas":5,"maxReplicas":3})"));
+  settle();
+  auto result = reconcile("orders");
+  EXPECT_FALSE(result.retry_with_backoff);
+  EXPECT_FALSE(result.requeue_after.has_value());
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "Ready"), "False");
+  EXPECT_EQ(condition(status, "Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(condition(status, "Ready", "message").find("spec.scaling.maxReplicas"),
+            std::string::npos);
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  EXPECT_EQ(context_->live_sources(), 0);
+}
+
+TEST_F(ControllerTest, MissingTargetIsRetriedWithBackoffUntilItAppears) {
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica, "not-yet"));
+  settle();
+  auto result = reconcile("orders");
+  EXPECT_TRUE(result.retry_with_backoff);
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "TargetNotFound");
+  EXPECT_NE(condition(status, "ScalingActive", "message").find("not-yet"), std::string::npos);
+
+  create_deployment("not-yet", 1);
+  settle();
+  clock_.advance(seconds(1));
+  result = reconcile("orders");
+  EXPECT_FALSE(result.retry_with_backoff);
+  EXPECT_EQ(deployment_replicas("not-yet"), 10);
+}
+
+TEST_F(ControllerTest, UnreachableBrokerNeverScalesDownAndFallsBackAfterThreshold) {
+  create_deployment("consumer", 8);
+  create_monitor(
+      monitor("orders", R"({"policy":"lagPerReplica","targetLagPerReplica":500,"maxReplicas":24,
+    "fallback":{"failureThreshold":2,"replicas":6}})"));
+  settle();
+  kafka_.set_all_brokers_down();
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 8) << "a failed poll must not scale down";
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "SourceReachable"), "False");
+  EXPECT_EQ(status["health"], "Unhealthy");
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 6) << "fallback replicas after 2 failed polls";
+  status = status_of("orders");
+  EXPECT_EQ(status["scalingHistory"][0]["policy"], "fallback");
+
+  kafka_.set_all_brokers_up();
+  ASSERT_TRUE(eventually(
+      [&] {
+        clock_.advance(seconds(1));
+        reconcile("orders");
+        return condition(status_of("orders"), "SourceReachable") == "True";
+      },
+      seconds(30)));
+}
+
+TEST_F(ControllerTest, MissingAuthSecretIsNamedAndSecretKeysAreUsed) {
+  create_deployment("consumer", 1);
+  Json with_secret = monitor("orders", kLagPerReplica);
+  with_secret["spec"]["source"]["kafka"]["authSecretRef"] = {{"name", "kafka-client"}};
+  create_monitor(with_secret);
+  settle();
+  reconcile("orders");
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "SourceReachable", "reason"), "SecretNotFound");
+  EXPECT_NE(condition(status, "SourceReachable", "message").find("kafka-client"),
+            std::string::npos);
+
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", {{"name", "kafka-client"}}},
+                 {"stringData", {{"security.protocol", "plaintext"}}}};
+  ASSERT_TRUE(client().create(kube::resources::kSecrets, ns(), secret).ok());
+  produce_backlog();
+  clock_.advance(seconds(61));  // past the Secret re-read interval
+  reconcile("orders");
+  status = status_of("orders");
+  EXPECT_EQ(condition(status, "SourceReachable"), "True")
+      << condition(status, "SourceReachable", "message");
+  EXPECT_EQ(deployment_replicas("consumer"), 10);
+}
+
+TEST_F(ControllerTest, DeletingAMonitorReleasesItsSource) {
+  create_deployment("consumer", 1);
+  create_monitor(monitor("first", kLagPerReplica));
+  create_monitor(monitor("second", kLagPerReplica));
+  settle();
+  reconcile("first");
+  reconcile("second");
+  EXPECT_EQ(controller_->live_monitors(), 2u);
+  EXPECT_EQ(context_->live_sources(), 2);
+  EXPECT_EQ(context_->kafka_clients().size(), 1u) << "monitors of one cluster share one client";
+
+  ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "first").ok());
+  ASSERT_TRUE(eventually([&] {
+    reconcile("first");
+    return controller_->live_monitors() == 1u;
+  }));
+  EXPECT_EQ(context_->live_sources(), 1);
+  ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "second").ok());
+  ASSERT_TRUE(eventually([&] {
+    reconcile("second");
+    return controller_->live_monitors() == 0u;
+  }));
+  EXPECT_EQ(context_->live_sources(), 0);
+  EXPECT_EQ(context_->kafka_clients().size(), 0u);
+}
+
+TEST_F(ControllerTest, OneBadMonitorDoesNotStopTheOthers) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json bad = monitor("bad", R"({"minReplicas":9,"maxReplicas":2})");
+  create_monitor(bad);
+  Json unreachable = monitor("unreachable", kLagPerReplica, "ghost");
+  unreachable["spec"]["source"]["kafka"]["bootstrapServers"] = "127.0.0.1:1";
+  create_monitor(unreachable);
+  create_monitor(monitor("good", kLagPerReplica));
+  settle();
+  reconcile("bad");
+  reconcile("unreachable");
+  reconcile("good");
+  EXPECT_EQ(deployment_replicas("consumer"), 10);
+  EXPECT_EQ(condition(status_of("bad"), "Ready", "reason"), "InvalidSpec");
+  EXPECT_EQ(condition(status_of("unreachable"), "SourceReachable"), "False");
+}
+
+}  // namespace
+}  // namespace lagpilot::controllers

@@ -1,0 +1,180 @@
+// Spec parsing, the source factory and credential handling: no cluster needed.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/kafka_client.h"
+#include "metrics/kafka_source.h"
+#include "metrics/queue_source.h"
+
+namespace lagpilot {
+namespace {
+
+using nlohmann::json;
+
+json valid_kafka_spec() {
+  return {{"bootstrapServers", "kafka-0.kafka:9092,kafka-1.kafka:9092"},
+          {"topic", "orders"},
+          {"consumerGroup", "order-processor"}};
+}
+
+std::string spec_error(const json& spec) {
+  auto parsed = KafkaSourceSpec::parse(spec);
+  if (parsed.ok()) return "ok";
+  EXPECT_EQ(parsed.error().code, "InvalidSpec");
+  return parsed.error().message;
+}
+
+TEST(KafkaSourceSpec, ParsesTheSketchedSpec) {
+  json spec = valid_kafka_spec();
+  spec["offsetResetPolicy"] = "earliest";
+  spec["lagSecondsMethod"] = "fetch";
+  spec["authSecretRef"] = {{"name", "kafka-client"}};  // the controller's business
+  auto parsed = KafkaSourceSpec::parse(spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->topic, "orders");
+  EXPECT_EQ(parsed->consumer_group, "order-processor");
+  EXPECT_EQ(parsed->offset_reset_policy, OffsetResetPolicy::kEarliest);
+  EXPECT_EQ(parsed->lag_seconds_method, LagSecondsMethod::kFetch);
+
+  auto defaults = KafkaSourceSpec::parse(valid_kafka_spec());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->offset_reset_policy, OffsetResetPolicy::kLatest);
+  EXPECT_FALSE(defaults->lag_seconds_method.has_value());
+}
+
+TEST(KafkaSourceSpec, ErrorsNameTheField) {
+  for (const char* field : {"bootstrapServers", "topic", "consumerGroup"}) {
+    json missing = valid_kafka_spec();
+    missing.erase(field);
+    EXPECT_EQ(spec_error(missing), std::string("spec.source.kafka.") + field + ": required");
+    json blank = valid_kafka_spec();
+    blank[field] = "  ";
+    EXPECT_EQ(spec_error(blank), std::string("spec.source.kafka.") + field + ": required");
+    json wrong_type = valid_kafka_spec();
+    wrong_type[field] = 42;
+    EXPECT_EQ(spec_error(wrong_type),
+              std::string("spec.source.kafka.") + field + ": must be a string");
+  }
+  json policy = valid_kafka_spec();
+  policy["offsetResetPolicy"] = "newest";
+  EXPECT_EQ(spec_error(policy),
+            "spec.source.kafka.offsetResetPolicy: must be latest or earliest, not \"newest\"");
+  json method = valid_kafka_spec();
+  method["lagSecondsMethod"] = "guess";
+  EXPECT_EQ(spec_error(method),
+            "spec.source.kafka.lagSecondsMethod: must be interpolate or fetch, not \"guess\"");
+  json topic = valid_kafka_spec();
+  topic["topic"] = "orders/eu";
+  EXPECT_EQ(spec_error(topic),
+            "spec.source.kafka.topic: \"orders/eu\" is not a valid Kafka topic name");
+  EXPECT_EQ(spec_error(json::array()), "spec.source.kafka: must be an object");
+}
+
+TEST(SourceFactory, CreatesByKindAndRejectsUnknownKinds) {
+  SourceContext context;
+  auto factory = SourceFactory::with_builtin_sources(context);
+  EXPECT_EQ(factory.kinds(), std::vector<std::string>{"kafka"});
+
+  auto unknown = factory.create(json{{"rabbitmq", {{"queue", "orders"}}}}, {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "InvalidSpec");
+  EXPECT_EQ(unknown.error().message,
+            "spec.source.rabbitmq: unsupported source kind (supported: kafka)");
+
+  auto two = factory.create(json{{"kafka", valid_kafka_spec()}, {"redis", json::object()}}, {});
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.error().message,
+            "spec.source: exactly one source kind required (supported: kafka)");
+
+  json bad = valid_kafka_spec();
+  bad.erase("topic");
+  auto invalid = factory.create(json{{"kafka", bad}}, {});
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.error().message, "spec.source.kafka.topic: required");
+  EXPECT_EQ(context.live_sources(), 0);
+
+  // Creating does not wait for the cluster: a source for an unreachable one is created, counted.
+  json unreachable = valid_kafka_spec();
+  unreachable["bootstrapServers"] = "127.0.0.1:2,127.0.0.1:1";
+  auto created = factory.create(json{{"kafka", unreachable}}, {});
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ((*created)->describe(),
+            "kafka topic=orders group=order-processor bootstrap=127.0.0.1:1,127.0.0.1:2");
+  EXPECT_EQ(context.live_sources(), 1);
+  created->reset();
+  EXPECT_EQ(context.live_sources(), 0);
+  EXPECT_EQ(context.kafka_clients().size(), 0u);
+}
+
+TEST(SourceFactory, AcceptsExtraKinds) {
+  SourceContext context;
+  SourceFactory factory(context);
+  factory.add("fake",
+              [](const json& spec, const SourceCredentials&,
+                 SourceContext&) -> Result<std::unique_ptr<QueueSource>> {
+                return Error{"InvalidSpec", "spec.source.fake.queue: " + spec.value("queue", "")};
+              });
+  auto result = factory.create(json{{"fake", {{"queue", "q1"}}}}, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "spec.source.fake.queue: q1");
+}
+
+TEST(KafkaConnectionSettings, InfersSecurityFromTheSecretKeys) {
+  auto plain = KafkaConnectionSettings::from(" b:9092 , a:9092,a:9092", {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->bootstrap_servers, "a:9092,b:9092");
+  EXPECT_EQ(plain->security_protocol, "plaintext");
+
+  auto sasl = KafkaConnectionSettings::from(
+      "a:9092", {{"sasl.username", "app"}, {"sasl.password", "hunter2"}});
+  ASSERT_TRUE(sasl.ok());
+  EXPECT_EQ(sasl->security_protocol, "sasl_ssl");
+  EXPECT_EQ(sasl->sasl_mechanism, "PLAIN");
+
+  auto scram = KafkaConnectionSettings::from("a:9092", {{"security.protocol", "SASL_PLAINTEXT"},
+                                                        {"sasl.mechanism", "scram-sha-512"},
+                                                        {"sasl.username", "app"},
+                                                        {"sasl.password", "hunter2"}});
+  ASSERT_TRUE(scram.ok());
+  EXPECT_EQ(scram->security_protocol, "sasl_plaintext");
+  EXPECT_EQ(scram->sasl_mechanism, "SCRAM-SHA-512");
+
+  auto tls = KafkaConnectionSettings::from("a:9092", {{"ca.crt", "-----BEGIN CERTIFICATE-----"}});
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ(tls->security_protocol, "ssl");
+}
+
+TEST(KafkaConnectionSettings, ErrorsNameTheSecretKeyAndNeverTheSecret) {
+  struct Case {
+    SourceCredentials credentials;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"sasl.username", "app"}},
+       "secret key sasl.password: required for security.protocol SASL_SSL"},
+      {{{"sasl.password", "hunter2"}},
+       "secret key sasl.username: required for security.protocol SASL_SSL"},
+      {{{"sasl.mechanism", "GSSAPI"}, {"sasl.username", "app"}, {"sasl.password", "hunter2"}},
+       "secret key sasl.mechanism: must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"},
+      {{{"security.protocol", "tls"}},
+       "secret key security.protocol: must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"},
+      {{{"security.protocol", "SSL"}, {"sasl.username", "app"}, {"sasl.password", "hunter2"}},
+       "secret key security.protocol: SASL keys are set but security.protocol is SSL"},
+  };
+  for (const auto& c : cases) {
+    auto settings = KafkaConnectionSettings::from("a:9092", c.credentials);
+    ASSERT_FALSE(settings.ok()) << c.message;
+    EXPECT_EQ(settings.error().code, "InvalidCredentials");
+    EXPECT_EQ(settings.error().message, c.message);
+    EXPECT_EQ(settings.error().message.find("hunter2"), std::string::npos);
+  }
+  auto ok = KafkaConnectionSettings::from(
+      "a:9092", {{"sasl.username", "app"}, {"sasl.password", "hunter2"}, {"ca.crt", "pem"}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->describe(),
+            "bootstrap=a:9092 security=sasl_ssl mechanism=PLAIN user=app ca=custom");
+}
+
+}  // namespace
+}  // namespace lagpilot

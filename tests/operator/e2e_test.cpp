@@ -1,0 +1,282 @@
+// End to end: the real kube-apiserver, librdkafka's mock Kafka cluster and the lagpilot binary as a
+// separate process. Everything is applied with kubectl, as a user would.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "controlplane/test_environment.h"
+#include "kube/yaml.h"
+#include "tests/metrics/kafka_mock_fixture.h"
+
+namespace lagpilot {
+namespace {
+
+using controlplane::ControlPlaneEnvironment;
+using controlplane::run_command;
+using Json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
+
+std::string kubectl_binary() {
+  if (const char* path = std::getenv("LAGPILOT_KUBECTL")) return path;
+  std::string cached = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") +
+                       "/.cache/lagpilot/tools/kubectl";
+  if (run_command("command -v kubectl >/dev/null").exit_code == 0) return "kubectl";
+  return cached;
+}
+
+controlplane::CommandResult kubectl(const std::string& args, const std::string& stdin_text = "") {
+  std::string command = kubectl_binary() + " --kubeconfig " +
+                        ControlPlaneEnvironment::plane()->kubeconfig_path() + " " + args;
+  if (!stdin_text.empty()) {
+    std::string file = std::filesystem::temp_directory_path() /
+                       ("lagpilot-e2e-" + std::to_string(::getpid()) + ".yaml");
+    std::ofstream(file) << stdin_text;
+    command += " -f " + file;
+  }
+  return run_command(command + " 2>&1");
+}
+
+bool eventually(const std::function<bool()>& condition, milliseconds limit,
+                milliseconds step = milliseconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return condition();
+}
+
+// The operator as a child process with its stderr in a file.
+class OperatorProcess {
+ public:
+  OperatorProcess(const std::vector<std::string>& args, const std::string& log_path)
+      : log_path_(log_path) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(log, STDERR_FILENO);
+      ::dup2(log, STDOUT_FILENO);
+      std::vector<char*> argv;
+      std::string binary = LAGPILOT_BINARY;
+      argv.push_back(binary.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  ~OperatorProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Sends SIGTERM and waits up to `limit`; returns the exit code, or -1 if it did not exit.
+  int terminate(milliseconds limit) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!done) return -1;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string log() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+std::string monitor_yaml(const std::string& bootstrap) {
+  return R"(apiVersion: lagpilot.io/v1alpha1
+kind: QueueMonitor
+metadata:
+  name: orders
+spec:
+  source:
+    kafka:
+      bootstrapServers: ")" +
+         bootstrap + R"("
+      topic: orders
+      consumerGroup: order-processor
+      lagSecondsMethod: fetch
+  pollIntervalSeconds: 1
+  target: {apiVersion: apps/v1, kind: Deployment, name: order-consumer}
+  scaling:
+    policy: lagPerReplica
+    targetLagPerReplica: 500
+    minReplicas: 1
+    maxReplicas: 8
+    cooldownSeconds: 0
+    scaleUp: {maxPodsPerPeriod: 10}
+    scaleDown: {stabilizationSeconds: 3, maxPercentPerPeriod: 100, periodSeconds: 1}
+)";
+}
+
+const char* kDeployment = R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: order-consumer
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: order-consumer}}
+  template:
+    metadata: {labels: {app: order-consumer}}
+    spec:
+      containers: [{name: consumer, image: "example.com/order-consumer:1.0"}]
+)";
+
+int deployment_replicas(const std::string& ns) {
+  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
+  try {
+    return out.exit_code == 0 ? std::stoi(out.output) : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
+  ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
+  auto applied_crd = kubectl("apply -f " LAGPILOT_SOURCE_DIR "/crds/");
+  ASSERT_EQ(applied_crd.exit_code, 0) << applied_crd.output;
+  ASSERT_EQ(kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io")
+                .exit_code,
+            0);
+  controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "e2e");
+
+  testkit::KafkaMockCluster kafka(1);
+  kafka.create_topic("orders", 8);
+  auto applied = kubectl("apply -n " + ns.name(), kDeployment);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  applied = kubectl("apply -n " + ns.name(), monitor_yaml(kafka.bootstrap_servers()));
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+
+  std::string log_path = std::filesystem::temp_directory_path() /
+                         ("lagpilot-e2e-" + std::to_string(::getpid()) + ".log");
+  OperatorProcess lagpilot(
+      {"run", "--kubeconfig", ControlPlaneEnvironment::plane()->kubeconfig_path(), "--namespaces",
+       ns.name(), "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address",
+       "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"},
+      log_path);
+  // Up and polling: status appears.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto out = kubectl("get qm orders -n " + ns.name() +
+                           " -o jsonpath={.status.metrics.lastPollTime}");
+        return out.exit_code == 0 && !out.output.empty();
+      },
+      seconds(30)))
+      << lagpilot.log();
+  EXPECT_EQ(deployment_replicas(ns.name()), 1);
+
+  // A backlog of 8 x 400 = 3,200 messages: ceil(3,200 / 500) = 7 replicas, within a poll or two.
+  auto now = std::chrono::system_clock::now();
+  for (int p = 0; p < 8; ++p) kafka.produce("orders", p, 400, now - seconds(30), milliseconds(10));
+  std::map<int32_t, int64_t> zero, all;
+  for (int p = 0; p < 8; ++p) {
+    zero[p] = 0;
+    all[p] = 400;
+  }
+  kafka.commit("order-processor", "orders", zero);
+  auto produced_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return deployment_replicas(ns.name()) == 7; }, seconds(10),
+                         milliseconds(50)))
+      << "replicas " << deployment_replicas(ns.name()) << "\n"
+      << lagpilot.log();
+  auto reaction =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - produced_at);
+  EXPECT_LT(reaction, milliseconds(3000))
+      << "scale-up took " << reaction.count() << " ms at pollIntervalSeconds 1";
+
+  // Drain: after the 3 s stabilization window it scales back down to minReplicas.
+  kafka.commit("order-processor", "orders", all);
+  ASSERT_TRUE(eventually([&] { return deployment_replicas(ns.name()) == 1; }, seconds(20),
+                         milliseconds(100)))
+      << lagpilot.log();
+
+  auto yaml = kubectl("get qm orders -n " + ns.name() + " -o yaml");
+  ASSERT_EQ(yaml.exit_code, 0) << yaml.output;
+  auto documents = kube::parse_yaml_documents(yaml.output, "kubectl get qm -o yaml");
+  ASSERT_TRUE(documents.ok() && documents->size() == 1u);
+  const Json& status = (*documents)[0]["status"];
+  ASSERT_GE(status["scalingHistory"].size(), 2u) << status.dump(2);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 1);
+  EXPECT_EQ(status["scalingHistory"].back()["from"], 1);
+  EXPECT_EQ(status["scalingHistory"].back()["to"], 7);
+  EXPECT_NE(status["scalingHistory"].back()["reason"].get<std::string>().find("lag 3,200"),
+            std::string::npos);
+  EXPECT_EQ(status["replicas"]["current"], 1);
+  EXPECT_EQ(status["metrics"]["consumerLag"], 0);
+
+  auto described = kubectl("get qm -n " + ns.name());
+  EXPECT_NE(described.output.find("orders"), std::string::npos) << described.output;
+
+  EXPECT_EQ(lagpilot.terminate(seconds(10)), 0) << "SIGTERM must finish in-flight work and exit 0";
+  // Every log line is one JSON object with the standard fields.
+  std::istringstream lines(lagpilot.log());
+  std::string line;
+  int count = 0;
+  bool saw_scale = false;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    auto parsed = Json::parse(line, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
+    EXPECT_TRUE(parsed.contains("ts") && parsed.contains("level") && parsed.contains("msg"))
+        << line;
+    if (parsed.value("monitor", "") == ns.name() + "/orders" &&
+        parsed.value("msg", "").find("scaled") == 0) {
+      saw_scale = true;
+    }
+    ++count;
+  }
+  EXPECT_GT(count, 0);
+  EXPECT_TRUE(saw_scale) << "no 'scaled' log line with monitor=" << ns.name() << "/orders";
+  std::filesystem::remove(log_path);
+}
+
+TEST(EndToEnd, UnreachableApiServerGivesOneClearLineAndExitCode) {
+  std::string kubeconfig =
+      std::filesystem::temp_directory_path() / ("lagpilot-e2e-bad-" + std::to_string(::getpid()));
+  std::ofstream(kubeconfig) << R"(apiVersion: v1
+kind: Config
+current-context: x
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+)";
+  auto result = run_command(std::string(LAGPILOT_BINARY) + " run --kubeconfig " + kubeconfig +
+                            " --metrics-bind-address 0 --health-probe-bind-address 0");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("cannot reach the Kubernetes API server https://127.0.0.1:1"),
+            std::string::npos)
+      << result.output;
+  auto bad_flag = run_command(std::string(LAGPILOT_BINARY) + " run --workers none");
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_NE(bad_flag.output.find("--workers"), std::string::npos) << bad_flag.output;
+  auto missing =
+      run_command(std::string(LAGPILOT_BINARY) + " run --kubeconfig /nonexistent/kubeconfig");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("/nonexistent/kubeconfig"), std::string::npos) << missing.output;
+  std::filesystem::remove(kubeconfig);
+}
+
+}  // namespace
+}  // namespace lagpilot
