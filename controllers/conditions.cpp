@@ -35,6 +35,17 @@ bool set_condition(nlohmann::json& conditions, const Condition& condition,
   return true;
 }
 
+bool remove_condition(nlohmann::json& conditions, const std::string& type) {
+  if (!conditions.is_array()) return false;
+  for (auto it = conditions.begin(); it != conditions.end(); ++it) {
+    if (it->value("type", "") == type) {
+      conditions.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 const nlohmann::json* find_condition(const nlohmann::json& conditions, const std::string& type) {
   if (!conditions.is_array()) return nullptr;
   for (const auto& existing : conditions) {

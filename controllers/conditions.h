@@ -20,6 +20,9 @@ struct Condition {
 bool set_condition(nlohmann::json& conditions, const Condition& condition,
                    std::int64_t observed_generation, WallTime now);
 
+// Removes the condition of `type`, if present. Returns true if it was there.
+bool remove_condition(nlohmann::json& conditions, const std::string& type);
+
 // The condition of `type`, or nullptr.
 const nlohmann::json* find_condition(const nlohmann::json& conditions, const std::string& type);
 

@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "alerts/monitor_alerting.h"
 #include "controllers/conditions.h"
+#include "controllers/monitor_alerting_glue.h"
 #include "kube/config.h"
+#include "metrics/prometheus_latency.h"
+#include "notify/webhook_spec.h"
 #include "scaler/format.h"
 
 namespace lagpilot::controllers {
@@ -99,12 +103,29 @@ struct QueueMonitorController::Runtime {
   std::string secret_version;
   std::optional<WallTime> secret_read_at;
   scaler::ScalerState scaler;
-  bool scaler_seeded = false;
   std::optional<WallTime> last_status_write;
   std::optional<int> last_dry_run_desired;
   std::optional<int> pending_replicas;  // patched, not yet visible in the cache
   std::optional<WallTime> pending_since;
   Json last_good_metrics;
+
+  // Alerts, SLOs and health (spec.alerts, alertsPreset, slos).
+  alerts::MonitorAlerting alerting;
+  std::optional<std::int64_t> alerting_generation;  // the spec generation configured
+  std::string alerting_source;                      // spec.source it has been measuring
+  std::string alerting_config_error;                // "" when every rule and SLO is valid
+  bool alerting_restored = false;
+
+  // spec.latency.prometheus.
+  std::unique_ptr<PrometheusLatencySource> latency;
+  std::string latency_fingerprint;
+  std::optional<WallTime> latency_secret_read_at;
+
+  // spec.notifications.
+  std::vector<notify::WebhookReceiver> receivers;
+  std::string receivers_fingerprint;
+  std::optional<WallTime> receivers_read_at;
+  std::string receivers_error;
 };
 
 QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& clock,
@@ -382,6 +403,102 @@ Status QueueMonitorController::ensure_source(Runtime& runtime, const std::string
   return Ok{};
 }
 
+Result<QueueMonitorController::SecretValues> QueueMonitorController::read_secret(
+    const std::string& ns, const std::string& name, const std::string& field) {
+  auto secret = client_.get(kube::resources::kSecrets, ns, name);
+  if (!secret) {
+    bool missing = secret.error().reason == kube::ApiReason::kNotFound;
+    return Error{missing ? "SecretNotFound" : "SecretUnreadable",
+                 field + ": Secret " + ns + "/" + name + ": " +
+                     (missing ? "not found" : secret.error().message)};
+  }
+  SecretValues out;
+  const Json data = secret->value("data", Json::object());
+  for (const auto& [key, value] : data.items()) {
+    if (value.is_string()) out.values[key] = kube::base64_decode(value.get<std::string>());
+  }
+  out.resource_version = secret->value("/metadata/resourceVersion"_json_pointer, "");
+  return out;
+}
+
+Result<std::pair<std::string, double>> QueueMonitorController::poll_latency(
+    Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec, WallTime now) {
+  auto parsed = parse_prometheus_latency_spec(spec.latency);
+  if (!parsed) {
+    runtime.latency.reset();
+    return parsed.error();
+  }
+  std::string wanted = spec.latency.dump();
+  bool stale_secret = !parsed->auth_secret_name.empty() &&
+                      (!runtime.latency_secret_read_at ||
+                       now - *runtime.latency_secret_read_at >= options_.secret_refresh_interval);
+  if (!runtime.latency || runtime.latency_fingerprint.rfind(wanted, 0) != 0 || stale_secret) {
+    std::map<std::string, std::string> secret_values;
+    std::string secret_version;
+    if (!parsed->auth_secret_name.empty()) {
+      auto values =
+          read_secret(ns, parsed->auth_secret_name, "spec.latency.prometheus.authSecretRef");
+      if (!values) return values.error();
+      secret_version = values->resource_version;
+      secret_values = std::move(values->values);
+      runtime.latency_secret_read_at = now;
+    }
+    std::string fingerprint_now = wanted + "|" + secret_version;
+    if (!runtime.latency || runtime.latency_fingerprint != fingerprint_now) {
+      runtime.latency.reset();
+      auto created = PrometheusLatencySource::create(spec.latency, secret_values);
+      if (!created) return created.error();
+      runtime.latency = std::move(*created);
+      runtime.latency_fingerprint = fingerprint_now;
+    }
+  }
+  auto value = runtime.latency->query(now);
+  if (!value) return value.error();
+  return std::pair<std::string, double>{runtime.latency->spec().name, *value};
+}
+
+void QueueMonitorController::refresh_receivers(Runtime& runtime, const Json& object,
+                                               const QueueMonitorSpec& spec, WallTime now) {
+  std::string wanted = spec.notifications.dump();
+  if (runtime.receivers_fingerprint == wanted && runtime.receivers_read_at &&
+      now - *runtime.receivers_read_at < options_.secret_refresh_interval) {
+    return;
+  }
+  runtime.receivers_fingerprint = wanted;
+  runtime.receivers_read_at = now;
+  const std::string ns = object.value("/metadata/namespace"_json_pointer, "");
+  std::map<std::string, std::map<std::string, std::string>> secrets;
+  std::vector<std::string> unreadable;
+  for (const auto& ref : notify::webhook_secret_refs(spec.notifications)) {
+    if (secrets.count(ref.name)) continue;
+    auto values = read_secret(ns, ref.name, "spec.notifications");
+    if (values) {
+      secrets[ref.name] = std::move(values->values);
+    } else if (values.error().code != "SecretNotFound") {
+      unreadable.push_back(values.error().message);
+    }
+  }
+  auto parsed = notify::parse_webhooks(
+      spec.notifications, [&](const notify::SecretKeyRef& ref) -> std::optional<std::string> {
+        auto secret = secrets.find(ref.name);
+        if (secret == secrets.end()) return std::nullopt;
+        auto value = secret->second.find(ref.key);
+        if (value == secret->second.end()) return std::nullopt;
+        return value->second;
+      });
+  std::string problems;
+  if (!parsed) {
+    runtime.receivers.clear();
+    problems = parsed.error().message;
+  } else {
+    runtime.receivers = parsed->receivers;
+    for (const auto& error : parsed->errors)
+      problems += (problems.empty() ? "" : "; ") + error.message;
+  }
+  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
+  runtime.receivers_error = problems;
+}
+
 bool QueueMonitorController::write_status(const Json& object, const Json& old_status,
                                           const Json& new_status, Runtime& runtime,
                                           bool metrics_only) {
@@ -412,6 +529,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   auto cached = informer ? informer->get(key) : nullptr;
   if (!cached) {
     drop_runtime(key);
+    if (options_.notifier) options_.notifier->remove_monitor({ns, name});
     if (observer_) observer_->on_removed(ns, name);
     spdlog::debug("monitor={} reconcile={} gone: released its source", key, reconcile_id);
     return {};
@@ -475,12 +593,105 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   } else {
     // Keep the last good metrics (their lastPollTime says how old they are); never invent zeros.
     std::string reason = polled.error().code.empty() ? "SourceError" : polled.error().code;
+    // One Event when the source becomes unreachable (or the reason changes), not one per poll:
+    // a persistent failure is no news and must not write every poll.
+    const Json* before = find_condition(conditions, "SourceReachable");
+    bool news =
+        !before || before->value("status", "") != "False" || before->value("reason", "") != reason;
     set_condition(conditions, {"SourceReachable", "False", reason, polled.error().message},
                   generation, now);
-    (void)events_.record(object, kube::EventType::kWarning, reason, polled.error().message);
+    if (news)
+      (void)events_.record(object, kube::EventType::kWarning, reason, polled.error().message);
     spdlog::warn("monitor={} reconcile={} source poll failed: {}", key, reconcile_id,
                  polled.error().message);
   }
+
+  // 1b. Processing latency (spec.latency): a value, or a condition and no value.
+  std::optional<std::pair<std::string, double>> latency;
+  std::optional<std::string> latency_metric;
+  std::string invalid_spec_message;  // bad parts of the spec that leave the rest working
+  if (!spec.latency.is_null()) {
+    auto latency_spec = parse_prometheus_latency_spec(spec.latency);
+    if (latency_spec) {
+      latency_metric = latency_spec->name;
+    } else {
+      invalid_spec_message = latency_spec.error().message;
+    }
+    auto queried = poll_latency(*runtime, ns, spec, now);
+    Json& metrics = status["metrics"];
+    if (!metrics.is_object()) metrics = Json::object();
+    if (queried) {
+      latency = *queried;
+      double rounded = std::round(queried->second * 1e6) / 1e6;
+      metrics["latency"] = {{queried->first, rounded}};
+      if (queried->first == "latencyP95Seconds") {
+        metrics["latencyP95Seconds"] = rounded;
+      } else {
+        metrics.erase("latencyP95Seconds");
+      }
+      report.latency_seconds = queried->second;
+      set_condition(conditions,
+                    {"LatencyAvailable", "True", "Queried", runtime->latency->describe()},
+                    generation, now);
+    } else {
+      metrics.erase("latency");
+      metrics.erase("latencyP95Seconds");
+      std::string reason =
+          queried.error().code.empty() ? "LatencyQueryFailed" : queried.error().code;
+      const Json* before = find_condition(conditions, "LatencyAvailable");
+      bool news = !before || before->value("status", "") != "False" ||
+                  before->value("reason", "") != reason;
+      set_condition(conditions, {"LatencyAvailable", "False", reason, queried.error().message},
+                    generation, now);
+      if (news)
+        (void)events_.record(object, kube::EventType::kWarning, reason, queried.error().message);
+      spdlog::warn("monitor={} reconcile={} latency unavailable: {}", key, reconcile_id,
+                   queried.error().message);
+    }
+  } else {
+    runtime->latency.reset();
+    remove_condition(conditions, "LatencyAvailable");
+    if (status.contains("metrics") && status["metrics"].is_object()) {
+      status["metrics"].erase("latency");
+      status["metrics"].erase("latencyP95Seconds");
+    }
+  }
+
+  // 1c. Alert rules and SLOs follow the spec's generation; after a restart they continue from
+  // what the last status recorded.
+  const std::string source_identity = spec.source_kind + "|" + spec.source.dump();
+  if (runtime->alerting_generation && runtime->alerting_source != source_identity) {
+    // Another queue: its alerts and SLO budgets start afresh (the old status is not restored).
+    runtime->alerting = alerts::MonitorAlerting();
+    runtime->alerting_generation.reset();
+    runtime->alerting_restored = true;
+  }
+  runtime->alerting_source = source_identity;
+  if (runtime->alerting_generation != generation) {
+    auto configured = runtime->alerting.configure(object.value("spec", Json::object()),
+                                                  monitor_context(ns, name, spec, latency_metric));
+    std::string message = configured.ok() ? "" : configured.message();
+    if (!message.empty() && message != runtime->alerting_config_error) {
+      (void)events_.record(object, kube::EventType::kWarning, "InvalidSpec", message);
+      spdlog::warn("monitor={} reconcile={} alerting: {}", key, reconcile_id, message);
+    }
+    runtime->alerting_config_error = message;
+    runtime->alerting_generation = generation;
+    if (!runtime->alerting_restored) {
+      auto restored = runtime->alerting.restore(old_status);
+      runtime->alerting_restored = true;
+      if (restored.alerts + restored.slos + restored.history > 0) {
+        spdlog::info(
+            "monitor={} reconcile={} continued {} alerts, {} SLOs, {} history entries "
+            "from status",
+            key, reconcile_id, restored.alerts, restored.slos, restored.history);
+      }
+      for (const auto& skipped : restored.skipped) {
+        spdlog::info("monitor={} reconcile={} not restored: {}", key, reconcile_id, skipped);
+      }
+    }
+  }
+  if (!spec.notifications.is_null()) refresh_receivers(*runtime, object, spec, now);
 
   // 2. The target.
   auto current = read_current_replicas(*runtime, ns, spec.target);
@@ -503,17 +714,53 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
     retry.retry_with_backoff = true;
     return retry;
   }
-  if (!runtime->scaler_seeded) {
-    // After a restart, behave as if the current count was just recommended: no scale-down until
-    // the stabilization window has seen the backlog.
-    runtime->scaler.record_recommendation(now, *current);
-    runtime->scaler_seeded = true;
+  // 3. Alerts, SLOs, group progress and health for this poll.
+  const alerts::Evaluation& evaluation =
+      runtime->alerting.evaluate(metric_sample(polled, latency, *current, spec), now);
+  const Json alerting_status = runtime->alerting.status_json();
+  for (const auto& [field, value] : alerting_status.items()) status[field] = value;
+  for (const auto& transition : evaluation.transitions) {
+    bool fired = transition.kind == alerts::AlertTransition::Kind::kFired;
+    std::string message = std::string(fired ? "firing" : "resolved") + " (" +
+                          std::string(alerts::to_string(transition.severity)) +
+                          "): " + transition.summary;
+    (void)events_.record(object, fired ? kube::EventType::kWarning : kube::EventType::kNormal,
+                         fired ? "AlertFiring" : "AlertResolved",
+                         "alert " + transition.name + " " + message);
+    spdlog::info("monitor={} reconcile={} alert {} {}", key, reconcile_id, transition.name,
+                 message);
   }
+  const std::string topic = spec.source.is_object() ? spec.source.value("topic", "") : "";
+  if (options_.notifier && (!spec.notifications.is_null() || !runtime->receivers.empty())) {
+    if (spec.notifications.is_null()) {  // removed from the spec: forget the receivers
+      runtime->receivers.clear();
+      runtime->receivers_error.clear();
+    }
+    // Only queues what has to be sent; never waits on a receiver.
+    options_.notifier->notify(firing_alerts(ns, name, topic, evaluation, runtime->alerting.rules()),
+                              runtime->receivers);
+  }
+  for (const char* severity : {"critical", "high", "medium", "low", "info"})
+    report.alerts_firing[severity] = 0;
+  for (const auto& active : evaluation.active) {
+    if (active.state == alerts::AlertState::kFiring)
+      ++report.alerts_firing[std::string(alerts::to_string(active.severity))];
+  }
+  report.slos = evaluation.slos;
 
-  // 3. The decision.
+  // 4. The decision.
   scaler::Observation observation = observation_from(polled, now);
+  if (latency) observation.latency_seconds = latency->second;
   scaler::Decision decision =
       scaler::decide(spec.scaling, observation, *current, runtime->scaler, paused);
+  if (evaluation.hold_scale_up && decision.replicas_if_unpaused > *current) {
+    // More pods don't fix a stuck consumer group.
+    decision.reason = "holding " + std::to_string(*current) +
+                      " replicas: " + evaluation.hold_scale_up_reason + " (policy wants " +
+                      std::to_string(decision.replicas_if_unpaused) + ")";
+    decision.desired_replicas = *current;
+    decision.replicas_if_unpaused = *current;
+  }
   report.current_replicas = *current;
   report.desired_replicas = decision.replicas_if_unpaused;
 
@@ -581,7 +828,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   if (!history.empty()) status["scalingHistory"] = history;
   status["replicas"] = {{"current", *current}, {"desired", decision.replicas_if_unpaused}};
 
-  // 4. Conditions and health.
+  // 5. Conditions and health.
   if (!scaling_failed) {
     if (paused) {
       set_condition(
@@ -606,29 +853,43 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
           generation, now);
     }
   }
-  set_condition(conditions, {"Ready", "True", "Reconciled", ""}, generation, now);
-  status["conditions"] = conditions;
-
-  Json reasons = Json::array();
-  std::string health = "Healthy";
-  if (!polled) {
-    health = "Unhealthy";
-    reasons.push_back("source unreachable: " + polled.error().message);
-  } else if (decision.replicas_if_unpaused >= spec.scaling.max_replicas && polled->ingress_rate &&
-             polled->egress_rate && *polled->ingress_rate > *polled->egress_rate &&
-             polled->consumer_lag > 0) {
-    health = "Degraded";
-    reasons.push_back("replicas at maximum while lag grows");
+  if (!runtime->alerting_config_error.empty()) {
+    invalid_spec_message +=
+        (invalid_spec_message.empty() ? "" : "; ") + runtime->alerting_config_error;
   }
-  status["health"] = health;
-  status["healthReasons"] = reasons;
+  if (invalid_spec_message.empty()) {
+    set_condition(conditions, {"Ready", "True", "Reconciled", ""}, generation, now);
+  } else {
+    // The valid rules, SLOs and scaling keep working; the condition names the bad field.
+    set_condition(conditions, {"Ready", "False", "InvalidSpec", invalid_spec_message}, generation,
+                  now);
+  }
+  const std::string health(alerts::to_string(evaluation.health.health));
+  std::string health_message;
+  for (const auto& reason : evaluation.health.reasons)
+    health_message += (health_message.empty() ? "" : "; ") + reason;
+  set_condition(
+      conditions,
+      {"Healthy", health == "Healthy" ? "True" : "False", health, health_message.substr(0, 1000)},
+      generation, now);
+  if (!runtime->receivers_error.empty()) {
+    set_condition(conditions,
+                  {"NotificationsReady", "False", "InvalidNotifications", runtime->receivers_error},
+                  generation, now);
+  } else if (!spec.notifications.is_null()) {
+    set_condition(conditions,
+                  {"NotificationsReady", "True", "Configured",
+                   std::to_string(runtime->receivers.size()) + " webhook receiver(s)"},
+                  generation, now);
+  } else {
+    remove_condition(conditions, "NotificationsReady");
+  }
+  status["conditions"] = conditions;
   report.health = health;
 
-  // Metric values alone are throttled; anything else is written now.
-  Json old_without_metrics = old_status, new_without_metrics = status;
-  old_without_metrics.erase("metrics");
-  new_without_metrics.erase("metrics");
-  bool metrics_only = old_without_metrics == new_without_metrics;
+  // What changes with every poll alone (metric values, SLO figures, alert values) is throttled;
+  // anything else is written now.
+  bool metrics_only = without_running_figures(old_status) == without_running_figures(status);
   write_status(object, old_status, status, *runtime, metrics_only);
   if (observer_) observer_->on_report(report);
 

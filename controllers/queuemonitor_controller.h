@@ -15,12 +15,14 @@
 #include <thread>
 #include <vector>
 
+#include "alerts/slo.h"
 #include "controllers/queuemonitor_spec.h"
 #include "kube/client.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/work_queue.h"
 #include "metrics/queue_source.h"
+#include "notify/notifier.h"
 #include "scaler/engine.h"
 #include "util/clock.h"
 
@@ -38,7 +40,11 @@ struct MonitorReport {
   int scaled_from = 0;  // with scaled: the change made (or recorded in DryRun)
   int scaled_to = 0;
   bool scaled = false;
-  std::string health;  // Healthy, Degraded, Unhealthy, Unknown
+  std::string health;                     // Healthy, Degraded, Unhealthy, Unknown
+  std::optional<double> latency_seconds;  // spec.latency's value this poll
+  // Firing alerts by severity (critical ... info); every severity present, 0 when none fire.
+  std::map<std::string, int> alerts_firing;
+  std::vector<alerts::SloStatus> slos;
 };
 
 class ReconcileObserver {
@@ -66,6 +72,8 @@ struct ControllerOptions {
   // Leader election's fence: checked right before every write (scale patch, status). When it
   // returns false the reconcile writes nothing.
   std::function<bool()> may_write;
+  // Receives each monitor's firing alerts every poll (spec.notifications); nullptr: none sent.
+  notify::Notifier* notifier = nullptr;
 };
 
 struct ReconcileResult {
@@ -110,6 +118,19 @@ class QueueMonitorController {
   Result<int> read_current_replicas(Runtime& runtime, const std::string& ns,
                                     const TargetRef& target);
   Status ensure_source(Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec);
+  // spec.latency: (name, seconds) when the query answered; the error otherwise.
+  Result<std::pair<std::string, double>> poll_latency(Runtime& runtime, const std::string& ns,
+                                                      const QueueMonitorSpec& spec, WallTime now);
+  // spec.notifications: the receivers, with URLs from their Secrets (re-read as credentials are).
+  void refresh_receivers(Runtime& runtime, const kube::Json& object, const QueueMonitorSpec& spec,
+                         WallTime now);
+  struct SecretValues {
+    std::map<std::string, std::string> values;  // decoded, by key; never logged
+    std::string resource_version;
+  };
+  // `field` names the spec field that refers to the Secret, for the error message.
+  Result<SecretValues> read_secret(const std::string& ns, const std::string& name,
+                                   const std::string& field);
   bool write_status(const kube::Json& object, const kube::Json& old_status,
                     const kube::Json& new_status, Runtime& runtime, bool metrics_only);
 

@@ -190,6 +190,7 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
   out.latency = top.child("latency");
   out.alerts = top.has("alerts") ? top.child("alerts") : Json::array();
   out.slos = top.has("slos") ? top.child("slos") : Json::array();
+  out.notifications = top.has("notifications") ? top.child("notifications") : Json();
   top.string("alertsPreset", out.alerts_preset, false);
   if (!out.alerts.is_array()) return invalid("spec.alerts", "must be a list");
   if (!out.slos.is_array()) return invalid("spec.slos", "must be a list");

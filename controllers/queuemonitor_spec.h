@@ -24,9 +24,10 @@ struct QueueMonitorSpec {
   int poll_interval_seconds = 10;
   TargetRef target;
   scaler::ScalingSpec scaling;
-  nlohmann::json latency;  // spec.latency, null when absent
-  nlohmann::json alerts;   // spec.alerts (array), evaluated by the alerts module
-  nlohmann::json slos;     // spec.slos (array)
+  nlohmann::json latency;        // spec.latency, null when absent
+  nlohmann::json alerts;         // spec.alerts (array), evaluated by the alerts module
+  nlohmann::json slos;           // spec.slos (array)
+  nlohmann::json notifications;  // spec.notifications, null when absent
   std::string alerts_preset = "none";
 };
 

@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "operator/demo/demo.h"
 #include "operator/options.h"
 #include "operator/run.h"
+#include "operator/simulate.h"
 
 namespace {
 
@@ -24,6 +26,10 @@ const char* kUsage = R"(Usage: lagpilot <command> [flags]
 
 Commands:
   run       run the operator (see lagpilot run --help)
+  demo      lagpilot end to end on this machine: local control plane, mock Kafka, consumers
+            scaling live (see lagpilot demo --help)
+  simulate  replay an arrival trace against a QueueMonitor spec with the real scaling engine
+            (see lagpilot simulate --help)
   version   print the version
 )";
 
@@ -41,6 +47,8 @@ int main(int argc, char** argv) {
     std::printf("lagpilot %s\n", LAGPILOT_VERSION);
     return 0;
   }
+  if (command == "demo") return lagpilot::demo::run_demo(args);  // handles its own signals
+  if (command == "simulate") return lagpilot::operator_main::run_simulate(args);
   if (command == "run") {
     for (const auto& arg : args) {
       if (arg == "-h" || arg == "--help") {

@@ -27,7 +27,15 @@ void MetricsObserver::on_report(const controllers::MonitorReport& report) {
                   : report.health == "Degraded"  ? 1
                   : report.health == "Unhealthy" ? 2
                                                  : 3;
+  values.latency_seconds = report.latency_seconds;
   metrics_.set_monitor(values);
+  for (const auto& [severity, count] : report.alerts_firing)
+    metrics_.set_alerts_firing(report.ns, report.name, severity, count);
+  for (const auto& slo : report.slos) {
+    std::map<std::string, double> burn_rates(slo.burn_rates.begin(), slo.burn_rates.end());
+    metrics_.set_slo(report.ns, report.name, slo.name, slo.budget_remaining_percent / 100.0,
+                     burn_rates);
+  }
   if (report.scaled)
     metrics_.scaled(report.ns, report.name, report.source_kind,
                     report.scaled_to > report.scaled_from);

@@ -16,6 +16,8 @@
 #include "kube/rest_client.h"
 #include "metrics/operator_metrics.h"
 #include "metrics/queue_source.h"
+#include "notify/http_sender.h"
+#include "notify/webhook_notifier.h"
 #include "operator/leader_election.h"
 #include "operator/logging.h"
 #include "operator/metrics_observer.h"
@@ -43,8 +45,11 @@ int run_operator(const RunOptions& options) {
   auto client = kube::RestKubeClient::from_config(*config, clock, client_options);
   auto version = client->get_path("/version");
   if (!version) {
-    std::fprintf(stderr, "lagpilot: cannot reach the Kubernetes API server %s (%s): %s\n",
-                 config->server.c_str(), config->origin.c_str(), version.error().message.c_str());
+    const char* what = version.error().http_status == 0
+                           ? "cannot reach the Kubernetes API server"
+                           : "the Kubernetes API server refused lagpilot:";
+    std::fprintf(stderr, "lagpilot: %s %s (%s): %s\n", what, config->server.c_str(),
+                 config->origin.c_str(), version.error().message.c_str());
     return 1;
   }
   kube::ListOptions probe;
@@ -56,6 +61,11 @@ int run_operator(const RunOptions& options) {
     std::fprintf(stderr,
                  "lagpilot: the QueueMonitor CRD is not installed on %s: kubectl apply -f crds/\n",
                  config->server.c_str());
+    return 1;
+  }
+  if (!crd_check) {
+    std::fprintf(stderr, "lagpilot: cannot list QueueMonitors on %s (%s): %s\n",
+                 config->server.c_str(), config->origin.c_str(), crd_check.error().message.c_str());
     return 1;
   }
   spdlog::info("connected to {} ({}), Kubernetes {}", config->server, config->origin,
@@ -88,7 +98,11 @@ int run_operator(const RunOptions& options) {
   auto sources = SourceFactory::with_builtin_sources(source_context);
   kube::EventRecorder events(*client, clock, "lagpilot");
   MetricsObserver observer(operator_metrics);
+  // Alert webhooks (spec.notifications), delivered in the background: a slow receiver never
+  // delays a reconcile.
+  notify::WebhookNotifier notifier(clock, notify::make_cpprest_http_sender());
   controllers::ControllerOptions controller_options;
+  controller_options.notifier = &notifier;
   controller_options.namespaces = options.namespaces;
   controller_options.workers = options.workers;
   controller_options.metrics_status_interval = options.metrics_status_interval;
@@ -180,6 +194,8 @@ int run_operator(const RunOptions& options) {
   }
   ready = false;
   controller.stop();
+  if (!notifier.wait_idle(std::chrono::seconds(2)))
+    spdlog::warn("shutting down with alert notifications still queued");
   operator_metrics.set_leader(false);
   if (elector) {
     elector->stop();

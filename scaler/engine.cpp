@@ -279,7 +279,19 @@ Decision decide(const ScalingSpec& spec, const Observation& observation, int cur
                 ScalerState& state, bool paused) {
   const int current = std::max(current_replicas, 0);
   state.forget_expired(observation.time, spec);
-  if (const auto sample = busy_per_replica_rate(observation, current, spec.learning)) {
+  if (!state.seeded()) {
+    // As the HPA's recordInitialRecommendation: the first decision behaves as if the current count
+    // had just been recommended, so a restart or a new monitor never scales down at once.
+    state.record_recommendation(observation.time, current);
+    state.mark_seeded();
+  }
+  std::optional<int> members;
+  if (observation.ok) {
+    members = observation.consumers ? std::min(*observation.consumers, current) : current;
+  }
+  const bool stable_members = state.record_membership(members);
+  if (const auto sample = busy_per_replica_rate(observation, current, spec.learning);
+      sample && stable_members) {
     state.throughput().add_sample(*sample, spec.learning.smoothing);
   }
 

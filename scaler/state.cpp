@@ -29,6 +29,14 @@ void ScalerState::record_recommendation(WallTime time, int replicas) {
   drop_oldest_beyond_limit(recommendations_);
 }
 
+bool ScalerState::record_membership(std::optional<int> members) {
+  bool stable = members.has_value();
+  for (const auto& earlier : recent_members_) stable = stable && earlier == members;
+  recent_members_.push_back(members);
+  if (recent_members_.size() > kMembershipPolls) recent_members_.erase(recent_members_.begin());
+  return stable;
+}
+
 void ScalerState::record_poll(bool source_answered) {
   consecutive_failures_ = source_answered ? 0 : consecutive_failures_ + 1;
 }

@@ -42,6 +42,17 @@ class ScalerState {
   // Drops what no window or period of `spec` can still see at `now`.
   void forget_expired(WallTime now, const ScalingSpec& spec);
   ThroughputEstimate& throughput() { return throughput_; }
+  // The consumers that could work at each poll (group members, or the target's replicas when the
+  // source cannot tell), newest last, at most the last kMembershipPolls. A throughput sample counts
+  // only when this poll's count equals the recorded ones: no join, leave or rebalance stall inside
+  // the window the egress rate was measured over.
+  static constexpr std::size_t kMembershipPolls = 2;
+  // Records `members` and says whether it equals every recorded count (true with none recorded).
+  bool record_membership(std::optional<int> members);
+  // False until the first decide(): the HPA's initial recommendation (the current replicas) is
+  // recorded then, so nothing scales down before a stabilization window has seen the load.
+  bool seeded() const { return seeded_; }
+  void mark_seeded() { seeded_ = true; }
 
   const std::vector<TimedRecommendation>& recommendations() const { return recommendations_; }
   const std::vector<ScaleEvent>& scale_events() const { return scale_events_; }
@@ -55,6 +66,8 @@ class ScalerState {
   std::optional<WallTime> last_scale_time_;
   int consecutive_failures_ = 0;
   ThroughputEstimate throughput_;
+  std::vector<std::optional<int>> recent_members_;
+  bool seeded_ = false;
 };
 
 }  // namespace lagpilot::scaler

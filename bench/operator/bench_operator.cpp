@@ -24,6 +24,7 @@
 #include "controllers/queuemonitor_controller.h"
 #include "controlplane/crds.h"
 #include "controlplane/local_control_plane.h"
+#include "controlplane/test_support.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/rest_client.h"
@@ -43,15 +44,6 @@ double percentile(std::vector<double> values, double p) {
   std::size_t index =
       static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(index, values.size() - 1)];
-}
-
-Json deployment(const std::string& name, int replicas) {
-  return Json::parse(
-      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
-      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
-      R"(,"selector":{"matchLabels":{"app":")" + name +
-      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
-      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
 }
 
 Json monitor(const std::string& name, const std::string& bootstrap, const std::string& group,
@@ -101,7 +93,8 @@ int reaction(int cycles) {
   kube::KubeClient& client = *cluster.client;
   testkit::KafkaMockCluster kafka(1);
   kafka.create_topic("orders", 8);
-  (void)client.create(kube::resources::kDeployments, "bench", deployment("consumer", 1));
+  (void)client.create(kube::resources::kDeployments, "bench",
+                      controlplane::deployment_manifest("consumer", 1));
   (void)client.create(
       kube::resources::kQueueMonitors, "bench",
       monitor(
@@ -236,7 +229,8 @@ int scale(int monitors) {
   for (int i = 0; i < monitors; ++i) {
     std::string id = "m" + std::to_string(i);
     kafka.commit("group-" + id, "orders", {{0, 0}, {1, 0}, {2, 0}, {3, 0}});
-    (void)client.create(kube::resources::kDeployments, "bench", deployment(id, 0));
+    (void)client.create(kube::resources::kDeployments, "bench",
+                        controlplane::deployment_manifest(id, 0));
     (void)client.create(kube::resources::kQueueMonitors, "bench",
                         monitor(id, kafka.bootstrap_servers(), "group-" + id, id, 10,
                                 R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));

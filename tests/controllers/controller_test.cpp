@@ -9,10 +9,14 @@
 #include "controllers/queuemonitor_controller.h"
 #include "controlplane/crds.h"
 #include "controlplane/test_environment.h"
+#include "controlplane/test_support.h"
 #include "kube/rest_client.h"
 #include "metrics/kafka_client.h"
 #include "metrics/queue_source.h"
+#include "notify/http_sender.h"
+#include "notify/webhook_notifier.h"
 #include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/notify/test_http_server.h"
 
 namespace lagpilot::controllers {
 namespace {
@@ -23,25 +27,6 @@ using kube::Json;
 using std::chrono::seconds;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
-
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
-
-Json deployment(const std::string& name, int replicas) {
-  return Json::parse(
-      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
-      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
-      R"(,"selector":{"matchLabels":{"app":")" + name +
-      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
-      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
-}
 
 class ControllerTest : public ::testing::Test {
  protected:
@@ -62,9 +47,17 @@ class ControllerTest : public ::testing::Test {
     context_ = std::make_unique<SourceContext>(kafka_options);
     factory_ = std::make_unique<SourceFactory>(SourceFactory::with_builtin_sources(*context_));
     events_ = std::make_unique<kube::EventRecorder>(client(), clock_, "lagpilot-test");
+    start_controller();
+  }
+
+  // A new controller in place of the old one: what an operator restart or failover does.
+  void start_controller(notify::Notifier* notifier = nullptr) {
+    if (controller_) controller_->stop();
+    controller_.reset();
     ControllerOptions options;
     options.namespaces = {ns_->name()};
     options.workers = 0;  // the test drives reconcile() itself
+    options.notifier = notifier;
     controller_ =
         std::make_unique<QueueMonitorController>(client(), clock_, *factory_, *events_, options);
     ASSERT_TRUE(controller_->start());
@@ -95,7 +88,7 @@ class ControllerTest : public ::testing::Test {
     auto created = client().create(kube::resources::kQueueMonitors, ns(), object);
     ASSERT_TRUE(created.ok()) << created.error().message;
     std::string name = object["metadata"]["name"];
-    ASSERT_TRUE(eventually([&] {
+    ASSERT_TRUE(controlplane::eventually([&] {
       return cached_generation(name) == (*created)["metadata"]["generation"].get<int>();
     }));
   }
@@ -109,8 +102,10 @@ class ControllerTest : public ::testing::Test {
   }
 
   void create_deployment(const std::string& name, int replicas) {
-    ASSERT_TRUE(
-        client().create(kube::resources::kDeployments, ns(), deployment(name, replicas)).ok());
+    ASSERT_TRUE(client()
+                    .create(kube::resources::kDeployments, ns(),
+                            controlplane::deployment_manifest(name, replicas))
+                    .ok());
   }
 
   int deployment_replicas(const std::string& name) {
@@ -332,7 +327,7 @@ TEST_F(ControllerTest, UnreachableBrokerNeverScalesDownAndFallsBackAfterThreshol
   EXPECT_EQ(status["scalingHistory"][0]["policy"], "fallback");
 
   kafka_.set_all_brokers_up();
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(controlplane::eventually(
       [&] {
         clock_.advance(seconds(1));
         reconcile("orders");
@@ -379,13 +374,13 @@ TEST_F(ControllerTest, DeletingAMonitorReleasesItsSource) {
   EXPECT_EQ(context_->kafka_clients().size(), 1u) << "monitors of one cluster share one client";
 
   ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "first").ok());
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     reconcile("first");
     return controller_->live_monitors() == 1u;
   }));
   EXPECT_EQ(context_->live_sources(), 1);
   ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "second").ok());
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     reconcile("second");
     return controller_->live_monitors() == 0u;
   }));
@@ -409,6 +404,210 @@ TEST_F(ControllerTest, OneBadMonitorDoesNotStopTheOthers) {
   EXPECT_EQ(deployment_replicas("consumer"), 10);
   EXPECT_EQ(condition(status_of("bad"), "Ready", "reason"), "InvalidSpec");
   EXPECT_EQ(condition(status_of("unreachable"), "SourceReachable"), "False");
+}
+
+// An Event of `reason` whose message contains `text`.
+bool has_event(kube::KubeClient& client, const std::string& ns, const std::string& reason,
+               const std::string& text) {
+  auto events = client.list(kube::resources::kEvents, ns, {});
+  if (!events.ok()) return false;
+  for (const auto& e : (*events)["items"]) {
+    if (e.value("reason", "") == reason && e.value("message", "").find(text) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+const char* kLagAlert = R"([{"name":"LagHigh","metric":"consumerLag","op":">","threshold":1000,
+    "forSeconds":2,"severity":"critical","summary":"lag is {{ .value }} on {{ .topic }}"}])";
+
+TEST_F(ControllerTest, BacklogFiresAnAlertAndDrainingResolvesIt) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(kLagAlert);
+  create_monitor(object);
+  settle();
+
+  reconcile("orders");  // lag 4,800 > 1,000: pending for forSeconds
+  settle();
+  Json status = status_of("orders");
+  ASSERT_EQ(status["alerts"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["alerts"][0]["name"], "LagHigh");
+  EXPECT_EQ(status["alerts"][0]["state"], "pending");
+  EXPECT_EQ(status["health"], "Healthy") << "a pending alert does not affect health";
+
+  clock_.advance(seconds(2));
+  reconcile("orders");
+  settle();
+  status = status_of("orders");
+  ASSERT_EQ(status["alerts"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["alerts"][0]["state"], "firing");
+  EXPECT_EQ(status["alerts"][0]["severity"], "critical");
+  EXPECT_EQ(status["alerts"][0]["value"], 4800);
+  EXPECT_EQ(status["alerts"][0]["summary"], "lag is 4800 on orders");
+  EXPECT_EQ(status["health"], "Unhealthy");
+  EXPECT_EQ(condition(status, "Healthy"), "False");
+  EXPECT_EQ(condition(status, "Healthy", "reason"), "Unhealthy");
+  EXPECT_TRUE(has_event(client(), ns(), "AlertFiring", "LagHigh"));
+  EXPECT_EQ(deployment_replicas("consumer"), 10) << "alerting does not change scaling";
+
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  settle();
+  status = status_of("orders");
+  EXPECT_TRUE(status["alerts"].empty()) << status.dump();
+  ASSERT_EQ(status["alertHistory"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["alertHistory"][0]["name"], "LagHigh");
+  EXPECT_EQ(status["alertHistory"][0]["peakValue"], 4800);
+  EXPECT_EQ(status["health"], "Healthy");
+  EXPECT_EQ(condition(status, "Healthy"), "True");
+  EXPECT_TRUE(has_event(client(), ns(), "AlertResolved", "LagHigh"));
+}
+
+TEST_F(ControllerTest, SourceDownMakesItUnhealthyAndFiresThePresetAlert) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alertsPreset"] = "default";
+  object["spec"]["scaling"]["fallback"] = {{"failureThreshold", 2}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  kafka_.set_all_brokers_down();
+  for (int i = 0; i < 2; ++i) {  // SourceUnreachable fires on the failureThreshold-th failure
+    clock_.advance(seconds(1));
+    reconcile("orders");
+    settle();
+  }
+  Json status = status_of("orders");
+  EXPECT_EQ(status["health"], "Unhealthy") << status.dump();
+  bool unreachable_firing = false;
+  for (const auto& alert : status["alerts"])
+    unreachable_firing |= alert["name"] == "SourceUnreachable" && alert["state"] == "firing";
+  EXPECT_TRUE(unreachable_firing) << status["alerts"].dump();
+  EXPECT_EQ(deployment_replicas("consumer"), 10) << "missing data never scales down";
+  kafka_.set_all_brokers_up();
+}
+
+TEST_F(ControllerTest, InvalidAlertRuleIsNamedAndTheRestKeepsWorking) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(kLagAlert);
+  object["spec"]["alerts"].push_back({{"name", "Broken"},
+                                      {"metric", "consumerLag"},
+                                      {"op", ">"},
+                                      {"threshold", 1},
+                                      {"summary", "lag {{ .valu }}"}});
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "Ready"), "False");
+  EXPECT_EQ(condition(status, "Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(condition(status, "Ready", "message").find("spec.alerts[1].summary"), std::string::npos)
+      << condition(status, "Ready", "message");
+  EXPECT_EQ(deployment_replicas("consumer"), 10) << "scaling keeps working";
+  ASSERT_EQ(status["alerts"].size(), 1u) << "the valid rule keeps working";
+  EXPECT_EQ(status["alerts"][0]["name"], "LagHigh");
+}
+
+TEST_F(ControllerTest, AlertAndSloStateContinueAfterARestart) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(
+      R"([{"name":"LagSlow","metric":"consumerLag","op":">","threshold":1000,"forSeconds":600}])");
+  object["spec"]["slos"] = Json::parse(
+      R"([{"name":"fresh","metric":"lagSeconds","goodWhen":{"op":"<=","threshold":30},
+           "objectivePercent":99,"windowDays":1}])");
+  create_monitor(object);
+  settle();
+  // 5 minutes behind (lagSeconds ~96 s > 30): bad time.
+  for (int i = 0; i <= 300; i += 10) {
+    reconcile("orders");
+    clock_.advance(seconds(10));
+  }
+  settle();
+  clock_.advance(seconds(31));  // past the throttle: the running figures are written
+  reconcile("orders");
+  settle();
+  Json before = status_of("orders");
+  ASSERT_EQ(before["alerts"].size(), 1u) << before.dump();
+  EXPECT_EQ(before["alerts"][0]["state"], "pending");
+  const std::string pending_since = before["alerts"][0]["since"];
+  ASSERT_EQ(before["slos"].size(), 1u) << before.dump();
+  const double budget_before = before["slos"][0]["errorBudgetRemainingSeconds"].get<double>();
+  // 1 % of a day is 864 s; about 5 minutes of it are spent.
+  EXPECT_LT(budget_before, 864 - 250);
+  EXPECT_GT(budget_before, 864 - 400);
+
+  start_controller();  // the operator restarts
+  settle();
+  // Two more minutes behind. Up to a minute before the restart may count as unknown (only closed
+  // minutes are persisted), never twice.
+  for (int i = 0; i < 120; i += 10) {
+    clock_.advance(seconds(10));
+    reconcile("orders");
+  }
+  settle();
+  clock_.advance(seconds(31));
+  reconcile("orders");
+  settle();
+  Json after = status_of("orders");
+  ASSERT_EQ(after["alerts"].size(), 1u) << after.dump();
+  EXPECT_EQ(after["alerts"][0]["state"], "pending");
+  EXPECT_EQ(after["alerts"][0]["since"], pending_since) << "pending-since continues";
+  const double budget_after = after["slos"][0]["errorBudgetRemainingSeconds"].get<double>();
+  EXPECT_LT(budget_after, budget_before) << "the budget continues, not reset to the full 864 s";
+  EXPECT_GE(budget_after, budget_before - 151 - 1) << "nothing counted twice";
+}
+
+TEST_F(ControllerTest, FiringAlertsReachAWebhookFromASecretAndResolve) {
+  testkit::TestHttpServer receiver;
+  notify::WebhookNotifier notifier(clock_, notify::make_cpprest_http_sender());
+  start_controller(&notifier);
+  ASSERT_TRUE(client()
+                  .create(kube::resources::kSecrets, ns(),
+                          {{"apiVersion", "v1"},
+                           {"kind", "Secret"},
+                           {"metadata", {{"name", "oncall-hook"}}},
+                           {"stringData", {{"url", receiver.url("/hook")}}}})
+                  .ok());
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(kLagAlert);
+  object["spec"]["alerts"][0]["forSeconds"] = 0;
+  object["spec"]["notifications"] = {
+      {"webhooks", {{{"name", "oncall"}, {"urlSecretRef", {{"name", "oncall-hook"}}}}}}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  ASSERT_TRUE(receiver.wait_for_requests(1, std::chrono::seconds(10)));
+  auto first = Json::parse(receiver.requests()[0].body);
+  EXPECT_EQ(receiver.requests()[0].target, "/hook");
+  EXPECT_EQ(first["status"], "firing") << first.dump();
+  EXPECT_EQ(first["alerts"][0]["labels"]["alertname"], "LagHigh");
+  EXPECT_EQ(first["alerts"][0]["labels"]["queuemonitor"], "orders");
+  settle();
+  EXPECT_EQ(condition(status_of("orders"), "NotificationsReady"), "True");
+
+  clock_.advance(seconds(1));
+  reconcile("orders");  // still firing, nothing new: de-duplicated
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile("orders");  // resolved
+  ASSERT_TRUE(receiver.wait_for_requests(2, std::chrono::seconds(10)));
+  ASSERT_TRUE(notifier.wait_idle(std::chrono::seconds(10)));
+  ASSERT_EQ(receiver.request_count(), 2u);
+  auto resolved = Json::parse(receiver.requests()[1].body);
+  EXPECT_EQ(resolved["status"], "resolved") << resolved.dump();
+  start_controller();  // detach the notifier before it goes out of scope
 }
 
 }  // namespace

@@ -10,21 +10,12 @@
 
 #include "controlplane/pod_readiness.h"
 #include "controlplane/test_environment.h"
+#include "controlplane/test_support.h"
 
 namespace lagpilot::controlplane {
 namespace {
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
-
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds limit = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 TEST(Harness, ControlPlaneIsReadyAndServesTheRealApi) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);

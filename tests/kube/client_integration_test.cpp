@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "controlplane/test_environment.h"
+#include "controlplane/test_support.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/lease.h"
@@ -32,26 +33,6 @@ Json config_map(const std::string& name, const std::string& value,
                  {"data", {{"value", value}}}};
   if (!labels.empty()) object["metadata"]["labels"] = labels;
   return object;
-}
-
-Json deployment(const std::string& name, int replicas) {
-  return Json::parse(
-      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
-      R"("},"spec":{"replicas":)" + std::to_string(replicas) +
-      R"(,"selector":{"matchLabels":{"app":")" + name +
-      R"("}},"template":{"metadata":{"labels":{"app":")" + name +
-      R"("}},"spec":{"containers":[{"name":"c","image":"example.com/consumer:1"}]}}}})");
-}
-
-// Waits (real time, bounded) for a condition that depends on the server.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
 }
 
 class ClientTest : public ::testing::Test {
@@ -153,7 +134,10 @@ TEST_F(ClientTest, NamespacesIsolateTests) {
 
 TEST_F(ClientTest, ScaleSubresourceReadsAndPatchesReplicas) {
   TestNamespace ns(client());
-  ASSERT_TRUE(client().create(resources::kDeployments, ns.name(), deployment("consumer", 2)).ok());
+  ASSERT_TRUE(client()
+                  .create(resources::kDeployments, ns.name(),
+                          controlplane::deployment_manifest("consumer", 2))
+                  .ok());
   auto gvr = client().resolve_kind("apps/v1", "Deployment");
   ASSERT_TRUE(gvr.ok()) << gvr.error().message;
   EXPECT_EQ(gvr->resource, "deployments");
@@ -200,7 +184,7 @@ TEST_F(ClientTest, StatusSubresourceOfACustomResource) {
                  {"spec", {{"size", 3}}}};
   // The CRD is served a moment after it is created.
   ApiResult<Json> created = ApiError();
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     created = client().create(widgets, ns.name(), widget);
     return created.ok();
   })) << created.error().message;
@@ -260,6 +244,9 @@ TEST_F(ClientTest, WatchDeliversEventsAndBookmarks) {
   WatchOptions options;
   options.resource_version = rv;
   options.timeout_seconds = 4;
+  // The controller-manager publishes kube-root-ca.crt into a new namespace at its own pace; only
+  // the object this test writes is of interest.
+  options.field_selector = "metadata.name=watched";
   auto stream = client().watch(resources::kConfigMaps, ns.name(), options);
   ASSERT_TRUE(stream.ok()) << stream.error().message;
   ASSERT_TRUE(client().create(resources::kConfigMaps, ns.name(), config_map("watched", "1")).ok());
@@ -314,7 +301,7 @@ TEST_F(ClientTest, InformerKeepsAStoreAndCallsHandlers) {
                          {{"data", {{"value", "2"}}}}, "")
                   .ok());
   ASSERT_TRUE(client().remove(resources::kConfigMaps, ns.name(), "before").ok());
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     std::lock_guard lock(mutex);
     return seen.size() >= 4;
   }));
@@ -424,7 +411,7 @@ TEST_F(ClientTest, ServiceAccountWithoutRoleIsForbiddenUntilBound) {
                   .ok());
   // The token controller creates the service-account token Secret (Kubernetes 1.20).
   std::string token;
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     auto secrets = client().list(resources::kSecrets, ns.name(), {});
     if (!secrets.ok()) return false;
     for (const auto& s : (*secrets)["items"]) {
@@ -463,8 +450,8 @@ TEST_F(ClientTest, ServiceAccountWithoutRoleIsForbiddenUntilBound) {
     "subjects":[{"kind":"ServiceAccount","name":"reader","namespace":")" +
                                       ns.name() + R"("}]})"))
                   .ok());
-  EXPECT_TRUE(
-      eventually([&] { return sa_client->list(resources::kConfigMaps, ns.name(), {}).ok(); }));
+  EXPECT_TRUE(controlplane::eventually(
+      [&] { return sa_client->list(resources::kConfigMaps, ns.name(), {}).ok(); }));
 }
 
 TEST_F(ClientTest, WrongCertificateAuthorityIsATransportErrorNamingTheServer) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "controlplane/test_environment.h"
+#include "controlplane/test_support.h"
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 
@@ -19,16 +20,6 @@ using controlplane::TestNamespace;
 
 const auto* const kEnvironment =
     ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment("--watch-cache=false"));
-
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
 
 // Labelled so that informers ignore the namespace's own kube-root-ca.crt.
 Json config_map(const std::string& name) {
@@ -177,7 +168,7 @@ TEST(WatchResilience, RelistsAfterCompactionMakesTheResourceVersionGone) {
   ASSERT_EQ(compacted.exit_code, 0) << compacted.output;
   partitionable.heal();
 
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     return names_in(informer) == std::set<std::string>{"kept", "added-while-away"};
   })) << "store did not converge after relist";
   auto stats = informer.stats();
@@ -200,17 +191,19 @@ TEST(WatchResilience, ResumesAfterTheApiServerRestartsMidWatch) {
   informer.start();
   ASSERT_TRUE(informer.wait_for_sync(std::chrono::seconds(10)));
   ASSERT_TRUE(admin.create(resources::kConfigMaps, ns.name(), config_map("before-restart")).ok());
-  ASSERT_TRUE(eventually([&] { return informer.get(ns.name() + "/before-restart") != nullptr; }));
+  ASSERT_TRUE(controlplane::eventually(
+      [&] { return informer.get(ns.name() + "/before-restart") != nullptr; }));
 
   auto restarted = ControlPlaneEnvironment::plane()->restart_apiserver();
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   ApiResult<Json> created = ApiError();
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(controlplane::eventually([&] {
     created = admin.create(resources::kConfigMaps, ns.name(), config_map("after-restart"));
     return created.ok() || created.error().reason == ApiReason::kAlreadyExists;
   }));
-  ASSERT_TRUE(eventually([&] { return informer.get(ns.name() + "/after-restart") != nullptr; }))
-      << "the informer did not see an object created after the restart";
+  ASSERT_TRUE(controlplane::eventually([&] {
+    return informer.get(ns.name() + "/after-restart") != nullptr;
+  })) << "the informer did not see an object created after the restart";
   auto stats = informer.stats();
   EXPECT_GE(stats.watches, 2) << "the watch was expected to be re-opened";
   EXPECT_EQ(stats.lists, 1)

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "controlplane/test_environment.h"
+#include "controlplane/test_support.h"
 #include "kube/yaml.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 
@@ -47,16 +48,6 @@ controlplane::CommandResult kubectl(const std::string& args, const std::string& 
   return run_command(command + " 2>&1");
 }
 
-bool eventually(const std::function<bool()>& condition, milliseconds limit,
-                milliseconds step = milliseconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return condition();
-}
-
 // The operator as a child process with its stderr in a file.
 class OperatorProcess {
  public:
@@ -87,7 +78,8 @@ class OperatorProcess {
   int terminate(milliseconds limit) {
     ::kill(pid_, SIGTERM);
     int status = 0;
-    bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    bool done =
+        controlplane::eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
     if (!done) return -1;
     exited_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -177,7 +169,7 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
        "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"},
       log_path);
   // Up and polling: status appears.
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(controlplane::eventually(
       [&] {
         auto out = kubectl("get qm orders -n " + ns.name() +
                            " -o jsonpath={.status.metrics.lastPollTime}");
@@ -197,8 +189,8 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
   }
   kafka.commit("order-processor", "orders", zero);
   auto produced_at = std::chrono::steady_clock::now();
-  ASSERT_TRUE(eventually([&] { return deployment_replicas(ns.name()) == 7; }, seconds(10),
-                         milliseconds(50)))
+  ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 7; },
+                                       seconds(10), milliseconds(50)))
       << "replicas " << deployment_replicas(ns.name()) << "\n"
       << lagpilot.log();
   auto reaction =
@@ -208,8 +200,8 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
 
   // Drain: after the 3 s stabilization window it scales back down to minReplicas.
   kafka.commit("order-processor", "orders", all);
-  ASSERT_TRUE(eventually([&] { return deployment_replicas(ns.name()) == 1; }, seconds(20),
-                         milliseconds(100)))
+  ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 1; },
+                                       seconds(20), milliseconds(100)))
       << lagpilot.log();
 
   auto yaml = kubectl("get qm orders -n " + ns.name() + " -o yaml");
@@ -252,6 +244,21 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
   std::filesystem::remove(log_path);
 }
 
+// The local control plane's kubeconfig with the token replaced.
+std::string bad_token_kubeconfig() {
+  std::ifstream in(ControlPlaneEnvironment::plane()->kubeconfig_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string content = text.str();
+  std::string token = ControlPlaneEnvironment::plane()->value("LAGPILOT_ADMIN_TOKEN");
+  auto at = content.find(token);
+  if (at != std::string::npos) content.replace(at, token.size(), "not-the-token");
+  std::string path =
+      std::filesystem::temp_directory_path() / ("lagpilot-e2e-token-" + std::to_string(::getpid()));
+  std::ofstream(path) << content;
+  return path;
+}
+
 TEST(EndToEnd, UnreachableApiServerGivesOneClearLineAndExitCode) {
   std::string kubeconfig =
       std::filesystem::temp_directory_path() / ("lagpilot-e2e-bad-" + std::to_string(::getpid()));
@@ -268,6 +275,11 @@ users: [{name: u, user: {token: t}}]
   EXPECT_NE(result.output.find("cannot reach the Kubernetes API server https://127.0.0.1:1"),
             std::string::npos)
       << result.output;
+  auto bad_token =
+      run_command(std::string(LAGPILOT_BINARY) + " run --metrics-bind-address 0 --kubeconfig " +
+                  bad_token_kubeconfig());
+  EXPECT_EQ(bad_token.exit_code, 1);
+  EXPECT_NE(bad_token.output.find("Unauthorized"), std::string::npos) << bad_token.output;
   auto bad_flag = run_command(std::string(LAGPILOT_BINARY) + " run --workers none");
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_NE(bad_flag.output.find("--workers"), std::string::npos) << bad_flag.output;

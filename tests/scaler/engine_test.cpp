@@ -410,7 +410,8 @@ TEST(MissingData, FailedPollHoldsAndRemembersNothing) {
   EXPECT_EQ(decision.reason,
             "source poll failed: broker unreachable: holding 8 (no scale-down without data; no "
             "fallback configured)");
-  EXPECT_EQ(state.recommendations().size(), 1u);
+  // The initial recommendation (the current 8) and the first poll's; the failed poll adds none.
+  EXPECT_EQ(state.recommendations().size(), 2u);
   EXPECT_EQ(state.consecutive_failures(), 1);
 }
 
@@ -699,6 +700,66 @@ TEST(DrainTime, ScenarioScalesUpFastAndDownSlowly) {
   EXPECT_GE(*first_scale_down_after_drop, 1800 + 300) << "scale-down waits out the window";
   EXPECT_EQ(replicas, 1);  // 500 msg/s at 500 msg/s/replica
   EXPECT_NEAR(*state.throughput().per_replica_rate(), kCapacityPerReplica, 1);
+}
+
+// --- The first decision and learning only from stable membership ------------------------------
+
+TEST(FirstDecision, SeedsTheStabilizationWindowWithTheCurrentReplicas) {
+  // A new monitor (or an operator restart) on a quiet queue: lagPerReplica says 1, but the
+  // scale-down window has to see the load first, as the HPA's initial recommendation does.
+  ScalingSpec spec = lag_spec();
+  ScalerState state;
+  const Decision first = decide_lag(spec, 0, 0, 8, state);
+  EXPECT_EQ(first.desired_replicas, 8);
+  EXPECT_EQ(first.guard_rail, GuardRail::kScaleDownStabilization);
+  EXPECT_TRUE(state.seeded());
+  const Decision later = decide_lag(spec, spec.scale_down.stabilization_seconds + 1, 0, 8, state);
+  EXPECT_LT(later.desired_replicas, 8) << "once the window has passed it scales down";
+}
+
+TEST(FirstDecision, ScaleUpIsNotDelayed) {
+  ScalingSpec spec = lag_spec();
+  ScalerState state;
+  const Decision first = decide_lag(spec, 0, 40'000, 1, state);
+  EXPECT_GT(first.desired_replicas, 1);
+}
+
+TEST(DrainTime, LearnsOnlyWhenMembershipWasStableOverTheWindow) {
+  const ScalingSpec spec;
+  ScalerState state;
+  auto busy = [](int t, int consumers) {
+    Observation observation = drain_observation(t, 50'000, 3'000, 4'000);
+    observation.consumers = consumers;
+    return observation;
+  };
+  decide(spec, busy(0, 8), 8, state, false);  // nothing recorded before: taken
+  EXPECT_EQ(state.throughput().samples(), 1);
+  // A member joined inside the window (8 -> 10): its egress says nothing about 10 workers.
+  decide(spec, busy(10, 10), 10, state, false);
+  EXPECT_EQ(state.throughput().samples(), 1);
+  // The next window may still hold the rebalance stall that followed the join.
+  decide(spec, busy(20, 10), 10, state, false);
+  EXPECT_EQ(state.throughput().samples(), 1);
+  decide(spec, busy(30, 10), 10, state, false);  // 10 members over two whole windows
+  EXPECT_EQ(state.throughput().samples(), 2);
+  // Without a member count the target's replicas stand in for it.
+  Observation unknown_members = drain_observation(40, 50'000, 3'000, 4'000);
+  decide(spec, unknown_members, 10, state, false);
+  EXPECT_EQ(state.throughput().samples(), 3);
+}
+
+TEST(DrainTime, AFailedPollBreaksTheMembershipRun) {
+  const ScalingSpec spec;
+  ScalerState state;
+  auto busy = [](int t) {
+    Observation observation = drain_observation(t, 50'000, 3'000, 4'000);
+    observation.consumers = 8;
+    return observation;
+  };
+  decide(spec, busy(0), 8, state, false);
+  decide(spec, failed_observation(at(10)), 8, state, false);
+  decide(spec, busy(20), 8, state, false);  // the window since the last good poll is unknown
+  EXPECT_EQ(state.throughput().samples(), 1);
 }
 
 }  // namespace

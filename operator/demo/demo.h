@@ -1,0 +1,37 @@
+#pragma once
+// `lagpilot demo`: lagpilot end to end on one machine, no cluster needed. Starts the local control
+// plane (controlplane/start, building it on first use) or uses $KUBECONFIG's cluster, librdkafka's
+// mock Kafka cluster in this process, a consumer Deployment and a QueueMonitor in namespace "demo",
+// a bursty seeded producer, simulated consumers (one per ready replica) and the operator itself
+// (the same QueueMonitorController wiring as `lagpilot run`). Shows the scaling live, prints a
+// summary, writes an SVG plot and stops everything it started.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace lagpilot::demo {
+
+struct DemoOptions {
+  std::chrono::seconds duration{120};
+  std::uint64_t seed = 1;
+  std::string plot_path = "lagpilot-demo.svg";
+  bool use_kubeconfig = false;
+  bool keep = false;
+  bool help = false;
+};
+
+// Errors name the flag: "--duration: \"2x\" is not a duration (e.g. 20s, 2m, 1m30s)".
+Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args);
+// "20s", "2m", "1m30s", "1h", or plain seconds ("90"); more than 0, at most 24h.
+Result<std::chrono::seconds> parse_duration(const std::string& text);
+std::string demo_usage();
+
+// args: everything after "demo". Returns the exit code: 0 done (also when Ctrl-C ended the run
+// early), 1 failure, 2 bad flags, 130 interrupted while setting up. Handles SIGINT/SIGTERM itself:
+// the caller must not block them.
+int run_demo(const std::vector<std::string>& args);
+
+}  // namespace lagpilot::demo

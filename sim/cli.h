@@ -1,0 +1,44 @@
+#pragma once
+// `lagpilot simulate`: replay an arrival trace against a QueueMonitor spec with the real engine
+// (or a baseline) and report how long consumers were behind and what it cost.
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/model.h"
+#include "util/result.h"
+
+namespace lagpilot::sim {
+
+struct SimulateOptions {
+  std::optional<std::string> spec_path;  // nullopt: CRD defaults
+  std::string trace = "step";
+  std::uint64_t seed = 1;
+  std::optional<std::int64_t> duration;
+  ModelConfig model;
+  std::optional<int> initial_replicas;
+  std::optional<double> objective_seconds;
+  std::vector<std::string> policies{"lagpilot"};
+  std::optional<std::string> csv_path;
+  std::optional<std::string> svg_path;
+  std::optional<std::string> decisions_path;  // lagpilot's decision at every poll, as CSV
+  bool quiet = false;                         // no progress line
+  bool progress = false;                      // a progress line even when stderr is not a terminal
+  bool help = false;
+};
+
+std::string simulate_usage();
+
+// Error code "InvalidFlag", the message names the flag.
+Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& args);
+
+// The whole command. Results go to `out`; errors and the progress line to `err` (the progress
+// line on long runs, >= 6 simulated hours, when `err_is_terminal`, or always with --progress).
+// Exit code 0; 2 for bad flags or input (the message names the file, line and field); 1 when an
+// output file cannot be written.
+int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                     bool err_is_terminal = false);
+
+}  // namespace lagpilot::sim

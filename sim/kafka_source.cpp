@@ -1,0 +1,32 @@
+#include "sim/kafka_source.h"
+
+#include <chrono>
+#include <cmath>
+
+namespace lagpilot::sim {
+
+WallTime simulated_time(std::int64_t seconds) {
+  // 2026-01-01T00:00:00Z, an arbitrary fixed start.
+  return WallTime{std::chrono::seconds(1'767'225'600) + std::chrono::seconds(seconds)};
+}
+
+scaler::Observation SimulatedKafkaSource::poll(const QueueState& state) {
+  scaler::Observation observation;
+  observation.time = simulated_time(state.time);
+  const auto lag = static_cast<std::int64_t>(std::llround(state.lag));
+  observation.consumer_lag = lag;
+  observation.queue_depth = lag;
+  observation.lag_seconds = state.lag_seconds;
+  observation.latency_seconds = state.latency_seconds;
+  observation.partitions = state.partitions;
+  observation.consumers = state.consumers;
+  if (previous_ && state.time > previous_->time) {
+    const double seconds = static_cast<double>(state.time - previous_->time);
+    observation.ingress_rate = (state.produced - previous_->produced) / seconds;
+    observation.egress_rate = (state.consumed - previous_->consumed) / seconds;
+  }
+  previous_ = Offsets{.time = state.time, .produced = state.produced, .consumed = state.consumed};
+  return observation;
+}
+
+}  // namespace lagpilot::sim

@@ -1,0 +1,88 @@
+#pragma once
+// The discrete-time queue model: a Kafka topic drained by a consumer group, one step per simulated
+// second.
+//
+// - Arrivals: the trace's rate, spread evenly over each second (a fluid model: lag is a real
+//   number of messages; polls report it rounded).
+// - Service: each consuming replica processes service_rate msg/s times (1 + service_noise * z),
+//   z standard normal, drawn per replica and second (never below 0). Messages are consumed in
+//   arrival order (one FIFO: partitions are assumed evenly loaded).
+// - Pods: scaling up creates pods at once; each joins the group startup_delay seconds later
+//   (a pod created at t consumes from second t + startup_delay on; a poll at that instant does not
+//   count it yet: it joins during that second, not exactly at the poll).
+//   Scaling down deletes the pods that are still starting first, then the youngest. Replicas
+//   (and replica-seconds) count every pod, starting or not: they all cost.
+// - Partition cap: at most `partitions` group members consume; the rest sit idle.
+// - Rebalance: whenever group membership changes (a pod joins, or a member is deleted),
+//   consumption stops for rebalance_pause seconds (an eager Kafka rebalance).
+// - lagSeconds: the age of the oldest unconsumed message (exact, as the Kafka source's "fetch"
+//   method reads it), 0 without lag.
+// - latency (for the seed rule and depthLatency): lagSeconds + 1 / service_rate, i.e. the wait of
+//   the message at the head of the queue plus one message's service time.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "sim/rng.h"
+
+namespace lagpilot::sim {
+
+struct ModelConfig {
+  double service_rate = 400;         // msg/s per consuming replica, on average
+  double service_noise = 0.1;        // relative standard deviation, per replica and second
+  std::int64_t startup_delay = 20;   // s from pod creation to consuming
+  int partitions = 24;               // consumers beyond this sit idle
+  std::int64_t rebalance_pause = 0;  // s without consumption after each membership change
+  std::uint64_t seed = 1;
+};
+
+// The queue at one instant: what a poll at `time` sees, and what the last second did.
+struct QueueState {
+  std::int64_t time = 0;   // seconds since the start
+  double produced = 0;     // messages produced so far (sum of the high watermarks)
+  double consumed = 0;     // messages consumed so far (sum of the committed offsets)
+  double lag = 0;          // produced - consumed
+  double lag_seconds = 0;  // age of the oldest unconsumed message
+  double latency_seconds = 0;
+  int replicas = 0;   // pods: spec.replicas of the target
+  int consumers = 0;  // group members: pods that had joined during the last second
+  int consuming = 0;  // members that consumed during the last second (partition cap,
+                      // 0 while rebalancing)
+  int partitions = 0;
+  bool rebalancing = false;  // consumption stalled during the last second
+  double arrivals = 0;       // messages that arrived during the last second
+  double processed = 0;      // messages consumed during the last second
+  double capacity = 0;       // what the group could have consumed during the last second
+};
+
+class QueueModel {
+ public:
+  // Starts at time 0 with `initial_replicas` pods, all already consuming, and no lag.
+  QueueModel(const ModelConfig& config, int initial_replicas);
+
+  // Sets spec.replicas now (the change applies from the current second on).
+  void set_replicas(int replicas);
+  // Advances one second with `arrival_rate` msg/s arriving.
+  const QueueState& advance(double arrival_rate);
+  const QueueState& state() const { return state_; }
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  struct Pod {
+    std::int64_t ready_at = 0;
+  };
+  int count_members(std::int64_t time) const;
+
+  ModelConfig config_;
+  Rng rng_;
+  std::vector<Pod> pods_;  // oldest first
+  int members_ = 0;
+  std::int64_t stalled_until_ = 0;
+  QueueState state_;
+  // produced_until_[s]: messages produced before second s, for lagSeconds.
+  std::vector<double> produced_until_;
+  std::vector<double> rate_at_;
+  std::size_t oldest_second_ = 0;
+};
+
+}  // namespace lagpilot::sim

@@ -1,0 +1,94 @@
+#include "sim/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "sim/units.h"
+
+namespace lagpilot::sim {
+namespace {
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string percent(double part, double whole) {
+  return whole > 0 ? fixed(100 * part / whole, 1) + " %" : "0 %";
+}
+
+}  // namespace
+
+std::string thousands(double value) {
+  const auto rounded = static_cast<long long>(std::llround(value));
+  std::string digits = std::to_string(rounded < 0 ? -rounded : rounded);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return rounded < 0 ? "-" + out : out;
+}
+
+void write_series_csv(std::ostream& out, const SimulationResult& result) {
+  out << "time,arrivals,processed,lag,lagSeconds,replicasCurrent,replicasDesired,rebalancing\n";
+  for (const SecondRecord& r : result.series) {
+    out << r.time << ',' << fixed(r.arrivals, 1) << ',' << fixed(r.processed, 1) << ','
+        << std::llround(r.lag) << ',' << fixed(r.lag_seconds, 2) << ',' << r.replicas_current << ','
+        << r.replicas_desired << ',' << (r.rebalancing ? 1 : 0) << '\n';
+  }
+}
+
+Status write_series_csv_file(const std::string& path, const SimulationResult& result) {
+  std::ofstream out(path);
+  if (!out) return Error{"WriteFailed", path + ": cannot write"};
+  write_series_csv(out, result);
+  out.flush();
+  if (!out) return Error{"WriteFailed", path + ": write failed"};
+  return ok_status();
+}
+
+Status write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!out) return Error{"WriteFailed", path + ": cannot write"};
+  out << text;
+  out.flush();
+  if (!out) return Error{"WriteFailed", path + ": write failed"};
+  return ok_status();
+}
+
+std::string format_summary(const SimulationResult& result) {
+  const Summary& s = result.summary;
+  std::string text;
+  text += "  violation        " + thousands(static_cast<double>(s.violation_seconds)) + " s (" +
+          percent(static_cast<double>(s.violation_seconds), static_cast<double>(s.duration)) +
+          " of " + format_duration(s.duration) + ", lagSeconds > " + fixed(s.objective_seconds, 0) +
+          " s)\n";
+  text += "  replica-seconds  " + thousands(s.replica_seconds) + " (mean " +
+          fixed(s.mean_replicas, 2) + " replicas, peak " + std::to_string(s.peak_replicas) + ")\n";
+  text += "  max lag          " + thousands(s.max_lag) + " msgs\n";
+  text += "  max lagSeconds   " + fixed(s.max_lag_seconds, 1) + " s\n";
+  text += "  scaling actions  " + std::to_string(s.scaling_actions) + " (" +
+          std::to_string(s.scale_ups) + " up, " + std::to_string(s.scale_downs) + " down)\n";
+  text += "  messages         " + thousands(s.arrived) + " arrived, " + thousands(s.processed) +
+          " processed, " + thousands(s.final_lag) + " left\n";
+  return text;
+}
+
+std::string format_results_table(const std::vector<SimulationResult>& results) {
+  std::string text =
+      "| trace | policy | violation s | replica-s | max lag | max lagSeconds | scaling actions |\n"
+      "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const SimulationResult& result : results) {
+    const Summary& s = result.summary;
+    text += "| " + result.trace + " | " + result.policy + " | " +
+            thousands(static_cast<double>(s.violation_seconds)) + " | " +
+            thousands(s.replica_seconds) + " | " + thousands(s.max_lag) + " | " +
+            fixed(s.max_lag_seconds, 1) + " | " + std::to_string(s.scaling_actions) + " |\n";
+  }
+  return text;
+}
+
+}  // namespace lagpilot::sim

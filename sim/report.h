@@ -1,0 +1,28 @@
+#pragma once
+// What a run produces for people: the per-second CSV, a summary, and a comparison table.
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/simulation.h"
+#include "util/result.h"
+
+namespace lagpilot::sim {
+
+// Header "time,arrivals,processed,lag,lagSeconds,replicasCurrent,replicasDesired,rebalancing";
+// one row per simulated second (see SecondRecord).
+void write_series_csv(std::ostream& out, const SimulationResult& result);
+Status write_series_csv_file(const std::string& path, const SimulationResult& result);
+Status write_text_file(const std::string& path, const std::string& text);
+
+// Several lines: violation-seconds, replica-seconds, max lag, max lagSeconds, scaling actions.
+std::string format_summary(const SimulationResult& result);
+
+// A Markdown table, one row per result: trace, policy, violation s, replica-s, max lag, max
+// lagSeconds, scaling actions.
+std::string format_results_table(const std::vector<SimulationResult>& results);
+
+// 1234567 -> "1,234,567" (rounded).
+std::string thousands(double value);
+
+}  // namespace lagpilot::sim

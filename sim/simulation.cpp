@@ -1,0 +1,72 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lagpilot::sim {
+
+int default_initial_replicas(const Trace& trace, const ModelConfig& model, int min_replicas,
+                             int max_replicas) {
+  const double first = trace.rates.empty() ? 0 : trace.rates.front();
+  int replicas = model.service_rate > 0
+                     ? static_cast<int>(std::ceil(first / model.service_rate - 1e-9))
+                     : min_replicas;
+  int upper = max_replicas;
+  if (model.partitions > 0) upper = std::min(upper, model.partitions);
+  replicas = std::min(replicas, upper);
+  return std::max(replicas, min_replicas);
+}
+
+SimulationResult simulate(const Trace& trace, const ModelConfig& model, int initial_replicas,
+                          Autoscaler& autoscaler, const RunOptions& options) {
+  SimulationResult result;
+  result.policy = autoscaler.name();
+  result.trace = trace.description.empty() ? trace.name : trace.description;
+  Summary& summary = result.summary;
+  summary.duration = trace.duration();
+  summary.objective_seconds = options.objective_seconds;
+  if (options.keep_series) result.series.reserve(trace.rates.size());
+
+  QueueModel queue(model, initial_replicas);
+  const std::int64_t total = trace.duration();
+  const std::int64_t progress_step = std::max<std::int64_t>(total / 100, 1);
+  for (std::int64_t t = 0; t < total; ++t) {
+    const int before = queue.state().replicas;
+    if (const auto wanted = autoscaler.tick(queue.state(), before)) {
+      const int target = std::max(*wanted, 0);
+      if (target != before) {
+        queue.set_replicas(target);
+        ++summary.scaling_actions;
+        ++(target > before ? summary.scale_ups : summary.scale_downs);
+      }
+    }
+    const int replicas = queue.state().replicas;
+    const QueueState& after = queue.advance(trace.rates[static_cast<std::size_t>(t)]);
+
+    summary.replica_seconds += replicas;
+    summary.peak_replicas = std::max(summary.peak_replicas, replicas);
+    summary.max_lag = std::max(summary.max_lag, after.lag);
+    summary.max_lag_seconds = std::max(summary.max_lag_seconds, after.lag_seconds);
+    if (after.lag_seconds > options.objective_seconds) ++summary.violation_seconds;
+    if (options.keep_series) {
+      result.series.push_back(SecondRecord{.time = t,
+                                           .arrivals = after.arrivals,
+                                           .processed = after.processed,
+                                           .lag = after.lag,
+                                           .lag_seconds = after.lag_seconds,
+                                           .replicas_current = after.consumers,
+                                           .replicas_desired = replicas,
+                                           .rebalancing = after.rebalancing});
+    }
+    if (options.progress && ((t + 1) % progress_step == 0 || t + 1 == total)) {
+      options.progress(t + 1, total);
+    }
+  }
+  summary.arrived = queue.state().produced;
+  summary.processed = queue.state().consumed;
+  summary.final_lag = queue.state().lag;
+  summary.mean_replicas = total > 0 ? summary.replica_seconds / static_cast<double>(total) : 0;
+  return result;
+}
+
+}  // namespace lagpilot::sim

@@ -1,0 +1,19 @@
+#pragma once
+// Durations and numbers as the simulator's flags and trace parameters spell them.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lagpilot::sim {
+
+// "90", "90s", "20m", "2h", "1d", "1h30m", "1.5h" -> whole seconds (rounded). nullopt when
+// malformed or negative.
+std::optional<std::int64_t> parse_duration(const std::string& text);
+// 7200 -> "2h", 5400 -> "1h30m", 45 -> "45s", 0 -> "0s".
+std::string format_duration(std::int64_t seconds);
+// A finite number with nothing after it ("400", "0.1", "1e3"); nullopt otherwise.
+std::optional<double> parse_number(const std::string& text);
+// A non-negative integer ("24"); nullopt otherwise.
+std::optional<std::int64_t> parse_count(const std::string& text);
+
+}  // namespace lagpilot::sim

@@ -1,0 +1,329 @@
+// `lagpilot demo`: its pure parts (flags, the load pattern, the summary, the plot) and one real
+// 20 s run of the built binary (local control plane, mock Kafka, consumers, operator).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "operator/demo/demo.h"
+#include "operator/demo/live_view.h"
+#include "operator/demo/load_pattern.h"
+#include "operator/demo/svg_plot.h"
+
+namespace lagpilot::demo {
+namespace {
+
+using std::chrono::seconds;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs the lagpilot binary with `args`, stdout and stderr into `log_path`; kills it after `limit`.
+// Returns the exit code, or -1 when it did not exit in time or died of a signal.
+int run_lagpilot(const std::vector<std::string>& args, const std::string& log_path,
+                 std::chrono::seconds limit) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    std::vector<std::string> copy = args;
+    std::string binary = LAGPILOT_BINARY;
+    std::vector<char*> argv{binary.data()};
+    for (auto& arg : copy) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGINT);  // the demo cleans up on SIGINT
+      std::this_thread::sleep_for(seconds(15));
+      if (::waitpid(pid, &status, WNOHANG) != pid) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+      }
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+TEST(DemoFlags, Defaults) {
+  auto options = parse_demo_options({});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->duration, seconds(120));
+  EXPECT_EQ(options->plot_path, "lagpilot-demo.svg");
+  EXPECT_FALSE(options->use_kubeconfig);
+  EXPECT_FALSE(options->keep);
+}
+
+TEST(DemoFlags, AllFlagsInBothSpellings) {
+  auto options = parse_demo_options(
+      {"--duration", "20s", "--seed=7", "--plot", "/tmp/x.svg", "--use-kubeconfig", "--keep"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->duration, seconds(20));
+  EXPECT_EQ(options->seed, 7u);
+  EXPECT_EQ(options->plot_path, "/tmp/x.svg");
+  EXPECT_TRUE(options->use_kubeconfig);
+  EXPECT_TRUE(options->keep);
+  EXPECT_TRUE(parse_demo_options({"-h"})->help);
+}
+
+TEST(DemoFlags, Durations) {
+  EXPECT_EQ(*parse_duration("20s"), seconds(20));
+  EXPECT_EQ(*parse_duration("2m"), seconds(120));
+  EXPECT_EQ(*parse_duration("1m30s"), seconds(90));
+  EXPECT_EQ(*parse_duration("1h"), seconds(3600));
+  EXPECT_EQ(*parse_duration("45"), seconds(45));
+  for (const char* bad : {"", "0s", "2x", "1m30", "-5s", "s", "25h", "1.5m"}) {
+    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  }
+}
+
+TEST(DemoFlags, ErrorsNameTheFlag) {
+  auto bad_duration = parse_demo_options({"--duration", "soon"});
+  ASSERT_FALSE(bad_duration.ok());
+  EXPECT_EQ(bad_duration.error().message.rfind("--duration: ", 0), 0u)
+      << bad_duration.error().message;
+  EXPECT_NE(parse_demo_options({"--seed", "x1"}).error().message.find("--seed"), std::string::npos);
+  EXPECT_NE(parse_demo_options({"--plot"}).error().message.find("--plot"), std::string::npos);
+  EXPECT_NE(parse_demo_options({"--keep=1"}).error().message.find("--keep"), std::string::npos);
+  EXPECT_NE(parse_demo_options({"--speed", "2"}).error().message.find("unknown flag --speed"),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load pattern
+
+TEST(DemoLoadPattern, SameSeedSameRates) {
+  auto a = LoadPattern::generate(42, 120);
+  auto b = LoadPattern::generate(42, 120);
+  auto c = LoadPattern::generate(43, 120);
+  bool differs = false;
+  for (double t = 0; t < 120; t += 0.25) {
+    EXPECT_DOUBLE_EQ(a.rate(t), b.rate(t)) << t;
+    differs = differs || a.rate(t) != c.rate(t);
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_EQ(a.describe(), b.describe());
+}
+
+TEST(DemoLoadPattern, EveryDemoStartsWithABurstAndEndsCalm) {
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    for (double duration : {20.0, 120.0, 600.0}) {
+      auto pattern = LoadPattern::generate(seed, duration);
+      ASSERT_FALSE(pattern.bursts().empty());
+      const Burst& first = pattern.bursts().front();
+      EXPECT_LE(first.start + first.duration, 6.0);
+      // The burst is well above one replica's 150 msg/s; the base rate is below it.
+      EXPECT_GT(pattern.rate(first.start + 1), 500);
+      EXPECT_LT(pattern.rate(first.start + first.duration + 2), 150);
+      for (const auto& burst : pattern.bursts()) {
+        if (&burst != &first) {
+          EXPECT_LE(burst.start, duration - 25);
+        }
+      }
+      for (double t = 0; t < duration; t += 0.5) {
+        EXPECT_GT(pattern.rate(t), 0);
+        EXPECT_LT(pattern.rate(t), 1500);  // below 10 replicas' capacity: the backlog can clear
+      }
+    }
+  }
+  EXPECT_GE(LoadPattern::generate(1, 120).bursts().size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary and plot
+
+std::vector<Sample> ramp_samples() {
+  std::vector<Sample> samples;
+  for (int t = 1; t <= 10; ++t) {
+    Sample s;
+    s.t = t;
+    s.arrivals = t < 5 ? 600 : 100;
+    s.lag = t < 6 ? t * 400 : 0;
+    s.lag_seconds = t < 6 ? t * 3.0 : 0.1;
+    s.current = t < 3 ? 1 : (t < 8 ? 4 : 2);
+    s.ready = s.current;
+    samples.push_back(s);
+  }
+  return samples;
+}
+
+TEST(DemoSummary, CountsFromHistoryAndSamples) {
+  nlohmann::json status = {{"scalingHistory",
+                            {{{"time", "2026-01-01T00:00:08Z"},
+                              {"from", 4},
+                              {"to", 2},
+                              {"policy", "drainTime"},
+                              {"reason", "down"}},
+                             {{"time", "2026-01-01T00:00:03Z"},
+                              {"from", 1},
+                              {"to", 4},
+                              {"policy", "drainTime"},
+                              {"reason", "up"}}}}};
+  const double start = 1767225600;  // 2026-01-01T00:00:00Z
+  auto events = scaling_events_from_status(status, start);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].reason, "up");  // oldest first
+  EXPECT_DOUBLE_EQ(events[0].t, 3);
+  Summary summary = summarize(ramp_samples(), events, 10);
+  EXPECT_EQ(summary.scale_ups, 1);
+  EXPECT_EQ(summary.scale_downs, 1);
+  EXPECT_DOUBLE_EQ(summary.seconds_behind, 2);  // lagSeconds 12 and 15 > 10
+  EXPECT_EQ(summary.max_lag, 2000);
+  EXPECT_EQ(summary.peak_replicas, 4);
+  EXPECT_DOUBLE_EQ(summary.replica_seconds, 1 + 1 + 4 * 5 + 2 * 3);
+  RunInfo info;
+  info.objective_seconds = 10;
+  const std::string text = format_summary(summary, events, info);
+  EXPECT_NE(text.find("scale-ups: 1, scale-downs: 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("max lag: 2,000 msgs"), std::string::npos) << text;
+}
+
+TEST(DemoSummary, Formatting) {
+  EXPECT_EQ(thousands(0), "0");
+  EXPECT_EQ(thousands(1234567), "1,234,567");
+  EXPECT_EQ(thousands(-1000), "-1,000");
+  EXPECT_EQ(format_duration(20), "20s");
+  EXPECT_EQ(format_duration(120), "2m0s");
+  EXPECT_EQ(format_duration(3725), "1h2m5s");
+}
+
+TEST(DemoPlot, WellFormedSvgWithEveryPanel) {
+  RunInfo info;
+  info.seed = 3;
+  info.objective_seconds = 10;
+  info.per_replica_rate = 150;
+  std::vector<ScalingEvent> scales = {{2.4, 1, 4, "drainTime", "", false},
+                                      {7.6, 4, 2, "drainTime", "", false}};
+  const std::string svg = render_svg(demo_plot(ramp_samples(), scales, info));
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  for (const char* text : {"arrivals", "consumer lag", "lagSeconds", "objective 10 s",
+                           "replicas (spec)", "ready", "1→4", "4→2"}) {
+    EXPECT_NE(svg.find(text), std::string::npos) << text;
+  }
+  // Tags open and close in balance (the plot uses no nesting beyond <svg> and <g>).
+  auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto pos = svg.find(needle); pos != std::string::npos; pos = svg.find(needle, pos + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<g>"), count("</g>"));
+  EXPECT_EQ(count("<text"), count("</text>"));
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+  EXPECT_EQ(svg.find("inf"), std::string::npos);
+}
+
+TEST(DemoPlot, CloseMarkersGetSeparateLabelRows) {
+  RunInfo info;
+  info.objective_seconds = 10;
+  std::vector<ScalingEvent> scales = {{5.0, 2, 3, "drainTime", "", false},
+                                      {5.2, 3, 6, "drainTime", "", false}};
+  const std::string svg = render_svg(demo_plot(ramp_samples(), scales, info));
+  auto label_y = [&](const std::string& label) {
+    const auto end = svg.find(">" + label + "</text>");
+    const auto tag = svg.rfind("<text", end);
+    const auto y = svg.find(" y=\"", tag) + 4;
+    return svg.substr(y, svg.find('"', y) - y);
+  };
+  EXPECT_NE(label_y("2→3"), label_y("3→6"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary
+
+class DemoBinary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lagpilot-demo-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(DemoBinary, BadFlagIsOneLineAndExit2) {
+  const std::string log = (dir_ / "bad-flag.log").string();
+  EXPECT_EQ(run_lagpilot({"demo", "--duration", "forever"}, log, seconds(10)), 2);
+  const std::string output = read_file(log);
+  EXPECT_EQ(output,
+            "lagpilot demo: --duration: \"forever\" is not a duration (e.g. 20s, 2m, 1m30s)\n");
+  EXPECT_EQ(run_lagpilot({"demo", "--help"}, log, seconds(10)), 0);
+  EXPECT_NE(read_file(log).find("--use-kubeconfig"), std::string::npos);
+}
+
+// The whole demo for 20 s: control plane, mock Kafka, consumers, operator. The load's first burst
+// must make the operator scale up, and the quiet after it scale back down, within the 20 s.
+TEST_F(DemoBinary, TwentySecondsScaleUpAndDownWithSummaryAndPlot) {
+  const std::string log = (dir_ / "demo.log").string();
+  const std::string plot = (dir_ / "demo.svg").string();
+  const auto started = std::chrono::steady_clock::now();
+  const int code = run_lagpilot({"demo", "--duration", "20s", "--plot", plot}, log, seconds(150));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string output = read_file(log);
+  ASSERT_EQ(code, 0) << output;
+  std::printf("lagpilot demo --duration 20s took %.1f s\n", took);
+
+  std::smatch counts;
+  ASSERT_TRUE(
+      std::regex_search(output, counts, std::regex(R"(scale-ups: (\d+), scale-downs: (\d+))")))
+      << output;
+  EXPECT_GE(std::stoi(counts[1]), 1) << output;
+  EXPECT_GE(std::stoi(counts[2]), 1) << output;
+  EXPECT_NE(output.find("export KUBECONFIG="), std::string::npos) << output;
+  EXPECT_NE(output.find("scaling history (status.scalingHistory"), std::string::npos) << output;
+  EXPECT_NE(output.find("seconds behind the objective"), std::string::npos) << output;
+  EXPECT_NE(output.find("replica-seconds: "), std::string::npos) << output;
+  EXPECT_NE(output.find("max lag: "), std::string::npos) << output;
+  // Not a terminal: plain lines, no ANSI redraw.
+  EXPECT_EQ(output.find("\x1b["), std::string::npos);
+  EXPECT_NE(output.find("[  20s] arrivals"), std::string::npos) << output;
+
+  ASSERT_TRUE(std::filesystem::exists(plot));
+  const std::string svg = read_file(plot);
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+  EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
+
+  // It stopped what it started: the run dir (and with it the control plane) is gone.
+  std::smatch run_dir;
+  ASSERT_TRUE(
+      std::regex_search(output, run_dir, std::regex(R"(export KUBECONFIG=(\S+)/kubeconfig)")));
+  EXPECT_FALSE(std::filesystem::exists(run_dir[1].str())) << run_dir[1].str();
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string cmdline = read_file(entry.path().string() + "/cmdline");
+    EXPECT_EQ(cmdline.find(run_dir[1].str()), std::string::npos)
+        << "still running: " << entry.path() << " " << cmdline;
+  }
+}
+
+}  // namespace
+}  // namespace lagpilot::demo

@@ -1,0 +1,157 @@
+#include "sim/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace lagpilot::sim {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct CliRun {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+CliRun simulate_cli(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  CliRun run;
+  run.code = run_simulate_cli(args, out, err);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
+}
+
+std::string temp(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const std::string kSpec = std::string(LAGPILOT_SOURCE_DIR) + "/bench/scaling/queuemonitor.yaml";
+
+TEST(SimulateCli, Help) {
+  const CliRun run = simulate_cli({"--help"});
+  EXPECT_EQ(run.code, 0);
+  EXPECT_THAT(run.out, HasSubstr("Usage: lagpilot simulate"));
+  EXPECT_THAT(run.out, HasSubstr("--policy-baseline"));
+  EXPECT_THAT(run.out, HasSubstr("sawtooth"));
+}
+
+TEST(SimulateCli, RunsTheSpecAndPrintsTheSummary) {
+  const CliRun run = simulate_cli({"--spec", kSpec, "--trace", "step", "--duration", "30m",
+                                   "--rebalance-pause=5s", "--seed", "3"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("spec       " + kSpec + " (policy drainTime, replicas 1..24"));
+  EXPECT_THAT(run.out,
+              HasSubstr("trace      step:base=2000,peak=6000,at=6m,until=18m (30m, seed 3)"));
+  EXPECT_THAT(run.out, HasSubstr("objective  lagSeconds <= 30 s (from the lagSeconds SLO)"));
+  EXPECT_THAT(run.out, HasSubstr("lagpilot (drainTime)"));
+  for (const char* line :
+       {"violation", "replica-seconds", "max lag ", "max lagSeconds", "scaling actions"}) {
+    EXPECT_THAT(run.out, HasSubstr(line));
+  }
+  EXPECT_EQ(run.err, "");
+  // Deterministic: the same flags give the same output.
+  EXPECT_EQ(simulate_cli({"--spec", kSpec, "--trace", "step", "--duration", "30m",
+                          "--rebalance-pause=5s", "--seed", "3"})
+                .out,
+            run.out);
+}
+
+TEST(SimulateCli, WritesCsvSvgAndDecisions) {
+  const CliRun run =
+      simulate_cli({"--trace", "spike", "--duration", "20m", "--csv", temp("s.csv"), "--svg",
+                    temp("s.svg"), "--decisions", temp("d.csv"), "--objective", "45s"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("objective  lagSeconds <= 45 s (from --objective)"));
+  const std::string csv = read(temp("s.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 * 60);
+  EXPECT_EQ(csv.rfind("time,arrivals,processed,lag,lagSeconds,replicasCurrent,replicasDesired", 0),
+            0u);
+  EXPECT_EQ(read(temp("s.svg")).rfind("<svg", 0), 0u);
+  const std::string decisions = read(temp("d.csv"));
+  EXPECT_EQ(std::count(decisions.begin(), decisions.end(), '\n'), 1 + 20 * 60 / 10);
+  EXPECT_THAT(decisions, HasSubstr("0,"));
+}
+
+TEST(SimulateCli, ComparesAllPolicies) {
+  const CliRun run = simulate_cli({"--spec", kSpec, "--trace", "constant:rate=3000", "--duration",
+                                   "10m", "--policy-baseline", "all", "--csv", temp("all.csv")});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | lagpilot |"));
+  EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | hpa-keda |"));
+  EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | seed |"));
+  for (const char* policy : {"lagpilot", "hpa-keda", "seed"}) {
+    EXPECT_FALSE(read(temp(std::string("all-") + policy + ".csv")).empty()) << policy;
+  }
+}
+
+TEST(SimulateCli, ProgressLine) {
+  const CliRun run = simulate_cli({"--trace", "constant", "--duration", "1h", "--progress"});
+  ASSERT_EQ(run.code, 0);
+  EXPECT_THAT(run.err, HasSubstr("simulating lagpilot: 50 % (30m of 1h)\n"));
+  EXPECT_THAT(run.err, HasSubstr("simulating lagpilot: 100 % (1h of 1h)\n"));
+  const CliRun quiet = simulate_cli({"--trace", "constant", "--duration", "1h", "--quiet"});
+  EXPECT_EQ(quiet.err, "");
+}
+
+TEST(SimulateCli, BadFlagsExitTwoAndNameTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : {
+           Case{{"--frobnicate"}, "--frobnicate: unknown flag"},
+           Case{{"--duration", "soon"}, "--duration: expected a positive duration"},
+           Case{{"--service-rate", "0"}, "--service-rate: expected msg/s > 0"},
+           Case{{"--service-noise", "2"}, "--service-noise: expected a fraction between 0 and 1"},
+           Case{{"--partitions", "0"}, "--partitions: expected a count >= 1"},
+           Case{{"--policy-baseline", "magic"}, "--policy-baseline: expected lagpilot, hpa-keda"},
+           Case{{"--seed"}, "--seed: needs a value"},
+           Case{{"--trace", "spike:peek=3"}, "trace spike: peek: unknown parameter"},
+       }) {
+    const CliRun run = simulate_cli(c.args);
+    EXPECT_EQ(run.code, 2) << c.args[0];
+    EXPECT_THAT(run.err, HasSubstr(c.message)) << c.args[0];
+    EXPECT_EQ(run.out, "") << c.args[0];
+  }
+}
+
+TEST(SimulateCli, BadFilesExitTwoAndNameFileLineAndField) {
+  const std::string trace = temp("bad_trace.csv");
+  std::ofstream(trace) << "time,arrivals\n0,100\n60,many\n";
+  CliRun run = simulate_cli({"--trace", trace});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.err, "lagpilot simulate: " + trace + ":3: arrivals: not a number: \"many\"\n");
+
+  const std::string spec = temp("bad_spec.yaml");
+  std::ofstream(spec) << "kind: QueueMonitor\nspec:\n  source: {kafka: {topic: t}}\n"
+                         "  target: {apiVersion: apps/v1, kind: Deployment, name: c}\n"
+                         "  scaling:\n    targetDrainSeconds: -5\n";
+  run = simulate_cli({"--spec", spec});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.err, "lagpilot simulate: " + spec +
+                         ":6: spec.scaling.targetDrainSeconds: must be between 1 and 86400, got "
+                         "-5\n");
+}
+
+TEST(SimulateCli, UnwritableOutputExitsOne) {
+  const CliRun run = simulate_cli(
+      {"--trace", "constant", "--duration", "1m", "--csv", "/nonexistent/dir/out.csv"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr("/nonexistent/dir/out.csv: cannot write"));
+  EXPECT_THAT(run.out, Not(HasSubstr("wrote")));
+}
+
+}  // namespace
+}  // namespace lagpilot::sim

@@ -1,0 +1,146 @@
+// One engine: the simulator decides with scaler::decide itself, called the way the controller
+// calls it. Feeding the same observations to scaler::decide directly gives the same decisions.
+#include <gtest/gtest.h>
+
+#include "scaler/engine.h"
+#include "sim/lagpilot_autoscaler.h"
+#include "sim/simulation.h"
+#include "sim/traces.h"
+
+namespace lagpilot::sim {
+namespace {
+
+void expect_same(const scaler::Decision& a, const scaler::Decision& b, const std::string& where) {
+  EXPECT_EQ(a.time, b.time) << where;
+  EXPECT_EQ(a.current_replicas, b.current_replicas) << where;
+  EXPECT_EQ(a.desired_replicas, b.desired_replicas) << where;
+  EXPECT_EQ(a.replicas_if_unpaused, b.replicas_if_unpaused) << where;
+  EXPECT_EQ(a.recommended_replicas, b.recommended_replicas) << where;
+  EXPECT_EQ(a.decided_by, b.decided_by) << where;
+  EXPECT_EQ(a.guard_rail, b.guard_rail) << where;
+  EXPECT_EQ(a.guard_rail_detail, b.guard_rail_detail) << where;
+  EXPECT_EQ(a.reason, b.reason) << where;
+}
+
+// The controller's loop from scaler/engine.h, on a list of observations.
+std::vector<scaler::Decision> controller_decisions(const scaler::ScalingSpec& spec,
+                                                   const std::vector<scaler::Observation>& polls,
+                                                   int replicas) {
+  scaler::ScalerState state;
+  std::vector<scaler::Decision> decisions;
+  for (const scaler::Observation& observation : polls) {
+    scaler::Decision d = scaler::decide(spec, observation, replicas, state, false);
+    if (d.is_change() && spec.mode == scaler::Mode::kActive) {
+      state.record_scale(d.time, d.current_replicas, d.desired_replicas);
+      replicas = d.desired_replicas;
+    }
+    decisions.push_back(std::move(d));
+  }
+  return decisions;
+}
+
+scaler::Observation poll(int seconds, std::int64_t lag, std::optional<double> ingress,
+                         std::optional<double> egress, int consumers) {
+  scaler::Observation o;
+  o.time = simulated_time(seconds);
+  o.consumer_lag = lag;
+  o.queue_depth = lag;
+  o.lag_seconds = lag / 2000.0;
+  o.partitions = 24;
+  o.consumers = consumers;
+  o.ingress_rate = ingress;
+  o.egress_rate = egress;
+  return o;
+}
+
+std::vector<scaler::Observation> handmade_polls() {
+  std::vector<scaler::Observation> polls = {
+      poll(0, 0, std::nullopt, std::nullopt, 4),  // no rates yet: lagPerReplica fallback
+      poll(10, 30000, 5000, 1600, 4),             // busy: learns 400 msg/s/replica
+      poll(20, 64000, 5000, 1600, 4),
+      poll(30, 80000, 5000, 3400, 4),
+      poll(40, 60000, 5000, 7000, 13),
+  };
+  scaler::Observation failed;
+  failed.time = simulated_time(50);
+  failed.ok = false;
+  failed.error = "broker unreachable";
+  polls.push_back(failed);
+  for (int t = 60; t <= 900; t += 10) polls.push_back(poll(t, 0, 1000, 1000, 13));
+  return polls;
+}
+
+TEST(EngineEquivalence, SameObservationsSameDecisions) {
+  scaler::ScalingSpec spec;
+  spec.max_replicas = 24;
+  const auto polls = handmade_polls();
+  const auto direct = controller_decisions(spec, polls, 4);
+
+  LagpilotAutoscaler simulated(spec, 10);
+  int replicas = 4;
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    const DecisionRecord& record = simulated.decide(polls[i], replicas);
+    expect_same(record.decision, direct[i], "poll " + std::to_string(i));
+    if (record.applied) replicas = record.decision.desired_replicas;
+  }
+  // The sequence exercises scaling both ways.
+  int ups = 0;
+  int downs = 0;
+  for (const auto& d : direct) {
+    ups += d.desired_replicas > d.current_replicas;
+    downs += d.desired_replicas < d.current_replicas;
+  }
+  EXPECT_GT(ups, 0);
+  EXPECT_GT(downs, 0);
+}
+
+TEST(EngineEquivalence, DryRunDecidesButNeverScales) {
+  scaler::ScalingSpec spec;
+  spec.max_replicas = 24;
+  spec.mode = scaler::Mode::kDryRun;
+  const auto polls = handmade_polls();
+  const auto direct = controller_decisions(spec, polls, 4);
+  LagpilotAutoscaler simulated(spec, 10);
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    const DecisionRecord& record = simulated.decide(polls[i], 4);
+    expect_same(record.decision, direct[i], "poll " + std::to_string(i));
+    EXPECT_FALSE(record.applied);
+  }
+}
+
+TEST(EngineEquivalence, ASimulationReplaysThroughScalerDecide) {
+  scaler::ScalingSpec spec;
+  spec.max_replicas = 24;
+  auto trace = generate_trace("bursts", 3 * 3600, 5);
+  ASSERT_TRUE(trace);
+  ModelConfig model;
+  model.rebalance_pause = 5;
+  model.seed = 5;
+  LagpilotAutoscaler autoscaler(spec, 10);
+  const SimulationResult result = simulate(*trace, model, 4, autoscaler, RunOptions{});
+
+  // Every poll of the run, fed to scaler::decide directly, gives the decision the run acted on.
+  std::vector<scaler::Observation> polls;
+  for (const DecisionRecord& record : autoscaler.log()) polls.push_back(record.observation);
+  ASSERT_EQ(polls.size(), static_cast<std::size_t>(3 * 3600 / 10));
+  const auto direct = controller_decisions(spec, polls, 4);
+  int applied = 0;
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    expect_same(autoscaler.log()[i].decision, direct[i], "poll " + std::to_string(i));
+    applied += autoscaler.log()[i].applied;
+  }
+  // And the run scaled exactly when those decisions said so.
+  EXPECT_EQ(result.summary.scaling_actions, applied);
+  EXPECT_GT(applied, 5);
+  for (const DecisionRecord& record : autoscaler.log()) {
+    const auto t =
+        std::chrono::duration_cast<std::chrono::seconds>(record.decision.time - simulated_time(0))
+            .count();
+    ASSERT_EQ(result.series[static_cast<std::size_t>(t)].replicas_desired,
+              record.applied ? record.decision.desired_replicas : record.decision.current_replicas)
+        << "t=" << t;
+  }
+}
+
+}  // namespace
+}  // namespace lagpilot::sim

@@ -1,0 +1,50 @@
+#include "sim/kafka_source.h"
+
+#include <gtest/gtest.h>
+
+namespace lagpilot::sim {
+namespace {
+
+QueueState at(std::int64_t time, double produced, double consumed) {
+  QueueState state;
+  state.time = time;
+  state.produced = produced;
+  state.consumed = consumed;
+  state.lag = produced - consumed;
+  state.lag_seconds = 3.5;
+  state.latency_seconds = 3.5025;
+  state.partitions = 24;
+  state.consumers = 6;
+  state.replicas = 8;
+  return state;
+}
+
+TEST(SimulatedKafkaSource, ReportsWhatTheKafkaSourceReports) {
+  SimulatedKafkaSource source;
+  const scaler::Observation first = source.poll(at(0, 1000, 400.4));
+  EXPECT_TRUE(first.ok);
+  EXPECT_EQ(first.time, simulated_time(0));
+  EXPECT_EQ(first.consumer_lag, 600);
+  EXPECT_EQ(first.queue_depth, 600);
+  EXPECT_EQ(first.lag_seconds, 3.5);
+  EXPECT_EQ(first.latency_seconds, 3.5025);
+  EXPECT_EQ(first.partitions, 24);
+  EXPECT_EQ(first.consumers, 6);
+  // Rates need two polls.
+  EXPECT_FALSE(first.ingress_rate);
+  EXPECT_FALSE(first.egress_rate);
+
+  const scaler::Observation second = source.poll(at(10, 31000, 20400.4));
+  EXPECT_EQ(second.time, simulated_time(10));
+  EXPECT_DOUBLE_EQ(*second.ingress_rate, 3000);
+  EXPECT_DOUBLE_EQ(*second.egress_rate, 2000);
+  EXPECT_EQ(second.consumer_lag, 10600);
+}
+
+TEST(SimulatedKafkaSource, SimulatedTimeIsFixed) {
+  EXPECT_EQ(simulated_time(60) - simulated_time(0), std::chrono::seconds(60));
+  EXPECT_EQ(format_rfc3339(simulated_time(0)), "2026-01-01T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace lagpilot::sim
