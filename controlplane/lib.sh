@@ -66,6 +66,15 @@ cp_launch() {
     exec setsid "$@"
   ) </dev/null >>"$logfile" 2>&1 &
   CP_LAUNCHED_PID=$!
+  # Until the subshell has exec'd the program its argv[0] is bash (or setsid), and cp_pid_is would
+  # take a busy machine's slow start for an exit: wait (at most 10 s) for the exec.
+  local i cmdline
+  for ((i = 0; i < 500; i++)); do
+    kill -0 "$CP_LAUNCHED_PID" 2>/dev/null || break
+    cmdline=$(tr '\0' '\n' <"/proc/$CP_LAUNCHED_PID/cmdline" 2>/dev/null) || break
+    [ "${cmdline%%$'\n'*}" = "$1" ] && break
+    sleep 0.02
+  done
 }
 
 # cp_pid_is PID BINARY RUN_DIR: PID is alive, runs BINARY (argv[0]) and names RUN_DIR in its
