@@ -15,6 +15,7 @@
 #include "metrics/queue_source.h"
 #include "notify/http_sender.h"
 #include "notify/webhook_notifier.h"
+#include "tests/latency/prometheus_fixture.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 #include "tests/notify/test_http_server.h"
 
@@ -618,6 +619,42 @@ TEST_F(ControllerTest, FiringAlertsReachAWebhookFromASecretAndResolve) {
   auto resolved = Json::parse(receiver.requests()[1].body);
   EXPECT_EQ(resolved["status"], "resolved") << resolved.dump();
   start_controller();  // detach the notifier before it goes out of scope
+}
+
+// The latency comes from a real Prometheus evaluating real PromQL: vector(0.75) answers 0.75 s,
+// a series that does not exist answers no sample.
+TEST_F(ControllerTest, LatencyFromPrometheusReachesStatusAndDrivesDepthLatency) {
+  testkit::PrometheusServer prometheus({});
+  create_deployment("consumer", 1);
+  produce_backlog();  // depth 4,800 > 1,000
+  Json object = monitor("orders", R"({"policy":"depthLatency","minReplicas":1,"maxReplicas":24})");
+  object["spec"]["latency"] = {
+      {"prometheus", {{"serverUrl", prometheus.url()}, {"query", "vector(0.75)"}}}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  Json status = status_of("orders");
+  EXPECT_EQ(status["metrics"]["latencyP95Seconds"], 0.75) << status["metrics"].dump();
+  EXPECT_EQ(status["metrics"]["latency"]["latencyP95Seconds"], 0.75);
+  EXPECT_EQ(condition(status, "LatencyAvailable"), "True");
+  EXPECT_EQ(deployment_replicas("consumer"), 2) << "depth > 1,000 and latency > 500 ms: doubled";
+
+  // No sample: a condition and no value, never a zero that looks healthy; no scaling on it.
+  auto patched = client().patch(
+      kube::resources::kQueueMonitors, ns(), "orders", kube::PatchType::kMerge,
+      {{"spec", {{"latency", {{"prometheus", {{"query", "lagpilot_test_no_such_series"}}}}}}}}, "");
+  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  settle();
+  clock_.advance(seconds(60));
+  reconcile("orders");
+  settle();
+  status = status_of("orders");
+  EXPECT_EQ(condition(status, "LatencyAvailable"), "False");
+  EXPECT_EQ(condition(status, "LatencyAvailable", "reason"), "LatencyNoData");
+  EXPECT_FALSE(status["metrics"].contains("latencyP95Seconds")) << status["metrics"].dump();
+  EXPECT_EQ(deployment_replicas("consumer"), 2) << "unknown latency holds the replicas";
+  EXPECT_TRUE(has_event(client(), ns(), "LatencyNoData", "")) << "an Event when it goes missing";
 }
 
 }  // namespace
