@@ -120,6 +120,13 @@ spec:
     cooldownSeconds: 0
     scaleUp: {maxPodsPerPeriod: 10}
     scaleDown: {stabilizationSeconds: 3, maxPercentPerPeriod: 100, periodSeconds: 1}
+  alerts:
+  - name: BacklogHigh
+    metric: consumerLag
+    op: ">"
+    threshold: 1000
+    severity: high
+    summary: "lag is {{ .value }} on {{ .topic }}"
 )";
 }
 
@@ -218,8 +225,24 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
   EXPECT_EQ(status["replicas"]["current"], 1);
   EXPECT_EQ(status["metrics"]["consumerLag"], 0);
 
-  auto described = kubectl("get qm -n " + ns.name());
-  EXPECT_NE(described.output.find("orders"), std::string::npos) << described.output;
+  auto listed = kubectl("get qm -n " + ns.name());
+  EXPECT_NE(listed.output.find("orders"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("Healthy"), std::string::npos) << "the HEALTH column";
+
+  // The backlog fired the alert and the drain resolved it: history, Events and describe.
+  ASSERT_TRUE(controlplane::eventually([&] {
+    auto got =
+        kubectl("get qm orders -n " + ns.name() + " -o jsonpath={.status.alertHistory[0].name}");
+    return got.output == "BacklogHigh";
+  })) << lagpilot.log();
+  auto events = kubectl("get events -n " + ns.name() + " -o jsonpath={.items[*].reason}");
+  EXPECT_NE(events.output.find("AlertFiring"), std::string::npos) << events.output;
+  EXPECT_NE(events.output.find("AlertResolved"), std::string::npos) << events.output;
+  auto described = kubectl("describe qm orders -n " + ns.name());
+  for (const char* part :
+       {"Health:", "Alert History:", "BacklogHigh", "Scaling History:", "Reason:", "AlertFiring"}) {
+    EXPECT_NE(described.output.find(part), std::string::npos) << part << "\n" << described.output;
+  }
 
   EXPECT_EQ(lagpilot.terminate(seconds(10)), 0) << "SIGTERM must finish in-flight work and exit 0";
   // Every log line is one JSON object with the standard fields.
