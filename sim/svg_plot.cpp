@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "sim/report.h"
+#include "util/xml.h"
 
 namespace lagpilot::sim {
 namespace {
@@ -22,28 +23,7 @@ std::string number(double value) {
   return buffer;
 }
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& text) { return xml_escape(text); }
 
 double nice_ceiling(double value) {
   if (!(value > 0)) return 1;

@@ -1,4 +1,5 @@
 #include "operator/demo/svg_plot.h"
+#include "util/xml.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,28 +22,7 @@ std::string num(double value) {
   return text;
 }
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& text) { return xml_escape(text); }
 
 // A "nice" tick step (1, 2 or 5 x 10^k) giving about `ticks` intervals up to `top`.
 double nice_step(double top, int ticks, bool integer) {
