@@ -70,29 +70,30 @@ The RBAC rules of the operator for QueueMonitors and their targets (no Secrets, 
 the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
 */}}
 {{- define "lagpilot.operatorRules" -}}
-# QueueMonitors: informer (list+watch) and reads; status written with a merge patch.
+# Every rule is used by the operator: tests/helm/rbac_proof_test.cpp runs it as this chart's
+# ServiceAccount and checks the API server's audit log (docs/rbac.md). No get on QueueMonitors or
+# Deployments: both are served from informer caches (list+watch).
+# QueueMonitors: informer (list+watch); status written with a merge patch.
 - apiGroups: ["lagpilot.io"]
   resources: ["queuemonitors"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["lagpilot.io"]
   resources: ["queuemonitors/status"]
   verbs: ["patch"]
-# Deployments: an informer cache for replicas and target changes; scaling only via the scale
-# subresource (never update/patch of the Deployment itself).
+# Deployments: an informer cache for replicas and target changes; scaling only by a patch of
+# the scale subresource (never update/patch of the Deployment itself).
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
 {{- range .Values.extraScaleTargets }}
-# extraScaleTargets: {{ .resource }}{{ if .apiGroup }}.{{ .apiGroup }}{{ end }}
+# extraScaleTargets: {{ .resource }}{{ if .apiGroup }}.{{ .apiGroup }}{{ end }} (no cache: replicas are read from the scale
+# subresource; the object itself is never read).
 - apiGroups: [{{ .apiGroup | quote }}]
   resources: [{{ printf "%s/scale" .resource | quote }}]
   verbs: ["get", "patch"]
-- apiGroups: [{{ .apiGroup | quote }}]
-  resources: [{{ .resource | quote }}]
-  verbs: ["get"]
 {{- end }}
 # Events about QueueMonitors; repeats are counted by patching the existing Event.
 - apiGroups: [""]
