@@ -111,6 +111,9 @@ int run_operator(const RunOptions& options) {
   controller_options.queue.on_wait = [&operator_metrics](double s) {
     operator_metrics.workqueue_waited(s);
   };
+  controller_options.queue.on_depth = [&operator_metrics](std::size_t ready) {
+    operator_metrics.set_workqueue_depth(static_cast<double>(ready));
+  };
 
   std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
