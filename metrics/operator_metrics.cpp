@@ -26,61 +26,120 @@ Histogram::BucketBoundaries latency_buckets() {
 
 struct OperatorMetrics::Families {
   explicit Families(prometheus::Registry& r)
-      : reconcile_total(prometheus::BuildCounter().Name("lagpilot_reconcile_total")
-                            .Help("Reconciles of QueueMonitors by result (ok, requeue, error).").Register(r)),
-        reconcile_duration(prometheus::BuildHistogram().Name("lagpilot_reconcile_duration_seconds")
-                               .Help("Time one reconcile took, source poll included.").Register(r)),
-        workqueue_depth(prometheus::BuildGauge().Name("lagpilot_workqueue_depth")
-                            .Help("Keys ready to be reconciled now.").Register(r)),
-        workqueue_adds(prometheus::BuildCounter().Name("lagpilot_workqueue_adds_total")
-                           .Help("Keys added to the work queue.").Register(r)),
-        workqueue_retries(prometheus::BuildCounter().Name("lagpilot_workqueue_retries_total")
-                              .Help("Keys requeued with backoff after a failure.").Register(r)),
-        workqueue_wait(prometheus::BuildHistogram().Name("lagpilot_workqueue_wait_seconds")
-                           .Help("Time a key waited between becoming ready and being processed.").Register(r)),
-        kube_requests(prometheus::BuildCounter().Name("lagpilot_kube_requests_total")
-                          .Help("Kubernetes API requests by verb and HTTP code (0: no answer).").Register(r)),
-        kube_request_duration(prometheus::BuildHistogram().Name("lagpilot_kube_request_duration_seconds")
-                                  .Help("Kubernetes API request latency by verb.").Register(r)),
-        source_polls(prometheus::BuildCounter().Name("lagpilot_source_polls_total")
-                         .Help("Queue source polls by source kind and result.").Register(r)),
-        source_errors(prometheus::BuildCounter().Name("lagpilot_source_poll_errors_total")
-                          .Help("Failed queue source polls by source kind and reason.").Register(r)),
-        source_duration(prometheus::BuildHistogram().Name("lagpilot_source_poll_duration_seconds")
-                            .Help("Time one queue source poll took.").Register(r)),
-        leader(prometheus::BuildGauge().Name("lagpilot_leader")
-                   .Help("1 while this process holds the leader Lease (or runs without leader election).").Register(r)),
-        build_info(prometheus::BuildGauge().Name("lagpilot_build_info").Help("Build information; always 1.").Register(r)),
-        consumer_lag(prometheus::BuildGauge().Name("lagpilot_queue_consumer_lag_messages")
-                         .Help("Messages the consumer group is behind, summed over partitions.").Register(r)),
-        queue_depth(prometheus::BuildGauge().Name("lagpilot_queue_depth_messages")
-                        .Help("Messages waiting in the queue.").Register(r)),
-        lag_seconds(prometheus::BuildGauge().Name("lagpilot_queue_lag_seconds")
-                        .Help("Age of the oldest unconsumed message.").Register(r)),
-        ingress_rate(prometheus::BuildGauge().Name("lagpilot_queue_ingress_rate")
-                         .Help("Messages arriving per second, between the last two polls.").Register(r)),
-        egress_rate(prometheus::BuildGauge().Name("lagpilot_queue_egress_rate")
-                        .Help("Messages consumed per second, between the last two polls.").Register(r)),
-        consumers(prometheus::BuildGauge().Name("lagpilot_queue_consumers")
-                      .Help("Members of the consumer group.").Register(r)),
-        partitions(prometheus::BuildGauge().Name("lagpilot_queue_partitions")
-                       .Help("Partitions of the topic.").Register(r)),
-        latency(prometheus::BuildGauge().Name("lagpilot_processing_latency_seconds")
-                    .Help("Processing latency read from spec.latency (e.g. p95).").Register(r)),
-        replicas_current(prometheus::BuildGauge().Name("lagpilot_replicas_current")
-                             .Help("Replicas of the target workload.").Register(r)),
-        replicas_desired(prometheus::BuildGauge().Name("lagpilot_replicas_desired")
-                             .Help("Replicas lagpilot wants (in DryRun, would set).").Register(r)),
-        health(prometheus::BuildGauge().Name("lagpilot_health_status")
-                   .Help("0 Healthy, 1 Degraded, 2 Unhealthy, 3 Unknown.").Register(r)),
-        scaling_actions(prometheus::BuildCounter().Name("lagpilot_scaling_actions_total")
-                            .Help("Scaling actions taken, by direction (up, down).").Register(r)),
-        alerts_firing(prometheus::BuildGauge().Name("lagpilot_alerts_firing")
-                          .Help("Alerts firing, by severity.").Register(r)),
-        slo_budget(prometheus::BuildGauge().Name("lagpilot_slo_error_budget_remaining_ratio")
-                       .Help("Error budget left over the SLO window, 0..1 (negative when overspent).").Register(r)),
-        slo_burn(prometheus::BuildGauge().Name("lagpilot_slo_burn_rate")
-                     .Help("Error-budget burn rate over a window (1 = exactly on budget).").Register(r)) {}
+      : reconcile_total(prometheus::BuildCounter()
+                            .Name("lagpilot_reconcile_total")
+                            .Help("Reconciles of QueueMonitors by result (ok, requeue, error).")
+                            .Register(r)),
+        reconcile_duration(prometheus::BuildHistogram()
+                               .Name("lagpilot_reconcile_duration_seconds")
+                               .Help("Time one reconcile took, source poll included.")
+                               .Register(r)),
+        workqueue_depth(prometheus::BuildGauge()
+                            .Name("lagpilot_workqueue_depth")
+                            .Help("Keys ready to be reconciled now.")
+                            .Register(r)),
+        workqueue_adds(prometheus::BuildCounter()
+                           .Name("lagpilot_workqueue_adds_total")
+                           .Help("Keys added to the work queue.")
+                           .Register(r)),
+        workqueue_retries(prometheus::BuildCounter()
+                              .Name("lagpilot_workqueue_retries_total")
+                              .Help("Keys requeued with backoff after a failure.")
+                              .Register(r)),
+        workqueue_wait(prometheus::BuildHistogram()
+                           .Name("lagpilot_workqueue_wait_seconds")
+                           .Help("Time a key waited between becoming ready and being processed.")
+                           .Register(r)),
+        kube_requests(prometheus::BuildCounter()
+                          .Name("lagpilot_kube_requests_total")
+                          .Help("Kubernetes API requests by verb and HTTP code (0: no answer).")
+                          .Register(r)),
+        kube_request_duration(prometheus::BuildHistogram()
+                                  .Name("lagpilot_kube_request_duration_seconds")
+                                  .Help("Kubernetes API request latency by verb.")
+                                  .Register(r)),
+        source_polls(prometheus::BuildCounter()
+                         .Name("lagpilot_source_polls_total")
+                         .Help("Queue source polls by source kind and result.")
+                         .Register(r)),
+        source_errors(prometheus::BuildCounter()
+                          .Name("lagpilot_source_poll_errors_total")
+                          .Help("Failed queue source polls by source kind and reason.")
+                          .Register(r)),
+        source_duration(prometheus::BuildHistogram()
+                            .Name("lagpilot_source_poll_duration_seconds")
+                            .Help("Time one queue source poll took.")
+                            .Register(r)),
+        leader(prometheus::BuildGauge()
+                   .Name("lagpilot_leader")
+                   .Help("1 while this process holds the leader Lease (or runs without leader "
+                         "election).")
+                   .Register(r)),
+        build_info(prometheus::BuildGauge()
+                       .Name("lagpilot_build_info")
+                       .Help("Build information; always 1.")
+                       .Register(r)),
+        consumer_lag(prometheus::BuildGauge()
+                         .Name("lagpilot_queue_consumer_lag_messages")
+                         .Help("Messages the consumer group is behind, summed over partitions.")
+                         .Register(r)),
+        queue_depth(prometheus::BuildGauge()
+                        .Name("lagpilot_queue_depth_messages")
+                        .Help("Messages waiting in the queue.")
+                        .Register(r)),
+        lag_seconds(prometheus::BuildGauge()
+                        .Name("lagpilot_queue_lag_seconds")
+                        .Help("Age of the oldest unconsumed message.")
+                        .Register(r)),
+        ingress_rate(prometheus::BuildGauge()
+                         .Name("lagpilot_queue_ingress_rate")
+                         .Help("Messages arriving per second, between the last two polls.")
+                         .Register(r)),
+        egress_rate(prometheus::BuildGauge()
+                        .Name("lagpilot_queue_egress_rate")
+                        .Help("Messages consumed per second, between the last two polls.")
+                        .Register(r)),
+        consumers(prometheus::BuildGauge()
+                      .Name("lagpilot_queue_consumers")
+                      .Help("Members of the consumer group.")
+                      .Register(r)),
+        partitions(prometheus::BuildGauge()
+                       .Name("lagpilot_queue_partitions")
+                       .Help("Partitions of the topic.")
+                       .Register(r)),
+        latency(prometheus::BuildGauge()
+                    .Name("lagpilot_processing_latency_seconds")
+                    .Help("Processing latency read from spec.latency (e.g. p95).")
+                    .Register(r)),
+        replicas_current(prometheus::BuildGauge()
+                             .Name("lagpilot_replicas_current")
+                             .Help("Replicas of the target workload.")
+                             .Register(r)),
+        replicas_desired(prometheus::BuildGauge()
+                             .Name("lagpilot_replicas_desired")
+                             .Help("Replicas lagpilot wants (in DryRun, would set).")
+                             .Register(r)),
+        health(prometheus::BuildGauge()
+                   .Name("lagpilot_health_status")
+                   .Help("0 Healthy, 1 Degraded, 2 Unhealthy, 3 Unknown.")
+                   .Register(r)),
+        scaling_actions(prometheus::BuildCounter()
+                            .Name("lagpilot_scaling_actions_total")
+                            .Help("Scaling actions taken, by direction (up, down).")
+                            .Register(r)),
+        alerts_firing(prometheus::BuildGauge()
+                          .Name("lagpilot_alerts_firing")
+                          .Help("Alerts firing, by severity.")
+                          .Register(r)),
+        slo_budget(
+            prometheus::BuildGauge()
+                .Name("lagpilot_slo_error_budget_remaining_ratio")
+                .Help("Error budget left over the SLO window, 0..1 (negative when overspent).")
+                .Register(r)),
+        slo_burn(prometheus::BuildGauge()
+                     .Name("lagpilot_slo_burn_rate")
+                     .Help("Error-budget burn rate over a window (1 = exactly on budget).")
+                     .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Family<Histogram>& reconcile_duration;
@@ -162,7 +221,8 @@ struct OperatorMetrics::MonitorSeries {
   }
 };
 
-OperatorMetrics::OperatorMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version)
+OperatorMetrics::OperatorMetrics(std::shared_ptr<prometheus::Registry> registry,
+                                 const std::string& version)
     : registry_(std::move(registry)), families_(std::make_unique<Families>(*registry_)) {
   families_->build_info.Add({{"version", version}}).Set(1);
   families_->leader.Add({}).Set(0);
@@ -186,16 +246,22 @@ void OperatorMetrics::workqueue_retried() { families_->workqueue_retries.Add({})
 void OperatorMetrics::workqueue_waited(double seconds) {
   families_->workqueue_wait.Add({}, latency_buckets()).Observe(seconds);
 }
-void OperatorMetrics::set_workqueue_depth(double depth) { families_->workqueue_depth.Add({}).Set(depth); }
+void OperatorMetrics::set_workqueue_depth(double depth) {
+  families_->workqueue_depth.Add({}).Set(depth);
+}
 
 void OperatorMetrics::kube_request(const std::string& verb, int code, double seconds) {
   families_->kube_requests.Add({{"verb", verb}, {"code", std::to_string(code)}}).Increment();
   families_->kube_request_duration.Add({{"verb", verb}}, latency_buckets()).Observe(seconds);
 }
 
-void OperatorMetrics::source_polled(const std::string& source, bool ok, const std::string& reason, double seconds) {
+void OperatorMetrics::source_polled(const std::string& source, bool ok, const std::string& reason,
+                                    double seconds) {
   families_->source_polls.Add({{"source", source}, {"result", ok ? "ok" : "error"}}).Increment();
-  if (!ok) families_->source_errors.Add({{"source", source}, {"reason", reason.empty() ? "unknown" : reason}}).Increment();
+  if (!ok)
+    families_->source_errors
+        .Add({{"source", source}, {"reason", reason.empty() ? "unknown" : reason}})
+        .Increment();
   families_->source_duration.Add({{"source", source}}, latency_buckets()).Observe(seconds);
 }
 
@@ -209,7 +275,8 @@ void OperatorMetrics::set_monitor(const MonitorValues& values) {
     slot->labels = {{"namespace", values.ns}, {"name", values.name}, {"source", values.source}};
   }
   MonitorSeries& series = *slot;
-  auto set_optional = [&](Family<Gauge>& family, const char* key, const std::optional<double>& value) {
+  auto set_optional = [&](Family<Gauge>& family, const char* key,
+                          const std::optional<double>& value) {
     if (value) {
       series.gauge(family, key).Set(*value);
     } else {
@@ -229,7 +296,8 @@ void OperatorMetrics::set_monitor(const MonitorValues& values) {
   series.gauge(families_->health, "health").Set(values.health);
 }
 
-void OperatorMetrics::scaled(const std::string& ns, const std::string& name, const std::string& source, bool up) {
+void OperatorMetrics::scaled(const std::string& ns, const std::string& name,
+                             const std::string& source, bool up) {
   std::lock_guard lock(mutex_);
   auto& slot = monitors_[ns + "/" + name];
   if (!slot) {
@@ -237,25 +305,31 @@ void OperatorMetrics::scaled(const std::string& ns, const std::string& name, con
     slot->labels = {{"namespace", ns}, {"name", name}, {"source", source}};
   }
   std::string direction = up ? "up" : "down";
-  slot->counter(families_->scaling_actions, "scale_" + direction, {{"direction", direction}}).Increment();
+  slot->counter(families_->scaling_actions, "scale_" + direction, {{"direction", direction}})
+      .Increment();
 }
 
-void OperatorMetrics::set_alerts_firing(const std::string& ns, const std::string& name, const std::string& severity,
-                                        double count) {
+void OperatorMetrics::set_alerts_firing(const std::string& ns, const std::string& name,
+                                        const std::string& severity, double count) {
   std::lock_guard lock(mutex_);
   auto it = monitors_.find(ns + "/" + name);
   if (it == monitors_.end()) return;
-  it->second->gauge(families_->alerts_firing, "alerts_" + severity, {{"severity", severity}}).Set(count);
+  it->second->gauge(families_->alerts_firing, "alerts_" + severity, {{"severity", severity}})
+      .Set(count);
 }
 
-void OperatorMetrics::set_slo(const std::string& ns, const std::string& name, const std::string& slo,
-                              double budget_remaining_ratio, const std::map<std::string, double>& burn_rates) {
+void OperatorMetrics::set_slo(const std::string& ns, const std::string& name,
+                              const std::string& slo, double budget_remaining_ratio,
+                              const std::map<std::string, double>& burn_rates) {
   std::lock_guard lock(mutex_);
   auto it = monitors_.find(ns + "/" + name);
   if (it == monitors_.end()) return;
-  it->second->gauge(families_->slo_budget, "slo_budget_" + slo, {{"slo", slo}}).Set(budget_remaining_ratio);
+  it->second->gauge(families_->slo_budget, "slo_budget_" + slo, {{"slo", slo}})
+      .Set(budget_remaining_ratio);
   for (const auto& [window, rate] : burn_rates) {
-    it->second->gauge(families_->slo_burn, "slo_burn_" + slo + "_" + window, {{"slo", slo}, {"window", window}})
+    it->second
+        ->gauge(families_->slo_burn, "slo_burn_" + slo + "_" + window,
+                {{"slo", slo}, {"window", window}})
         .Set(rate);
   }
 }

@@ -32,7 +32,8 @@ struct MonitorValues {
 
 class OperatorMetrics {
  public:
-  explicit OperatorMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version);
+  explicit OperatorMetrics(std::shared_ptr<prometheus::Registry> registry,
+                           const std::string& version);
   ~OperatorMetrics();
 
   void reconcile_finished(const std::string& result, double seconds);
@@ -46,9 +47,10 @@ class OperatorMetrics {
 
   void set_monitor(const MonitorValues& values);
   void scaled(const std::string& ns, const std::string& name, const std::string& source, bool up);
-  void set_alerts_firing(const std::string& ns, const std::string& name, const std::string& severity, double count);
-  void set_slo(const std::string& ns, const std::string& name, const std::string& slo, double budget_remaining_ratio,
-               const std::map<std::string, double>& burn_rates);
+  void set_alerts_firing(const std::string& ns, const std::string& name,
+                         const std::string& severity, double count);
+  void set_slo(const std::string& ns, const std::string& name, const std::string& slo,
+               double budget_remaining_ratio, const std::map<std::string, double>& burn_rates);
   void remove_monitor(const std::string& ns, const std::string& name);
 
   std::shared_ptr<prometheus::Registry> registry() const;
