@@ -6,6 +6,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <set>
 #include <vector>
 
 namespace lagpilot::metrics {
@@ -139,7 +140,12 @@ struct OperatorMetrics::Families {
         slo_burn(prometheus::BuildGauge()
                      .Name("lagpilot_slo_burn_rate")
                      .Help("Error-budget burn rate over a window (1 = exactly on budget).")
-                     .Register(r)) {}
+                     .Register(r)),
+        partition_lag(prometheus::BuildGauge()
+                          .Name("lagpilot_partition_consumer_lag_messages")
+                          .Help("Messages the consumer group is behind on one partition "
+                                "(--per-partition-metrics).")
+                          .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Family<Histogram>& reconcile_duration;
@@ -169,6 +175,7 @@ struct OperatorMetrics::Families {
   Family<Gauge>& alerts_firing;
   Family<Gauge>& slo_budget;
   Family<Gauge>& slo_burn;
+  Family<Gauge>& partition_lag;  // empty (so not exposed) without --per-partition-metrics
 };
 
 // Every series of one monitor, so that deleting the monitor removes them all.
@@ -188,6 +195,15 @@ struct OperatorMetrics::MonitorSeries {
     gauges.emplace_back(&family, &created);
     by_key[key] = &created;
     return created;
+  }
+  // Drops every gauge whose key starts with `prefix` and is not in `keep`.
+  void drop_gauges_except(const std::string& prefix, const std::set<std::string>& keep) {
+    std::vector<std::string> stale;
+    for (auto it = by_key.lower_bound(prefix);
+         it != by_key.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+      if (!keep.count(it->first)) stale.push_back(it->first);
+    }
+    for (const auto& key : stale) drop_gauge(key);
   }
   void drop_gauge(const std::string& key) {
     auto it = by_key.find(key);
@@ -222,8 +238,10 @@ struct OperatorMetrics::MonitorSeries {
 };
 
 OperatorMetrics::OperatorMetrics(std::shared_ptr<prometheus::Registry> registry,
-                                 const std::string& version)
-    : registry_(std::move(registry)), families_(std::make_unique<Families>(*registry_)) {
+                                 const std::string& version, bool per_partition_metrics)
+    : registry_(std::move(registry)),
+      per_partition_(per_partition_metrics),
+      families_(std::make_unique<Families>(*registry_)) {
   families_->build_info.Add({{"version", version}}).Set(1);
   families_->leader.Add({}).Set(0);
   families_->workqueue_depth.Add({}).Set(0);
@@ -291,6 +309,19 @@ void OperatorMetrics::set_monitor(const MonitorValues& values) {
   set_optional(families_->consumers, "consumers", values.consumers);
   set_optional(families_->partitions, "partitions", values.partitions);
   set_optional(families_->latency, "latency", values.latency_seconds);
+  if (per_partition_) {
+    // Partitions that disappeared (or all of them, when the lag is unknown) lose their series.
+    std::set<std::string> seen;
+    if (values.partition_lags) {
+      for (const auto& [partition, lag] : *values.partition_lags) {
+        std::string id = std::to_string(partition);
+        std::string key = "partition_lag/" + id;
+        series.gauge(families_->partition_lag, key, {{"partition", id}}).Set(lag);
+        seen.insert(key);
+      }
+    }
+    series.drop_gauges_except("partition_lag/", seen);
+  }
   series.gauge(families_->replicas_current, "current").Set(values.replicas_current);
   series.gauge(families_->replicas_desired, "desired").Set(values.replicas_desired);
   series.gauge(families_->health, "health").Set(values.health);

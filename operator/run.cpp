@@ -30,7 +30,8 @@ int run_operator(const RunOptions& options) {
   configure_logging(options.log_level, options.log_format);
   SystemClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
-  metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION);
+  metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION,
+                                            options.per_partition_metrics);
 
   auto config = kube::load_default_config(kube::process_environment(), options.kubeconfig);
   if (!config) {
