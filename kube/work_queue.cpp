@@ -137,7 +137,11 @@ void WorkQueue::done(const std::string& key) {
   {
     std::lock_guard lock(mutex_);
     processing_.erase(key);
-    if (dirty_.count(key)) queue_.push_back(key);
+    if (dirty_.count(key)) {
+      // Re-added while being processed: ready from now on, not from the re-add.
+      queue_.push_back(key);
+      ready_since_[key] = clock_.now();
+    }
     ++generation_;
     depth = depth_change_locked();
   }
@@ -174,6 +178,23 @@ std::optional<WallTime> WorkQueue::deadline(const std::string& key) const {
   auto it = delayed_.find(key);
   if (it == delayed_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<WallTime> WorkQueue::oldest_waiting() const {
+  std::lock_guard lock(mutex_);
+  std::optional<WallTime> oldest;
+  auto consider = [&oldest](WallTime t) {
+    if (!oldest || t < *oldest) oldest = t;
+  };
+  for (const auto& key : queue_) {
+    if (auto it = ready_since_.find(key); it != ready_since_.end()) consider(it->second);
+  }
+  // Due keys are promoted only by get(): with every worker stuck they stay here.
+  WallTime now = clock_.now();
+  for (const auto& [key, deadline] : delayed_) {
+    if (deadline <= now) consider(deadline);
+  }
+  return oldest;
 }
 
 }  // namespace lagpilot::kube

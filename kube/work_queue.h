@@ -53,6 +53,10 @@ class WorkQueue {
   std::size_t ready_count() const;    // keys waiting to be processed now
   std::size_t delayed_count() const;  // keys waiting for a deadline
   std::optional<WallTime> deadline(const std::string& key) const;
+  // When the key that has waited longest for a worker became ready (a delayed key: its deadline,
+  // once passed); nullopt when no key waits. For liveness: workers that stop taking keys show
+  // as an ever older value.
+  std::optional<WallTime> oldest_waiting() const;
 
  private:
   // A change of ready_count() to report once the lock is released; seq 0: nothing changed.

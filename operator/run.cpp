@@ -25,6 +25,36 @@
 #include "util/clock.h"
 
 namespace lagpilot::operator_main {
+namespace {
+
+// The leader elector's clock. Its loop is the only one that waits on it, once per retry period,
+// so each wait is a heartbeat of that loop for /healthz.
+class HeartbeatClock final : public Clock {
+ public:
+  HeartbeatClock(Clock& inner, Watchdog& watchdog, std::string loop)
+      : inner_(inner), watchdog_(watchdog), loop_(std::move(loop)) {}
+  WallTime now() const override { return inner_.now(); }
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  WallTime deadline, const std::function<bool()>& wake) override {
+    watchdog_.beat(loop_);
+    inner_.wait_until(lock, cv, deadline, wake);
+    watchdog_.beat(loop_);
+  }
+  void sleep_for(Duration duration) override { inner_.sleep_for(duration); }
+
+ private:
+  Clock& inner_;
+  Watchdog& watchdog_;
+  std::string loop_;
+};
+
+// Stops the watchdog before what its checks look at is destroyed.
+struct StopWatchdog {
+  Watchdog& watchdog;
+  ~StopWatchdog() { watchdog.stop(); }
+};
+
+}  // namespace
 
 int run_operator(const RunOptions& options) {
   configure_logging(options.log_level, options.log_format);
@@ -116,6 +146,12 @@ int run_operator(const RunOptions& options) {
     operator_metrics.set_workqueue_depth(static_cast<double>(ready));
   };
 
+  // /healthz: the process is alive and its loops turn. A ticker runs the checks (the work queue's
+  // keys are taken by workers) every second; the leader-election loop beats on its own.
+  const Duration stall_limit = options.health_stall_timeout;
+  Watchdog watchdog(clock, stall_limit);
+  HeartbeatClock election_clock(clock, watchdog, "leader-election");
+
   std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
     LeaderElectionConfig election;
@@ -131,15 +167,24 @@ int run_operator(const RunOptions& options) {
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
-    elector = std::make_unique<LeaderElector>(*client, clock, election);
+    elector = std::make_unique<LeaderElector>(*client, election_clock, election);
     controller_options.may_write = [&elector] { return elector->holds_lease(); };
   }
   controllers::QueueMonitorController controller(*client, clock, sources, events,
                                                  controller_options, &observer);
+  watchdog.add_check("workqueue", work_queue_check(controller.queue(), clock, stall_limit));
+  StopWatchdog stop_watchdog{watchdog};
+  watchdog.start();
 
   // Standbys are ready too: readiness means connected and able to take over.
   std::atomic<bool> ready{false};
-  ProbeServer probes([] { return true; }, [&ready] { return ready.load(); });
+  ProbeServer probes(
+      [&watchdog]() -> std::optional<std::string> {
+        auto problem = watchdog.problem();
+        if (problem) spdlog::warn("healthz failing: {}", *problem);
+        return problem;
+      },
+      [&ready] { return ready.load(); });
   if (options.health_probe_bind_address != "0") {
     if (auto started = probes.start(options.health_probe_bind_address); !started) {
       std::fprintf(stderr, "lagpilot: %s\n", started.error().message.c_str());
@@ -165,8 +210,15 @@ int run_operator(const RunOptions& options) {
     spdlog::info("leader-election lease={}/{} identity={}: waiting to lead",
                  elector->config().lease_namespace, elector->config().lease_name,
                  elector->config().identity);
-    election_thread = std::thread([&elector] {
+    // One acquire-or-renew is a read and a write, each with the client's timeout and retries:
+    // the loop may legitimately take that long on top of its retry period.
+    const auto request = client_options.retry.max_attempts *
+                         (client_options.request_timeout + client_options.retry.max_backoff);
+    watchdog.watch("leader-election",
+                   std::max<Duration>(stall_limit, options.retry_period + 2 * request));
+    election_thread = std::thread([&elector, &watchdog] {
       elector->run([] { ::kill(::getpid(), SIGUSR1); }, [] { ::kill(::getpid(), SIGUSR2); });
+      watchdog.unwatch("leader-election");
     });
   } else if (!start_controller()) {
     return 1;
@@ -206,6 +258,7 @@ int run_operator(const RunOptions& options) {
     if (election_thread.joinable()) election_thread.join();
     if (exit_code == 0 && elector->release()) spdlog::info("leader-election lease released");
   }
+  watchdog.stop();
   probes.stop();
   spdlog::info("stopped: {} live sources left", source_context.live_sources());
   return exit_code;

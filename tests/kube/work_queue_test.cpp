@@ -230,5 +230,35 @@ TEST(WorkQueue, LastReportedDepthIsTheCurrentOneUnderConcurrentAdds) {
   EXPECT_GE(calls.load(), 500);
 }
 
+TEST(WorkQueue, OldestWaitingIsTheLongestWaitForAWorker) {
+  FakeClock clock;
+  WorkQueue queue(clock);
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  auto start = clock.now();
+  queue.add("ns/a");
+  clock.advance(seconds(3));
+  queue.add("ns/b");
+  EXPECT_EQ(queue.oldest_waiting(), start);
+  ASSERT_EQ(*queue.get(), "ns/a");
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(3));
+  ASSERT_EQ(*queue.get(), "ns/b");
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);  // both being processed: nobody waits
+  queue.add("ns/a");  // changed while being processed: waits for its reconcile, not a worker
+  clock.advance(seconds(1));
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  queue.done("ns/a");
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(4));  // ready once done
+  ASSERT_EQ(*queue.get(), "ns/a");
+  queue.done("ns/a");
+  queue.done("ns/b");
+  // A delayed key waits for a worker from its deadline on, promoted or not.
+  queue.add_after("ns/c", seconds(10));
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  clock.advance(seconds(12));
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(14));
+  ASSERT_EQ(*queue.get(), "ns/c");
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+}
+
 }  // namespace
 }  // namespace lagpilot::kube
