@@ -180,6 +180,7 @@ void Watchdog::start() {
     std::lock_guard lock(mutex_);
     if (thread_.joinable()) return;
     stopping_ = false;
+    stopped_ = false;
     last_round_ = clock_.now();  // the first round is due now, not overdue
   }
   thread_ = std::thread([this] {
@@ -203,6 +204,7 @@ void Watchdog::stop() {
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
+  stopped_ = true;
   last_round_.reset();  // stopped on purpose: not a stall
 }
 
@@ -210,7 +212,9 @@ std::optional<std::string> Watchdog::problem() const {
   WallTime now = clock_.now();
   std::lock_guard lock(mutex_);
   std::vector<std::string> reasons;
-  if (last_round_ && now - *last_round_ > stall_limit_) {
+  if (!last_round_ && !stopped_) {
+    reasons.push_back("health checks are not running");  // nothing vouches for the loops
+  } else if (last_round_ && now - *last_round_ > stall_limit_) {
     reasons.push_back("health checks have not completed for " + whole_seconds(now - *last_round_) +
                       " (limit " + whole_seconds(stall_limit_) + ")" +
                       (running_check_.empty() ? "" : ", stuck in " + running_check_));

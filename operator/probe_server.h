@@ -71,7 +71,8 @@ class Watchdog {
   // One round of the checks, as the ticker runs them (tests call it with a fake clock).
   void run_checks();
 
-  // nullopt while healthy; otherwise every reason, e.g. "loop leader-election has not turned for
+  // nullopt while healthy; otherwise every reason (also while the checks never ran: neither
+  // started nor run_checks()), e.g. "loop leader-election has not turned for
   // 75 s (limit 60 s)" or "workqueue: ...".
   std::optional<std::string> problem() const;
   Duration stall_limit() const { return stall_limit_; }
@@ -89,11 +90,34 @@ class Watchdog {
   mutable std::mutex mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  bool stopped_ = false;                        // stop() ran: not checking on purpose
   std::optional<WallTime> last_round_;          // when the checks last all returned
   std::string running_check_;                   // the check the ticker is in, if any
   std::map<std::string, std::string> failing_;  // check name -> its problem
   std::map<std::string, Heartbeat> heartbeats_;
   std::thread thread_;
+};
+
+// A clock for a loop that waits on it once per turn (the leader elector waits out its retry
+// period on its clock): each wait, on entry and on return, is a heartbeat of `loop`. Time itself
+// comes from `inner`.
+class HeartbeatClock final : public Clock {
+ public:
+  HeartbeatClock(Clock& inner, Watchdog& watchdog, std::string loop)
+      : inner_(inner), watchdog_(watchdog), loop_(std::move(loop)) {}
+  WallTime now() const override { return inner_.now(); }
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  WallTime deadline, const std::function<bool()>& wake) override {
+    watchdog_.beat(loop_);
+    inner_.wait_until(lock, cv, deadline, wake);
+    watchdog_.beat(loop_);
+  }
+  void sleep_for(Duration duration) override { inner_.sleep_for(duration); }
+
+ private:
+  Clock& inner_;
+  Watchdog& watchdog_;
+  std::string loop_;
 };
 
 // A check for the controller's work queue: failing while some key has waited longer than `limit`

@@ -27,27 +27,6 @@
 namespace lagpilot::operator_main {
 namespace {
 
-// The leader elector's clock. Its loop is the only one that waits on it, once per retry period,
-// so each wait is a heartbeat of that loop for /healthz.
-class HeartbeatClock final : public Clock {
- public:
-  HeartbeatClock(Clock& inner, Watchdog& watchdog, std::string loop)
-      : inner_(inner), watchdog_(watchdog), loop_(std::move(loop)) {}
-  WallTime now() const override { return inner_.now(); }
-  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                  WallTime deadline, const std::function<bool()>& wake) override {
-    watchdog_.beat(loop_);
-    inner_.wait_until(lock, cv, deadline, wake);
-    watchdog_.beat(loop_);
-  }
-  void sleep_for(Duration duration) override { inner_.sleep_for(duration); }
-
- private:
-  Clock& inner_;
-  Watchdog& watchdog_;
-  std::string loop_;
-};
-
 // Stops the watchdog before what its checks look at is destroyed.
 struct StopWatchdog {
   Watchdog& watchdog;

@@ -597,6 +597,36 @@ TEST(Watchdog, WorkQueueCheckFailsWhileAKeyWaitsTooLongForAWorker) {
   EXPECT_EQ(check(), std::nullopt);
 }
 
+TEST(Watchdog, HeartbeatClockBeatsOnEveryWait) {
+  FakeClock clock;
+  Watchdog watchdog(clock, seconds(60));
+  HeartbeatClock loop_clock(clock, watchdog, "leader-election");
+  watchdog.watch("leader-election", seconds(10));
+  watchdog.run_checks();
+  EXPECT_EQ(loop_clock.now(), clock.now());
+  clock.advance(seconds(11));
+  EXPECT_TRUE(watchdog.problem().has_value());
+  // The loop waits out its period: a beat.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::unique_lock lock(mutex);
+  loop_clock.wait_until(lock, cv, clock.now(), [] { return false; });
+  EXPECT_EQ(watchdog.problem(), std::nullopt);
+  clock.advance(seconds(11));  // and then hangs in its request
+  EXPECT_EQ(watchdog.problem(), std::optional<std::string>(
+                                    "loop leader-election has not turned for 11 s (limit 10 s)"));
+}
+
+TEST(Watchdog, ChecksThatNeverRanVouchForNothing) {
+  FakeClock clock;
+  Watchdog watchdog(clock, seconds(60));
+  EXPECT_EQ(watchdog.problem(), std::optional<std::string>("health checks are not running"));
+  watchdog.start();
+  EXPECT_EQ(watchdog.problem(), std::nullopt);
+  watchdog.stop();
+  EXPECT_EQ(watchdog.problem(), std::nullopt);
+}
+
 TEST(Watchdog, StoppedIsNotStalled) {
   FakeClock clock;
   Watchdog watchdog(clock, seconds(10));
