@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "controlplane/test_environment.h"
@@ -452,13 +453,17 @@ std::vector<std::string> mismatches(const Exposition& scraped, const Json& statu
   return found;
 }
 
+void install_crds() {
+  auto applied = kubectl("apply -f " LAGPILOT_SOURCE_DIR "/crds/");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  auto established =
+      kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io");
+  ASSERT_EQ(established.exit_code, 0) << established.output;
+}
+
 TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
-  auto applied_crd = kubectl("apply -f " LAGPILOT_SOURCE_DIR "/crds/");
-  ASSERT_EQ(applied_crd.exit_code, 0) << applied_crd.output;
-  ASSERT_EQ(kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io")
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(install_crds());
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "scrape");
   const Labels monitor = {{"namespace", ns.name()}, {"name", "orders"}, {"source", "kafka"}};
 
@@ -661,6 +666,47 @@ TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
   EXPECT_GT(count, 0);
   EXPECT_GE(reconcile_lines, 2) << "expected the scale and alert lines for " << ns.name()
                                 << "/orders";
+  std::filesystem::remove(log_path);
+}
+
+// With leader election: the leader reports lagpilot_leader 1, and /healthz stays 200 over several
+// stall limits (1 s here), so the watchdog's rounds and the election loop keep turning.
+TEST(MetricsScrape, LeaderIsReportedAndStaysHealthy) {
+  ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
+  ASSERT_NO_FATAL_FAILURE(install_crds());
+  controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "scrape-le");
+  const int metrics_port = free_port();
+  const int probe_port = free_port();
+  std::string log_path = std::filesystem::temp_directory_path() /
+                         ("lagpilot-scrape-le-" + std::to_string(::getpid()) + ".log");
+  OperatorProcess lagpilot(
+      {"run", "--kubeconfig", ControlPlaneEnvironment::plane()->kubeconfig_path(), "--namespaces",
+       ns.name(), "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
+       "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port), "--leader-elect",
+       "--leader-election-namespace", ns.name(), "--retry-period", "1s", "--health-stall-timeout",
+       "1s", "--log-format", "json"},
+      log_path);
+  ASSERT_TRUE(controlplane::eventually(
+      [&] {
+        return parse_exposition(http_get(metrics_port, "/metrics").body)
+                   .value("lagpilot_leader", {}) == 1.0;
+      },
+      seconds(30), milliseconds(100)))
+      << lagpilot.log();
+  EXPECT_EQ(http_get(probe_port, "/readyz").status, 200);
+  auto until = std::chrono::steady_clock::now() + seconds(4);
+  int answers = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    HttpResponse healthz = http_get(probe_port, "/healthz");
+    ASSERT_EQ(healthz.status, 200) << healthz.body << "\n" << lagpilot.log();
+    ++answers;
+    std::this_thread::sleep_for(milliseconds(100));  // sampling the probe, not waiting for state
+  }
+  EXPECT_GT(answers, 10);
+  EXPECT_EQ(lagpilot.terminate(seconds(10)), 0) << lagpilot.log();
+  EXPECT_NE(lagpilot.log().find("leader-election lease released"), std::string::npos)
+      << lagpilot.log();
+  EXPECT_EQ(lagpilot.log().find("healthz failing"), std::string::npos) << lagpilot.log();
   std::filesystem::remove(log_path);
 }
 
