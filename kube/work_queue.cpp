@@ -16,13 +16,30 @@ void WorkQueue::insert_locked(const std::string& key, WallTime ready_at) {
   if (options_.on_add) options_.on_add();
 }
 
+WorkQueue::DepthChange WorkQueue::depth_change_locked() {
+  if (!options_.on_depth || queue_.size() == last_depth_) return {};
+  last_depth_ = queue_.size();
+  return {++depth_seq_, last_depth_};
+}
+
+void WorkQueue::report_depth(DepthChange change) {
+  if (change.seq == 0) return;
+  std::lock_guard lock(depth_mutex_);
+  if (change.seq <= depth_reported_) return;  // a newer value is already out
+  depth_reported_ = change.seq;
+  options_.on_depth(change.depth);
+}
+
 void WorkQueue::add(const std::string& key) {
+  DepthChange depth;
   {
     std::lock_guard lock(mutex_);
     insert_locked(key, clock_.now());
     ++generation_;
+    depth = depth_change_locked();
   }
   changed_.notify_one();
+  report_depth(depth);
 }
 
 void WorkQueue::add_after(const std::string& key, Duration delay) {
@@ -83,8 +100,16 @@ void WorkQueue::promote_due_locked(WallTime now) {
 
 std::optional<std::string> WorkQueue::get() {
   std::unique_lock lock(mutex_);
+  // Promoting due keys and taking one both change the ready count: report it as it stands when
+  // get() returns, without the lock.
+  auto finish = [&](std::optional<std::string> key) {
+    DepthChange depth = depth_change_locked();
+    lock.unlock();
+    report_depth(depth);
+    return key;
+  };
   while (true) {
-    if (shutting_down_) return std::nullopt;
+    if (shutting_down_) return finish(std::nullopt);
     WallTime now = clock_.now();
     promote_due_locked(now);
     if (!queue_.empty()) {
@@ -98,7 +123,7 @@ std::optional<std::string> WorkQueue::get() {
         }
         ready_since_.erase(it);
       }
-      return key;
+      return finish(std::move(key));
     }
     WallTime next = WallTime::max();
     for (const auto& [key, deadline] : delayed_) next = std::min(next, deadline);
@@ -108,13 +133,20 @@ std::optional<std::string> WorkQueue::get() {
 }
 
 void WorkQueue::done(const std::string& key) {
+  DepthChange depth;
   {
     std::lock_guard lock(mutex_);
     processing_.erase(key);
-    if (dirty_.count(key)) queue_.push_back(key);
+    if (dirty_.count(key)) {
+      // Re-added while being processed: ready from now on, not from the re-add.
+      queue_.push_back(key);
+      ready_since_[key] = clock_.now();
+    }
     ++generation_;
+    depth = depth_change_locked();
   }
   changed_.notify_one();
+  report_depth(depth);
 }
 
 void WorkQueue::shut_down() {
@@ -146,6 +178,23 @@ std::optional<WallTime> WorkQueue::deadline(const std::string& key) const {
   auto it = delayed_.find(key);
   if (it == delayed_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<WallTime> WorkQueue::oldest_waiting() const {
+  std::lock_guard lock(mutex_);
+  std::optional<WallTime> oldest;
+  auto consider = [&oldest](WallTime t) {
+    if (!oldest || t < *oldest) oldest = t;
+  };
+  for (const auto& key : queue_) {
+    if (auto it = ready_since_.find(key); it != ready_since_.end()) consider(it->second);
+  }
+  // Due keys are promoted only by get(): with every worker stuck they stay here.
+  WallTime now = clock_.now();
+  for (const auto& [key, deadline] : delayed_) {
+    if (deadline <= now) consider(deadline);
+  }
+  return oldest;
 }
 
 }  // namespace lagpilot::kube

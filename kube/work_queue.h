@@ -25,6 +25,10 @@ struct WorkQueueOptions {
   std::function<void()> on_add;
   std::function<void()> on_retry;
   std::function<void(double seconds)> on_wait;  // time a key waited between ready and get()
+  // The number of keys ready now (ready_count()), each time it changes. Called outside the
+  // queue's lock, one call at a time, newest value last (a stale value is never reported after a
+  // newer one); it may read the queue (ready_count() ...) but must not add to it.
+  std::function<void(std::size_t ready)> on_depth;
 };
 
 class WorkQueue {
@@ -49,10 +53,21 @@ class WorkQueue {
   std::size_t ready_count() const;    // keys waiting to be processed now
   std::size_t delayed_count() const;  // keys waiting for a deadline
   std::optional<WallTime> deadline(const std::string& key) const;
+  // When the key that has waited longest for a worker became ready (a delayed key: its deadline,
+  // once passed); nullopt when no key waits. For liveness: workers that stop taking keys show
+  // as an ever older value.
+  std::optional<WallTime> oldest_waiting() const;
 
  private:
+  // A change of ready_count() to report once the lock is released; seq 0: nothing changed.
+  struct DepthChange {
+    unsigned long seq = 0;
+    std::size_t depth = 0;
+  };
   void insert_locked(const std::string& key, WallTime ready_at);
   void promote_due_locked(WallTime now);
+  DepthChange depth_change_locked();
+  void report_depth(DepthChange change);
 
   Clock& clock_;
   WorkQueueOptions options_;
@@ -67,6 +82,10 @@ class WorkQueue {
   std::mt19937 random_{20261122};
   unsigned long generation_ = 0;
   bool shutting_down_ = false;
+  std::size_t last_depth_ = 0;        // the ready count last handed to report_depth
+  unsigned long depth_seq_ = 0;       // numbers each change of it
+  std::mutex depth_mutex_;            // serializes on_depth calls
+  unsigned long depth_reported_ = 0;  // seq of the last value on_depth received
 };
 
 }  // namespace lagpilot::kube

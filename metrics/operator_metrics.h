@@ -1,6 +1,7 @@
 #pragma once
 // The operator's own Prometheus metrics, on an injected registry (no global registry). Per-monitor
 // series carry namespace, name and source labels and are removed when the monitor is deleted.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,9 @@ struct MonitorValues {
   std::optional<double> consumers;
   std::optional<double> partitions;
   std::optional<double> latency_seconds;
+  // Consumer lag by partition id, with per-partition metrics on; nullopt: unknown (the series are
+  // removed, like any unknown value).
+  std::optional<std::map<std::int32_t, double>> partition_lags;
   double replicas_current = 0;
   double replicas_desired = 0;
   int health = 0;  // 0 Healthy, 1 Degraded, 2 Unhealthy, 3 Unknown
@@ -32,8 +36,12 @@ struct MonitorValues {
 
 class OperatorMetrics {
  public:
-  explicit OperatorMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version);
+  // per_partition_metrics (--per-partition-metrics): per-monitor series by partition too.
+  OperatorMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version,
+                  bool per_partition_metrics = false);
   ~OperatorMetrics();
+
+  bool per_partition_metrics() const { return per_partition_; }
 
   void reconcile_finished(const std::string& result, double seconds);
   void workqueue_added();
@@ -46,9 +54,10 @@ class OperatorMetrics {
 
   void set_monitor(const MonitorValues& values);
   void scaled(const std::string& ns, const std::string& name, const std::string& source, bool up);
-  void set_alerts_firing(const std::string& ns, const std::string& name, const std::string& severity, double count);
-  void set_slo(const std::string& ns, const std::string& name, const std::string& slo, double budget_remaining_ratio,
-               const std::map<std::string, double>& burn_rates);
+  void set_alerts_firing(const std::string& ns, const std::string& name,
+                         const std::string& severity, double count);
+  void set_slo(const std::string& ns, const std::string& name, const std::string& slo,
+               double budget_remaining_ratio, const std::map<std::string, double>& burn_rates);
   void remove_monitor(const std::string& ns, const std::string& name);
 
   std::shared_ptr<prometheus::Registry> registry() const;
@@ -57,6 +66,7 @@ class OperatorMetrics {
   struct Families;
   struct MonitorSeries;
   std::shared_ptr<prometheus::Registry> registry_;
+  bool per_partition_;
   std::unique_ptr<Families> families_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<MonitorSeries>> monitors_;  // "ns/name"

@@ -20,6 +20,11 @@ void MetricsObserver::on_report(const controllers::MonitorReport& report) {
     values.egress_rate = s.egress_rate;
     if (s.consumers) values.consumers = *s.consumers;
     values.partitions = s.partitions;
+    if (metrics_.per_partition_metrics()) {
+      values.partition_lags.emplace();
+      for (const auto& partition : s.partition_lags)
+        (*values.partition_lags)[partition.partition] = static_cast<double>(partition.lag);
+    }
   }
   values.replicas_current = report.current_replicas;
   values.replicas_desired = report.desired_replicas;

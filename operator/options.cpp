@@ -58,6 +58,7 @@ Flags:
   --namespaces a,b                   watch only these namespaces (default: all)
   --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
   --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
+  --health-stall-timeout DUR         /healthz fails when a loop has not turned for this long (default 60s)
   --log-level LEVEL                  trace, debug, info, warn, error (default info)
   --log-format FORMAT                json, text or auto (default auto: text on a terminal)
   --workers N                        concurrent reconciles (default 8)
@@ -118,6 +119,10 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       options.metrics_bind_address = value;
     } else if (name == "health-probe-bind-address") {
       options.health_probe_bind_address = value;
+    } else if (name == "health-stall-timeout") {
+      error = duration(options.health_stall_timeout);
+      if (!error && options.health_stall_timeout < std::chrono::seconds(1))
+        error = flag_error(name, "must be at least 1s");
     } else if (name == "log-level") {
       static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
       if (!kLevels.count(value))

@@ -26,6 +26,8 @@ struct RunOptions {
   std::chrono::seconds renew_deadline{10};
   std::chrono::seconds retry_period{2};
   bool per_partition_metrics = false;
+  // /healthz fails when a loop it watches has not turned for this long.
+  std::chrono::seconds health_stall_timeout{60};
 };
 
 // Parses `args` (without the program and subcommand). Errors name the flag.

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -27,7 +28,16 @@ std::optional<std::pair<std::string, int>> parse_bind_address(const std::string&
 }
 
 ProbeServer::ProbeServer(std::function<bool()> healthy, std::function<bool()> ready)
-    : healthy_(std::move(healthy)), ready_(std::move(ready)) {}
+    : ProbeServer(
+          [healthy = std::move(healthy)]() -> std::optional<std::string> {
+            if (healthy()) return std::nullopt;
+            return std::string();  // no reason to give
+          },
+          std::move(ready)) {}
+
+ProbeServer::ProbeServer(std::function<std::optional<std::string>()> health_problem,
+                         std::function<bool()> ready)
+    : health_problem_(std::move(health_problem)), ready_(std::move(ready)) {}
 
 ProbeServer::~ProbeServer() { stop(); }
 
@@ -83,9 +93,9 @@ void ProbeServer::serve() {
     int code = 404;
     std::string body = "not found\n";
     if (path == "/healthz" || path == "/livez") {
-      bool ok = healthy_();
-      code = ok ? 200 : 500;
-      body = ok ? "ok\n" : "unhealthy\n";
+      auto problem = health_problem_();
+      code = problem ? 500 : 200;
+      body = !problem ? "ok\n" : problem->empty() ? "unhealthy\n" : "unhealthy: " + *problem + "\n";
     } else if (path == "/readyz") {
       bool ok = ready_();
       code = ok ? 200 : 503;
@@ -102,6 +112,137 @@ void ProbeServer::serve() {
     ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
     ::close(client);
   }
+}
+
+namespace {
+
+std::string whole_seconds(Duration d) {
+  return std::to_string(
+             static_cast<long long>(std::floor(std::chrono::duration<double>(d).count()))) +
+         " s";
+}
+
+}  // namespace
+
+Watchdog::Watchdog(Clock& clock, Duration stall_limit, Duration tick)
+    : clock_(clock), stall_limit_(stall_limit), tick_(tick) {}
+
+Watchdog::~Watchdog() { stop(); }
+
+void Watchdog::add_check(std::string name, Check check) {
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+void Watchdog::watch(const std::string& name, Duration limit) {
+  std::lock_guard lock(mutex_);
+  heartbeats_[name] = Heartbeat{clock_.now(), limit};
+}
+
+void Watchdog::beat(const std::string& name) {
+  WallTime now = clock_.now();
+  std::lock_guard lock(mutex_);
+  auto it = heartbeats_.find(name);
+  if (it != heartbeats_.end()) it->second.last = now;
+}
+
+void Watchdog::unwatch(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  heartbeats_.erase(name);
+}
+
+void Watchdog::run_checks() {
+  for (const auto& [name, check] : checks_) {
+    {
+      std::lock_guard lock(mutex_);
+      running_check_ = name;
+    }
+    std::optional<std::string> problem;
+    try {
+      problem = check();
+    } catch (const std::exception& e) {
+      problem = std::string("check threw: ") + e.what();
+    }
+    std::lock_guard lock(mutex_);
+    if (problem) {
+      failing_[name] = *problem;
+    } else {
+      failing_.erase(name);
+    }
+  }
+  WallTime now = clock_.now();
+  std::lock_guard lock(mutex_);
+  running_check_.clear();
+  last_round_ = now;
+}
+
+void Watchdog::start() {
+  {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    stopped_ = false;
+    last_round_ = clock_.now();  // the first round is due now, not overdue
+  }
+  thread_ = std::thread([this] {
+    while (true) {
+      run_checks();
+      std::unique_lock lock(mutex_);
+      if (stopping_) return;
+      clock_.wait_until(lock, stop_cv_,
+                        clock_.now() + std::chrono::duration_cast<WallTime::duration>(tick_),
+                        [this] { return stopping_; });
+      if (stopping_) return;
+    }
+  });
+}
+
+void Watchdog::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
+  last_round_.reset();  // stopped on purpose: not a stall
+}
+
+std::optional<std::string> Watchdog::problem() const {
+  WallTime now = clock_.now();
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> reasons;
+  if (!last_round_ && !stopped_) {
+    reasons.push_back("health checks are not running");  // nothing vouches for the loops
+  } else if (last_round_ && now - *last_round_ > stall_limit_) {
+    reasons.push_back("health checks have not completed for " + whole_seconds(now - *last_round_) +
+                      " (limit " + whole_seconds(stall_limit_) + ")" +
+                      (running_check_.empty() ? "" : ", stuck in " + running_check_));
+  }
+  for (const auto& [name, heartbeat] : heartbeats_) {
+    if (now - heartbeat.last > heartbeat.limit) {
+      reasons.push_back("loop " + name + " has not turned for " +
+                        whole_seconds(now - heartbeat.last) + " (limit " +
+                        whole_seconds(heartbeat.limit) + ")");
+    }
+  }
+  for (const auto& [name, problem] : failing_) reasons.push_back(name + ": " + problem);
+  if (reasons.empty()) return std::nullopt;
+  std::string joined;
+  for (const auto& reason : reasons) joined += (joined.empty() ? "" : "; ") + reason;
+  return joined;
+}
+
+Watchdog::Check work_queue_check(const kube::WorkQueue& queue, Clock& clock, Duration limit) {
+  return [&queue, &clock, limit]() -> std::optional<std::string> {
+    if (queue.shutting_down()) return std::nullopt;
+    auto oldest = queue.oldest_waiting();
+    if (!oldest) return std::nullopt;
+    auto waited = std::chrono::duration_cast<Duration>(clock.now() - *oldest);
+    if (waited <= limit) return std::nullopt;
+    return "a key has waited " + whole_seconds(waited) + " for a worker (limit " +
+           whole_seconds(limit) + "): the workers are stuck or far behind";
+  };
 }
 
 }  // namespace lagpilot::operator_main

@@ -25,12 +25,22 @@
 #include "util/clock.h"
 
 namespace lagpilot::operator_main {
+namespace {
+
+// Stops the watchdog before what its checks look at is destroyed.
+struct StopWatchdog {
+  Watchdog& watchdog;
+  ~StopWatchdog() { watchdog.stop(); }
+};
+
+}  // namespace
 
 int run_operator(const RunOptions& options) {
   configure_logging(options.log_level, options.log_format);
   SystemClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
-  metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION);
+  metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION,
+                                            options.per_partition_metrics);
 
   auto config = kube::load_default_config(kube::process_environment(), options.kubeconfig);
   if (!config) {
@@ -111,6 +121,15 @@ int run_operator(const RunOptions& options) {
   controller_options.queue.on_wait = [&operator_metrics](double s) {
     operator_metrics.workqueue_waited(s);
   };
+  controller_options.queue.on_depth = [&operator_metrics](std::size_t ready) {
+    operator_metrics.set_workqueue_depth(static_cast<double>(ready));
+  };
+
+  // /healthz: the process is alive and its loops turn. A ticker runs the checks (the work queue's
+  // keys are taken by workers) every second; the leader-election loop beats on its own.
+  const Duration stall_limit = options.health_stall_timeout;
+  Watchdog watchdog(clock, stall_limit);
+  HeartbeatClock election_clock(clock, watchdog, "leader-election");
 
   std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
@@ -127,15 +146,24 @@ int run_operator(const RunOptions& options) {
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
-    elector = std::make_unique<LeaderElector>(*client, clock, election);
+    elector = std::make_unique<LeaderElector>(*client, election_clock, election);
     controller_options.may_write = [&elector] { return elector->holds_lease(); };
   }
   controllers::QueueMonitorController controller(*client, clock, sources, events,
                                                  controller_options, &observer);
+  watchdog.add_check("workqueue", work_queue_check(controller.queue(), clock, stall_limit));
+  StopWatchdog stop_watchdog{watchdog};
+  watchdog.start();
 
   // Standbys are ready too: readiness means connected and able to take over.
   std::atomic<bool> ready{false};
-  ProbeServer probes([] { return true; }, [&ready] { return ready.load(); });
+  ProbeServer probes(
+      [&watchdog]() -> std::optional<std::string> {
+        auto problem = watchdog.problem();
+        if (problem) spdlog::warn("healthz failing: {}", *problem);
+        return problem;
+      },
+      [&ready] { return ready.load(); });
   if (options.health_probe_bind_address != "0") {
     if (auto started = probes.start(options.health_probe_bind_address); !started) {
       std::fprintf(stderr, "lagpilot: %s\n", started.error().message.c_str());
@@ -161,8 +189,15 @@ int run_operator(const RunOptions& options) {
     spdlog::info("leader-election lease={}/{} identity={}: waiting to lead",
                  elector->config().lease_namespace, elector->config().lease_name,
                  elector->config().identity);
-    election_thread = std::thread([&elector] {
+    // One acquire-or-renew is a read and a write, each with the client's timeout and retries:
+    // the loop may legitimately take that long on top of its retry period.
+    const auto request = client_options.retry.max_attempts *
+                         (client_options.request_timeout + client_options.retry.max_backoff);
+    watchdog.watch("leader-election",
+                   std::max<Duration>(stall_limit, options.retry_period + 2 * request));
+    election_thread = std::thread([&elector, &watchdog] {
       elector->run([] { ::kill(::getpid(), SIGUSR1); }, [] { ::kill(::getpid(), SIGUSR2); });
+      watchdog.unwatch("leader-election");
     });
   } else if (!start_controller()) {
     return 1;
@@ -202,6 +237,7 @@ int run_operator(const RunOptions& options) {
     if (election_thread.joinable()) election_thread.join();
     if (exit_code == 0 && elector->release()) spdlog::info("leader-election lease released");
   }
+  watchdog.stop();
   probes.stop();
   spdlog::info("stopped: {} live sources left", source_context.live_sources());
   return exit_code;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -162,6 +163,101 @@ TEST(WorkQueue, ReportsWaitTime) {
   ASSERT_TRUE(queue.get().has_value());
   ASSERT_EQ(waits.size(), 1u);
   EXPECT_DOUBLE_EQ(waits[0], 2.0);
+}
+
+TEST(WorkQueue, ReportsReadyDepthEachTimeItChanges) {
+  FakeClock clock;
+  std::vector<std::size_t> depths;
+  WorkQueue* observed = nullptr;
+  std::vector<std::size_t> read_back;
+  WorkQueueOptions options;
+  options.on_depth = [&](std::size_t depth) {
+    depths.push_back(depth);
+    // Outside the queue's lock: reading the queue from the hook does not deadlock.
+    read_back.push_back(observed->ready_count());
+  };
+  WorkQueue queue(clock, options);
+  observed = &queue;
+  queue.add("ns/a");
+  queue.add("ns/a");  // already waiting: no change
+  queue.add("ns/b");
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2}));
+  ASSERT_EQ(*queue.get(), "ns/a");
+  ASSERT_EQ(*queue.get(), "ns/b");
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2, 1, 0}));
+  queue.add("ns/a");  // being processed: parked, not ready
+  EXPECT_EQ(depths.size(), 4u);
+  queue.done("ns/a");  // now ready
+  queue.done("ns/b");  // nothing waiting for it: no change
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2, 1, 0, 1}));
+  ASSERT_EQ(*queue.get(), "ns/a");
+  queue.done("ns/a");
+  queue.add_after("ns/c", seconds(5));  // delayed keys are not ready
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2, 1, 0, 1, 0}));
+  clock.advance(seconds(5));
+  ASSERT_EQ(*queue.get(), "ns/c");  // promoted and taken in one get(): still 0
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2, 1, 0, 1, 0}));
+  EXPECT_EQ(read_back, depths);
+}
+
+TEST(WorkQueue, LastReportedDepthIsTheCurrentOneUnderConcurrentAdds) {
+  SystemClock clock;
+  std::mutex mutex;
+  std::optional<std::size_t> last;
+  std::atomic<int> calls{0};
+  WorkQueueOptions options;
+  options.on_depth = [&](std::size_t depth) {
+    std::lock_guard lock(mutex);
+    last = depth;
+    ++calls;
+  };
+  WorkQueue queue(clock, options);
+  std::vector<std::thread> adders;
+  for (int t = 0; t < 4; ++t) {
+    adders.emplace_back([&queue, t] {
+      for (int i = 0; i < 250; ++i) queue.add("ns/t" + std::to_string(t) + "-" + std::to_string(i));
+    });
+  }
+  std::thread taker([&queue] {
+    for (int i = 0; i < 500; ++i) queue.done(*queue.get());
+  });
+  for (auto& adder : adders) adder.join();
+  taker.join();
+  EXPECT_EQ(queue.ready_count(), 500u);
+  std::lock_guard lock(mutex);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(*last, 500u);  // never a stale value after the newest
+  EXPECT_GE(calls.load(), 500);
+}
+
+TEST(WorkQueue, OldestWaitingIsTheLongestWaitForAWorker) {
+  FakeClock clock;
+  WorkQueue queue(clock);
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  auto start = clock.now();
+  queue.add("ns/a");
+  clock.advance(seconds(3));
+  queue.add("ns/b");
+  EXPECT_EQ(queue.oldest_waiting(), start);
+  ASSERT_EQ(*queue.get(), "ns/a");
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(3));
+  ASSERT_EQ(*queue.get(), "ns/b");
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);  // both being processed: nobody waits
+  queue.add("ns/a");  // changed while being processed: waits for its reconcile, not a worker
+  clock.advance(seconds(1));
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  queue.done("ns/a");
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(4));  // ready once done
+  ASSERT_EQ(*queue.get(), "ns/a");
+  queue.done("ns/a");
+  queue.done("ns/b");
+  // A delayed key waits for a worker from its deadline on, promoted or not.
+  queue.add_after("ns/c", seconds(10));
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
+  clock.advance(seconds(12));
+  EXPECT_EQ(queue.oldest_waiting(), start + seconds(14));
+  ASSERT_EQ(*queue.get(), "ns/c");
+  EXPECT_EQ(queue.oldest_waiting(), std::nullopt);
 }
 
 }  // namespace
