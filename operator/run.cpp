@@ -96,7 +96,11 @@ int run_operator(const RunOptions& options) {
   kafka_options.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
   SourceContext source_context(kafka_options);
   auto sources = SourceFactory::with_builtin_sources(source_context);
-  kube::EventRecorder events(*client, clock, "lagpilot");
+  std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
+  std::unique_ptr<LeaderElector> elector;
+  // Every write (status, scale, Events) goes through the leader-election fence.
+  FencedKubeClient writer(*client, [&elector] { return !elector || elector->holds_lease(); });
+  kube::EventRecorder events(writer, clock, "lagpilot");
   MetricsObserver observer(operator_metrics);
   // Alert webhooks (spec.notifications), delivered in the background: a slow receiver never
   // delays a reconcile.
@@ -112,7 +116,6 @@ int run_operator(const RunOptions& options) {
     operator_metrics.workqueue_waited(s);
   };
 
-  std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
     LeaderElectionConfig election;
     election.lease_namespace = !options.leader_election_namespace.empty()
@@ -127,11 +130,13 @@ int run_operator(const RunOptions& options) {
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
-    elector = std::make_unique<LeaderElector>(*client, clock, election);
+    election_client = kube::RestKubeClient::from_config(
+        *config, clock, election_client_options(election, client_options));
+    elector = std::make_unique<LeaderElector>(*election_client, clock, election);
     controller_options.may_write = [&elector] { return elector->holds_lease(); };
   }
-  controllers::QueueMonitorController controller(*client, clock, sources, events,
-                                                 controller_options, &observer);
+  controllers::QueueMonitorController controller(writer, clock, sources, events, controller_options,
+                                                 &observer);
 
   // Standbys are ready too: readiness means connected and able to take over.
   std::atomic<bool> ready{false};
