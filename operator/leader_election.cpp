@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace lagpilot::operator_main {
 namespace {
 
@@ -12,6 +14,14 @@ bool same_record(const kube::LeaseRecord& a, const kube::LeaseRecord& b) {
 }
 
 }  // namespace
+
+kube::ClientOptions election_client_options(const LeaderElectionConfig& config,
+                                            kube::ClientOptions base) {
+  auto half = std::chrono::duration_cast<std::chrono::milliseconds>(config.renew_deadline) / 2;
+  base.request_timeout = std::max(half, std::chrono::milliseconds(1000));
+  base.retry.max_attempts = 1;
+  return base;
+}
 
 LeaderElector::LeaderElector(kube::KubeClient& client, Clock& clock, LeaderElectionConfig config)
     : leases_(client), clock_(clock), config_(std::move(config)) {}
@@ -42,15 +52,19 @@ bool LeaderElector::try_acquire_or_renew() {
   }
   kube::LeaseRecord record = **current;
   {
+    // A change is dated when the read returned, not when it was sent: the holder may have renewed
+    // while the read was under way, and its lease runs from then. (`now`, from before the read,
+    // dates our own renewal: the conservative side for the fence.)
+    WallTime read_at = clock_.now();
     std::lock_guard lock(mutex_);
     if (!observed_ || !same_record(*observed_, record)) {
       observed_ = record;
-      observed_at = now;
+      observed_at = read_at;
     }
     bool held_by_other =
         !record.holder_identity.empty() && record.holder_identity != config_.identity;
     auto record_duration = std::chrono::seconds(record.lease_duration_seconds);
-    if (held_by_other && observed_at + record_duration > now) return false;  // not expired yet
+    if (held_by_other && observed_at + record_duration > read_at) return false;  // not expired
   }
   kube::LeaseRecord next = record;
   if (record.holder_identity != config_.identity) {
@@ -82,10 +96,16 @@ bool LeaderElector::holds_lease() const {
 
 bool LeaderElector::wait_retry_period() {
   std::unique_lock lock(mutex_);
-  clock_.wait_until(
-      lock, stop_cv_,
-      clock_.now() + std::chrono::duration_cast<WallTime::duration>(config_.retry_period),
-      [this] { return stopping_; });
+  WallTime now = clock_.now();
+  WallTime until = now + std::chrono::duration_cast<WallTime::duration>(config_.retry_period);
+  // While leading, wake at the renew deadline at the latest: losing the lease is noticed then,
+  // not up to a retry period later.
+  if (renewed_at_) {
+    WallTime deadline =
+        *renewed_at_ + std::chrono::duration_cast<WallTime::duration>(config_.renew_deadline);
+    if (deadline > now) until = std::min(until, deadline);
+  }
+  clock_.wait_until(lock, stop_cv_, until, [this] { return stopping_; });
   return !stopping_;
 }
 
@@ -98,7 +118,7 @@ void LeaderElector::run(const std::function<void()>& on_started_leading,
                config_.lease_name, config_.identity);
   if (on_started_leading) on_started_leading();
   while (wait_retry_period()) {
-    if (try_acquire_or_renew()) continue;
+    if (holds_lease() && try_acquire_or_renew()) continue;
     if (!holds_lease()) {
       spdlog::error("leader-election lease={}/{} lost: no renewal within the renew deadline",
                     config_.lease_namespace, config_.lease_name);
@@ -135,6 +155,77 @@ bool LeaderElector::release() {
   if (!updated) return false;
   observed_ = *updated;
   return true;
+}
+
+std::optional<kube::ApiError> FencedKubeClient::refused(const std::string& what) const {
+  if (!may_write_ || may_write_()) return std::nullopt;
+  return kube::ApiError(kube::ApiReason::kCancelled, 0,
+                        what + ": not sent: not leading (lease not renewed within the deadline)");
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::get(const kube::Gvr& gvr, const std::string& ns,
+                                                  const std::string& name) {
+  return inner_.get(gvr, ns, name);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::list(const kube::Gvr& gvr, const std::string& ns,
+                                                   const kube::ListOptions& options) {
+  return inner_.list(gvr, ns, options);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::create(const kube::Gvr& gvr, const std::string& ns,
+                                                     const kube::Json& object) {
+  if (auto error = refused("create " + gvr.to_string())) return *error;
+  return inner_.create(gvr, ns, object);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::update(const kube::Gvr& gvr, const std::string& ns,
+                                                     const kube::Json& object) {
+  if (auto error = refused("update " + gvr.to_string())) return *error;
+  return inner_.update(gvr, ns, object);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::patch(const kube::Gvr& gvr, const std::string& ns,
+                                                    const std::string& name, kube::PatchType type,
+                                                    const kube::Json& patch,
+                                                    const std::string& subresource) {
+  if (auto error = refused("patch " + gvr.to_string() + " " + name)) return *error;
+  return inner_.patch(gvr, ns, name, type, patch, subresource);
+}
+
+kube::ApiStatus FencedKubeClient::remove(const kube::Gvr& gvr, const std::string& ns,
+                                         const std::string& name) {
+  if (auto error = refused("delete " + gvr.to_string() + " " + name)) return *error;
+  return inner_.remove(gvr, ns, name);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::update_status(const kube::Gvr& gvr,
+                                                            const std::string& ns,
+                                                            const kube::Json& object) {
+  if (auto error = refused("update " + gvr.to_string() + " status")) return *error;
+  return inner_.update_status(gvr, ns, object);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::get_scale(const kube::Gvr& gvr, const std::string& ns,
+                                                        const std::string& name) {
+  return inner_.get_scale(gvr, ns, name);
+}
+
+kube::ApiResult<kube::Json> FencedKubeClient::patch_scale(const kube::Gvr& gvr,
+                                                          const std::string& ns,
+                                                          const std::string& name, int replicas) {
+  if (auto error = refused("scale " + gvr.to_string() + " " + name)) return *error;
+  return inner_.patch_scale(gvr, ns, name, replicas);
+}
+
+kube::ApiResult<std::unique_ptr<kube::WatchStream>> FencedKubeClient::watch(
+    const kube::Gvr& gvr, const std::string& ns, const kube::WatchOptions& options) {
+  return inner_.watch(gvr, ns, options);
+}
+
+kube::ApiResult<kube::Gvr> FencedKubeClient::resolve_kind(const std::string& api_version,
+                                                          const std::string& kind) {
+  return inner_.resolve_kind(api_version, kind);
 }
 
 }  // namespace lagpilot::operator_main

@@ -4,6 +4,11 @@
 // candidate's own clock (never comparing clocks across machines); the leader renews every
 // retryPeriod and considers itself deposed when it could not renew for renewDeadline, which is
 // shorter than leaseDuration, so it stops writing before anyone else may start.
+//
+// The fence: FencedKubeClient refuses every write (status, scale, Events) while holds_lease() is
+// false, and the elector talks to the API server through its own client whose requests are
+// bounded inside the renew deadline (election_client_options), so a leader cut off from the API
+// server gives up at its renew deadline rather than after the general client's timeouts.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -12,6 +17,7 @@
 #include <string>
 
 #include "kube/lease.h"
+#include "kube/rest_client.h"
 #include "util/clock.h"
 
 namespace lagpilot::operator_main {
@@ -24,6 +30,12 @@ struct LeaderElectionConfig {
   Duration renew_deadline = std::chrono::seconds(10);
   Duration retry_period = std::chrono::seconds(2);
 };
+
+// Options for the elector's own API client, from the general client's (`base`): no retries inside
+// the client (the elector itself retries every retry period) and each request bounded to half the
+// renew deadline (at least 1 s), so one hanging request cannot outlast the renew deadline.
+kube::ClientOptions election_client_options(const LeaderElectionConfig& config,
+                                            kube::ClientOptions base);
 
 class LeaderElector {
  public:
@@ -43,6 +55,7 @@ class LeaderElector {
   const LeaderElectionConfig& config() const { return config_; }
 
  private:
+  // Waits one retry period, but not past the renew deadline while leading. False when stopped.
   bool wait_retry_period();
 
   kube::LeaseClient leases_;
@@ -54,6 +67,47 @@ class LeaderElector {
   std::optional<kube::LeaseRecord> observed_;  // the Lease as we last saw it
   WallTime observed_at{};                      // our clock when it last changed
   std::optional<WallTime> renewed_at_;         // our last successful acquire/renew
+};
+
+// A KubeClient whose writes (create, update, patch, delete, status, scale) fail without reaching
+// the server while `may_write` is false; reads and watches pass through. Everything the
+// controller writes goes through it, so a leader whose lease may have lapsed writes nothing.
+class FencedKubeClient final : public kube::KubeClient {
+ public:
+  FencedKubeClient(kube::KubeClient& inner, std::function<bool()> may_write)
+      : inner_(inner), may_write_(std::move(may_write)) {}
+
+  kube::ApiResult<kube::Json> get(const kube::Gvr& gvr, const std::string& ns,
+                                  const std::string& name) override;
+  kube::ApiResult<kube::Json> list(const kube::Gvr& gvr, const std::string& ns,
+                                   const kube::ListOptions& options) override;
+  kube::ApiResult<kube::Json> create(const kube::Gvr& gvr, const std::string& ns,
+                                     const kube::Json& object) override;
+  kube::ApiResult<kube::Json> update(const kube::Gvr& gvr, const std::string& ns,
+                                     const kube::Json& object) override;
+  kube::ApiResult<kube::Json> patch(const kube::Gvr& gvr, const std::string& ns,
+                                    const std::string& name, kube::PatchType type,
+                                    const kube::Json& patch,
+                                    const std::string& subresource) override;
+  kube::ApiStatus remove(const kube::Gvr& gvr, const std::string& ns,
+                         const std::string& name) override;
+  kube::ApiResult<kube::Json> update_status(const kube::Gvr& gvr, const std::string& ns,
+                                            const kube::Json& object) override;
+  kube::ApiResult<kube::Json> get_scale(const kube::Gvr& gvr, const std::string& ns,
+                                        const std::string& name) override;
+  kube::ApiResult<kube::Json> patch_scale(const kube::Gvr& gvr, const std::string& ns,
+                                          const std::string& name, int replicas) override;
+  kube::ApiResult<std::unique_ptr<kube::WatchStream>> watch(
+      const kube::Gvr& gvr, const std::string& ns, const kube::WatchOptions& options) override;
+  kube::ApiResult<kube::Gvr> resolve_kind(const std::string& api_version,
+                                          const std::string& kind) override;
+
+ private:
+  // The error a fenced write returns, or nullopt when writing is allowed.
+  std::optional<kube::ApiError> refused(const std::string& what) const;
+
+  kube::KubeClient& inner_;
+  std::function<bool()> may_write_;
 };
 
 }  // namespace lagpilot::operator_main

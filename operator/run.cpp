@@ -106,7 +106,11 @@ int run_operator(const RunOptions& options) {
   kafka_options.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
   SourceContext source_context(kafka_options);
   auto sources = SourceFactory::with_builtin_sources(source_context);
-  kube::EventRecorder events(*client, clock, "lagpilot");
+  std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
+  std::unique_ptr<LeaderElector> elector;
+  // Every write (status, scale, Events) goes through the leader-election fence.
+  FencedKubeClient writer(*client, [&elector] { return !elector || elector->holds_lease(); });
+  kube::EventRecorder events(writer, clock, "lagpilot");
   MetricsObserver observer(operator_metrics);
   // Alert webhooks (spec.notifications), delivered in the background: a slow receiver never
   // delays a reconcile.
@@ -131,7 +135,6 @@ int run_operator(const RunOptions& options) {
   Watchdog watchdog(clock, stall_limit);
   HeartbeatClock election_clock(clock, watchdog, "leader-election");
 
-  std::unique_ptr<LeaderElector> elector;
   if (options.leader_elect) {
     LeaderElectionConfig election;
     election.lease_namespace = !options.leader_election_namespace.empty()
@@ -146,11 +149,13 @@ int run_operator(const RunOptions& options) {
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
-    elector = std::make_unique<LeaderElector>(*client, election_clock, election);
+    election_client = kube::RestKubeClient::from_config(
+        *config, clock, election_client_options(election, client_options));
+    elector = std::make_unique<LeaderElector>(*election_client, election_clock, election);
     controller_options.may_write = [&elector] { return elector->holds_lease(); };
   }
-  controllers::QueueMonitorController controller(*client, clock, sources, events,
-                                                 controller_options, &observer);
+  controllers::QueueMonitorController controller(writer, clock, sources, events, controller_options,
+                                                 &observer);
   watchdog.add_check("workqueue", work_queue_check(controller.queue(), clock, stall_limit));
   StopWatchdog stop_watchdog{watchdog};
   watchdog.start();
