@@ -78,7 +78,14 @@ notify::MonitorAlerts firing_alerts(const std::string& ns, const std::string& na
 }
 
 nlohmann::json without_running_figures(nlohmann::json status) {
-  status.erase("metrics");
+  // Which metrics are known is news (e.g. the rates after the second poll); their values are not.
+  if (status.contains("metrics") && status["metrics"].is_object()) {
+    nlohmann::json known = nlohmann::json::array();
+    for (const auto& [name, value] : status["metrics"].items()) {
+      if (name != "lastPollTime") known.push_back(name);
+    }
+    status["metrics"] = known;
+  }
   if (status.contains("slos") && status["slos"].is_array()) {
     for (auto& slo : status["slos"]) {
       if (!slo.is_object()) continue;

@@ -30,8 +30,9 @@ notify::MonitorAlerts firing_alerts(const std::string& ns, const std::string& na
                                     const std::string& topic, const alerts::Evaluation& evaluation,
                                     const std::vector<alerts::AlertRule>& rules);
 
-// status without what changes with every poll while nothing happens: metrics, the SLOs' running
-// figures and buckets, and the values and summaries of active alerts. Two statuses equal under
+// status without what changes with every poll while nothing happens: metric values (which
+// metrics are known stays), the SLOs' running figures and buckets, and the values and summaries of
+// active alerts. Two statuses equal under
 // this differ only by the passing of time; their writes are throttled.
 nlohmann::json without_running_figures(nlohmann::json status);
 
