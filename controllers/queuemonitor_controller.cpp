@@ -70,6 +70,32 @@ scaler::Observation observation_from(const Result<QueueSnapshot>& polled, WallTi
   return observation;
 }
 
+// What the controller reads of a cached Deployment: identity and spec.replicas. The rest (pod
+// template, status, managedFields) is most of a Deployment and would be most of the cache.
+void keep_scale_fields(Json& deployment) {
+  Json kept = {{"apiVersion", deployment.value("apiVersion", "apps/v1")},
+               {"kind", deployment.value("kind", "Deployment")},
+               {"metadata", Json::object()}};
+  const Json metadata = deployment.value("metadata", Json::object());
+  for (const char* field : {"name", "namespace", "uid", "resourceVersion", "generation"}) {
+    if (metadata.contains(field)) kept["metadata"][field] = metadata[field];
+  }
+  if (deployment.contains("/spec/replicas"_json_pointer))
+    kept["spec"] = {{"replicas", deployment["/spec/replicas"_json_pointer]}};
+  deployment = std::move(kept);
+}
+
+// A cached QueueMonitor without what the server keeps for its own bookkeeping.
+void drop_bookkeeping(Json& monitor) {
+  if (!monitor.contains("metadata") || !monitor["metadata"].is_object()) return;
+  Json& metadata = monitor["metadata"];
+  metadata.erase("managedFields");
+  if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
+    metadata["annotations"].erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (metadata["annotations"].empty()) metadata.erase("annotations");
+  }
+}
+
 Json without_poll_time(Json status) {
   if (status.contains("metrics") && status["metrics"].is_object())
     status["metrics"].erase("lastPollTime");
@@ -142,15 +168,19 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
-    auto monitors =
-        std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns, clock_);
+    kube::InformerOptions monitor_options;
+    monitor_options.transform = drop_bookkeeping;
+    auto monitors = std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns,
+                                                     clock_, monitor_options);
     monitors->add_handlers(
         {[this](const Json& o) { on_monitor_event(nullptr, o); },
          [this](const Json& old_object, const Json& o) { on_monitor_event(&old_object, o); },
          [this](const Json& o) { on_monitor_deleted(o); }});
     monitor_informers_.push_back(std::move(monitors));
-    auto deployments =
-        std::make_unique<kube::Informer>(client_, kube::resources::kDeployments, ns, clock_);
+    kube::InformerOptions deployment_options;
+    deployment_options.transform = keep_scale_fields;
+    auto deployments = std::make_unique<kube::Informer>(client_, kube::resources::kDeployments, ns,
+                                                        clock_, deployment_options);
     deployments->add_handlers(
         {[this](const Json& o) { on_target_event(nullptr, o); },
          [this](const Json& old_object, const Json& o) { on_target_event(&old_object, o); },

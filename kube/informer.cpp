@@ -127,6 +127,7 @@ bool Informer::relist(std::string& resource_version) {
     // List items omit kind/apiVersion; restore them so handlers see whole objects.
     item["apiVersion"] = gvr_.api_version();
     item["kind"] = kind;
+    if (options_.transform) options_.transform(item);
     auto object = std::make_shared<const Json>(std::move(item));
     fresh.emplace(object_key(*object), object);
   }
@@ -230,7 +231,9 @@ Informer::WatchEnd Informer::watch_once(std::string& resource_version) {
 
 void Informer::apply(WatchEventType type, const Json& object) {
   std::string key = object_key(object);
-  auto fresh = std::make_shared<const Json>(object);
+  Json stored = object;
+  if (options_.transform) options_.transform(stored);
+  auto fresh = std::make_shared<const Json>(std::move(stored));
   std::shared_ptr<const Json> previous;
   {
     std::lock_guard lock(store_mutex_);
@@ -245,11 +248,11 @@ void Informer::apply(WatchEventType type, const Json& object) {
   for (const auto& handler : handlers_) {
     try {
       if (type == WatchEventType::kDeleted) {
-        if (handler.on_delete) handler.on_delete(previous ? *previous : object);
+        if (handler.on_delete) handler.on_delete(previous ? *previous : *fresh);
       } else if (previous) {
-        if (handler.on_update) handler.on_update(*previous, object);
+        if (handler.on_update) handler.on_update(*previous, *fresh);
       } else if (handler.on_add) {
-        handler.on_add(object);
+        handler.on_add(*fresh);
       }
     } catch (const std::exception& e) {
       spdlog::error("informer resource={} handler threw: {}", gvr_.to_string(), e.what());

@@ -32,6 +32,10 @@ struct InformerOptions {
   int watch_timeout_seconds = 300;
   Duration min_backoff = std::chrono::milliseconds(200);
   Duration max_backoff = std::chrono::seconds(30);
+  // Applied to every object before it is stored and handed to handlers, e.g. to keep only the
+  // fields the controller reads (client-go's SetTransform): the cache then costs what it is used
+  // for, not whole objects with managedFields.
+  std::function<void(Json&)> transform;
 };
 
 struct InformerStats {

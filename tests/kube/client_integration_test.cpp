@@ -314,6 +314,46 @@ TEST_F(ClientTest, InformerKeepsAStoreAndCallsHandlers) {
   EXPECT_EQ((*informer.get(ns.name() + "/after"))["data"]["value"], "2");
 }
 
+TEST_F(ClientTest, InformerTransformShapesWhatIsStoredAndHandedToHandlers) {
+  TestNamespace ns(client());
+  const std::map<std::string, std::string> labels = {{"informer", "transform"}};
+  ASSERT_TRUE(
+      client().create(resources::kConfigMaps, ns.name(), config_map("listed", "1", labels)).ok());
+  InformerOptions options;
+  options.label_selector = "informer=transform";
+  options.transform = [](Json& object) {
+    object.erase("data");
+    object["metadata"].erase("managedFields");
+  };
+  Informer informer(client(), resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(),
+                    options);
+  std::mutex mutex;
+  std::vector<Json> added;
+  informer.add_handlers({[&](const Json& o) {
+                           std::lock_guard lock(mutex);
+                           added.push_back(o);
+                         },
+                         nullptr, nullptr});
+  informer.start();
+  ASSERT_TRUE(informer.wait_for_sync(std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      client().create(resources::kConfigMaps, ns.name(), config_map("watched", "2", labels)).ok());
+  ASSERT_TRUE(controlplane::eventually([&] {
+    std::lock_guard lock(mutex);
+    return added.size() >= 2;
+  }));
+  for (const char* name : {"listed", "watched"}) {
+    auto stored = informer.get(ns.name() + "/" + name);
+    ASSERT_NE(stored, nullptr) << name;
+    EXPECT_FALSE(stored->contains("data")) << name << " (from the " << name << " path)";
+    EXPECT_FALSE((*stored)["metadata"].contains("managedFields")) << name;
+    EXPECT_EQ((*stored)["metadata"]["name"], name);
+  }
+  std::lock_guard lock(mutex);
+  for (const auto& object : added) EXPECT_FALSE(object.contains("data")) << object.dump();
+  informer.stop();
+}
+
 TEST_F(ClientTest, EventsAreCountedOnRepeat) {
   TestNamespace ns(client());
   auto cm = client().create(resources::kConfigMaps, ns.name(), config_map("subject", "1"));
