@@ -222,7 +222,7 @@ int free_port() {
   return std::stoi(out.output);
 }
 
-int scale(int monitors) {
+int scale(int monitors, int workers) {
   SystemClock clock;
   Cluster cluster = start_cluster(clock);
   kube::KubeClient& client = *cluster.client;
@@ -256,8 +256,8 @@ int scale(int monitors) {
     std::string metrics = "127.0.0.1:" + std::to_string(metrics_port);
     ::execl(LAGPILOT_BINARY, LAGPILOT_BINARY, "run", "--kubeconfig", kubeconfig.c_str(),
             "--namespaces", "bench", "--metrics-bind-address", metrics.c_str(),
-            "--health-probe-bind-address", "0", "--log-format", "json", "--workers", "8",
-            static_cast<char*>(nullptr));
+            "--health-probe-bind-address", "0", "--log-format", "json", "--workers",
+            std::to_string(workers).c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   auto started = std::chrono::steady_clock::now();
@@ -295,8 +295,8 @@ int scale(int monitors) {
   ::waitpid(pid, &status, 0);
   std::printf(
       "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster), "
-      "pollIntervalSeconds 10\n",
-      monitors);
+      "pollIntervalSeconds 10, --workers %d\n",
+      monitors, workers);
   std::printf("  operator RSS after warm-up + 60 s: %.1f MiB (goal <= 100 MB)\n",
               static_cast<double>(rss) / 1024.0);
   std::printf("  polls in the measured minute: %.0f (expected ~%d); failed polls overall: %.0f\n",
@@ -319,12 +319,15 @@ int scale(int monitors) {
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   int count = 0;
+  int workers = 8;
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--cycles" || std::string(argv[i]) == "--monitors")
       count = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--workers") workers = std::atoi(argv[i + 1]);
   }
   if (mode == "reaction") return lagpilot::reaction(count > 0 ? count : 30);
-  if (mode == "scale") return lagpilot::scale(count > 0 ? count : 1000);
-  std::fprintf(stderr, "usage: bench_operator reaction [--cycles N] | scale [--monitors N]\n");
+  if (mode == "scale") return lagpilot::scale(count > 0 ? count : 1000, workers > 0 ? workers : 8);
+  std::fprintf(
+      stderr, "usage: bench_operator reaction [--cycles N] | scale [--monitors N] [--workers N]\n");
   return 2;
 }
