@@ -1,8 +1,12 @@
 // PrometheusLatencySource: spec checks, and the HTTP side against a scripted HTTP server on
 // loopback (credentials, answers a real Prometheus rarely gives, an unreachable or hung server).
 // The real Prometheus server is in prometheus_server_test.cpp.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmath>
 
@@ -219,11 +223,21 @@ TEST(PrometheusLatencySourceTest, UnusualAnswersAreErrorsNotZeros) {
 }
 
 TEST(PrometheusLatencySourceTest, AServerThatIsDownIsAnError) {
-  std::string url;
-  {
-    TestHttpServer gone;
-    url = gone.url("");
-  }
+  // A bound socket that never listens: connections are refused, and no other test can take the
+  // port meanwhile (a closed server's port can be reused by a test running in parallel).
+  const int bound = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(bound, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(bound, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(bound, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }
+  } close_on_exit{bound};
   auto source = make_source(spec_for(url));
   ASSERT_TRUE(source);
   auto result = source->query(WallTime{});
