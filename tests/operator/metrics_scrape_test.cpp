@@ -26,6 +26,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/operator/operator_process.h"
 
 namespace lagpilot {
 namespace {
@@ -61,59 +62,7 @@ controlplane::CommandResult kubectl(const std::string& args, const std::string& 
   return run_command(command + " 2>&1");
 }
 
-class OperatorProcess {
- public:
-  OperatorProcess(const std::vector<std::string>& args, const std::string& log_path)
-      : log_path_(log_path) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(log, STDERR_FILENO);
-      ::dup2(log, STDOUT_FILENO);
-      std::vector<char*> argv;
-      std::string binary = LAGPILOT_BINARY;
-      argv.push_back(binary.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~OperatorProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Sends SIGTERM and waits up to `limit`; the exit code, or -1 if it did not exit.
-  int terminate(milliseconds limit) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    bool done =
-        controlplane::eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
-    if (!done) return -1;
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  bool running() {
-    if (exited_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  std::string log() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string log_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
+using testkit::OperatorProcess;
 
 // A port nothing listens on right now (the kernel's choice for an ephemeral bind).
 int free_port() {

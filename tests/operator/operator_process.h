@@ -1,0 +1,80 @@
+#pragma once
+// The `lagpilot` binary (LAGPILOT_BINARY, defined by the test target) as a child process with its
+// stdout and stderr in a file, for the tests that run the operator for real.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "controlplane/test_support.h"
+
+namespace lagpilot::testkit {
+
+class OperatorProcess {
+ public:
+  OperatorProcess(const std::vector<std::string>& args, const std::string& log_path)
+      : log_path_(log_path) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(log, STDERR_FILENO);
+      ::dup2(log, STDOUT_FILENO);
+      std::vector<char*> argv;
+      std::string binary = LAGPILOT_BINARY;
+      argv.push_back(binary.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  ~OperatorProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  OperatorProcess(const OperatorProcess&) = delete;
+  OperatorProcess& operator=(const OperatorProcess&) = delete;
+
+  bool running() {
+    if (exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
+  }
+  // Sends SIGTERM and waits up to `limit`; the exit code, or -1 if it did not exit.
+  int terminate(std::chrono::milliseconds limit) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    bool done =
+        controlplane::eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!done) return -1;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string log() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  std::string log_tail(std::size_t bytes = 6000) const {
+    std::string text = log();
+    return text.size() > bytes ? "..." + text.substr(text.size() - bytes) : text;
+  }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+}  // namespace lagpilot::testkit
