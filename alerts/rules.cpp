@@ -165,28 +165,10 @@ Result<AlertRule> parse_alert_rule(const Json& item, std::size_t index,
 
 ParsedRules parse_alert_rules(const Json& alerts, const MetricCatalog& catalog) {
   ParsedRules parsed;
-  if (alerts.is_null()) return parsed;
-  if (!alerts.is_array()) {
-    parsed.errors.push_back(invalid("spec.alerts", "must be a list"));
-    return parsed;
-  }
-  std::map<std::string, std::size_t> first_index_by_name;
-  for (std::size_t index = 0; index < alerts.size(); ++index) {
-    auto rule = parse_alert_rule(alerts[index], index, catalog);
-    if (!rule) {
-      parsed.errors.push_back(rule.error());
-      continue;
-    }
-    auto [it, inserted] = first_index_by_name.emplace(rule->name, index);
-    if (!inserted) {
-      parsed.errors.push_back(invalid("spec.alerts[" + std::to_string(index) + "].name",
-                                      "duplicate rule name \"" + rule->name +
-                                          "\" (also spec.alerts[" + std::to_string(it->second) +
-                                          "])"));
-      continue;
-    }
-    parsed.rules.push_back(std::move(*rule));
-  }
+  spec_fields::parse_named_list(
+      alerts, "spec.alerts", "rule name",
+      [&](const Json& item, std::size_t index) { return parse_alert_rule(item, index, catalog); },
+      parsed.rules, parsed.errors);
   return parsed;
 }
 

@@ -132,27 +132,10 @@ Result<SloSpec> parse_slo(const Json& item, std::size_t index, const MetricCatal
 
 ParsedSlos parse_slos(const Json& slos, const MetricCatalog& catalog) {
   ParsedSlos parsed;
-  if (slos.is_null()) return parsed;
-  if (!slos.is_array()) {
-    parsed.errors.push_back(invalid("spec.slos", "must be a list"));
-    return parsed;
-  }
-  std::map<std::string, std::size_t> first_index_by_name;
-  for (std::size_t index = 0; index < slos.size(); ++index) {
-    auto slo = parse_slo(slos[index], index, catalog);
-    if (!slo) {
-      parsed.errors.push_back(slo.error());
-      continue;
-    }
-    auto [it, inserted] = first_index_by_name.emplace(slo->name, index);
-    if (!inserted) {
-      parsed.errors.push_back(invalid("spec.slos[" + std::to_string(index) + "].name",
-                                      "duplicate SLO name \"" + slo->name + "\" (also spec.slos[" +
-                                          std::to_string(it->second) + "])"));
-      continue;
-    }
-    parsed.slos.push_back(std::move(*slo));
-  }
+  spec_fields::parse_named_list(
+      slos, "spec.slos", "SLO name",
+      [&](const Json& item, std::size_t index) { return parse_slo(item, index, catalog); },
+      parsed.slos, parsed.errors);
   return parsed;
 }
 

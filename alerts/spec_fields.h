@@ -1,8 +1,10 @@
 #pragma once
 // Reading spec.alerts[] and spec.slos[] items field by field, with errors that name the field.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,5 +30,34 @@ Result<double> required_number(const nlohmann::json& object, const char* key,
 Result<std::int64_t> optional_integer(const nlohmann::json& object, const char* key,
                                       const std::string& path, std::int64_t fallback,
                                       std::int64_t min, std::int64_t max);
+
+// A spec list of named items (spec.alerts, spec.slos): null means none, anything but a list is one
+// error. Each item is `parse(item, index)` (a Result with a .name); a bad item or a name used
+// before is reported ("duplicate <what> \"x\" (also <path>[i])") and skipped, the rest are kept.
+template <typename Item, typename Parse>
+void parse_named_list(const nlohmann::json& list, const std::string& path, const std::string& what,
+                      Parse parse, std::vector<Item>& items, std::vector<Error>& errors) {
+  if (list.is_null()) return;
+  if (!list.is_array()) {
+    errors.push_back(invalid(path, "must be a list"));
+    return;
+  }
+  std::map<std::string, std::size_t> first_index_by_name;
+  for (std::size_t index = 0; index < list.size(); ++index) {
+    auto item = parse(list[index], index);
+    if (!item) {
+      errors.push_back(item.error());
+      continue;
+    }
+    auto [it, inserted] = first_index_by_name.emplace(item->name, index);
+    if (!inserted) {
+      errors.push_back(invalid(path + "[" + std::to_string(index) + "].name",
+                               "duplicate " + what + " \"" + item->name + "\" (also " + path + "[" +
+                                   std::to_string(it->second) + "])"));
+      continue;
+    }
+    items.push_back(std::move(*item));
+  }
+}
 
 }  // namespace lagpilot::alerts::spec_fields
