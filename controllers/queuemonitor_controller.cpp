@@ -5,6 +5,7 @@
 #include "alerts/monitor_alerting.h"
 #include "controllers/conditions.h"
 #include "controllers/monitor_alerting_glue.h"
+#include "controllers/poll_schedule.h"
 #include "kube/config.h"
 #include "metrics/prometheus_latency.h"
 #include "notify/webhook_spec.h"
@@ -929,7 +930,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
     return retry;
   }
   ReconcileResult result;
-  result.requeue_after = poll_interval;
+  result.requeue_after = next_poll_delay(key, poll_interval, clock_.now());
   return result;
 }
 

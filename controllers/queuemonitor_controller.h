@@ -2,8 +2,8 @@
 // The QueueMonitor reconciler. Level-triggered and idempotent, keyed by namespace/name through
 // the work queue: each reconcile reads the cached QueueMonitor, polls its queue source, reads the
 // target's replicas, asks the scaler, patches the scale subresource only when the replica count
-// changes, and writes status only when it differs. Polling is requeue_after(pollInterval); no
-// thread sleeps per monitor.
+// changes, and writes status only when it differs. Polling is requeue_after, to the monitor's next
+// slot of its pollInterval (poll_schedule.h); no thread sleeps per monitor.
 #include <atomic>
 #include <functional>
 #include <map>

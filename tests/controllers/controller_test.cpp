@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "controllers/conditions.h"
+#include "controllers/poll_schedule.h"
 #include "controllers/queuemonitor_controller.h"
 #include "controlplane/crds.h"
 #include "controlplane/test_environment.h"
@@ -171,7 +172,9 @@ TEST_F(ControllerTest, ScalesUpWritesStatusAndEventThenStaysQuiet) {
   auto result = reconcile("orders");
   EXPECT_FALSE(result.retry_with_backoff);
   ASSERT_TRUE(result.requeue_after.has_value());
-  EXPECT_EQ(*result.requeue_after, seconds(1));    // pollIntervalSeconds
+  // pollIntervalSeconds 1: the next of this monitor's slots (poll_schedule.h).
+  EXPECT_GE(*result.requeue_after, min_poll_gap(seconds(1)));
+  EXPECT_EQ(*result.requeue_after, next_poll_delay(key("orders"), seconds(1), clock_.now()));
   EXPECT_EQ(deployment_replicas("consumer"), 10);  // ceil(4,800 / 500)
   EXPECT_EQ(controller_->scale_patches(), 1u);
   EXPECT_EQ(controller_->status_writes(), 1u);
