@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -120,6 +121,20 @@ class LogRateLimiter {
   int dropped_ = 0;
 };
 
+// librdkafka's connection errors end in details that change with every retry ("(after 0ms in
+// state CONNECT, 3 identical error(s) suppressed)"); they go into status messages, which must
+// stay the same while the failure does.
+std::string without_retry_details(const std::string& error) {
+  const auto details = error.find(" (after ");
+  if (details == std::string::npos) return error;
+  int depth = 0;
+  for (auto i = details + 1; i < error.size(); ++i) {
+    if (error[i] == '(') ++depth;
+    if (error[i] == ')' && --depth == 0) return error.substr(0, details) + error.substr(i + 1);
+  }
+  return error.substr(0, details);
+}
+
 // What librdkafka callbacks need about the client they report for. Outlives its rd_kafka_t.
 struct CallbackContext {
   std::string description;  // KafkaConnectionSettings::describe(), no secrets
@@ -128,8 +143,9 @@ struct CallbackContext {
   std::string last_error;
 
   void record_error(const std::string& error) {
+    std::string stable = without_retry_details(error);
     std::lock_guard lock(mutex);
-    last_error = error;
+    last_error = std::move(stable);
   }
   std::string last_error_or(const std::string& fallback) {
     std::lock_guard lock(mutex);
@@ -667,6 +683,67 @@ class HeadReader {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// Outages: a topic whose blocking request (metadata, ListOffsets) found no broker to answer is
+// down until a request for it is answered. While it is down, one poll at a time per client
+// waits for the cluster (the probe) and the others of down topics fail at once. Otherwise each
+// poll of each monitor of a down cluster would hold a worker for the whole poll timeout, and a
+// few dozen such monitors would hold every worker and leave healthy clusters unpolled. Topics
+// that answer are never held back, so one broker that leads some topics can be down without
+// failing the monitors of the others.
+
+namespace {
+
+class OutageGate {
+ public:
+  struct Pass {
+    bool probe = false;
+  };
+
+  // A pass to send a request about `topic`, or the error to return at once.
+  Result<Pass> enter(const std::string& topic) {
+    std::lock_guard lock(mutex_);
+    auto down = down_.find(topic);
+    if (down == down_.end()) return Pass{};
+    if (!probing_) {
+      probing_ = true;
+      return Pass{true};
+    }
+    // The failure that found it down, word for word: a status message that stays the same
+    // while the outage does is written once.
+    return Error{"SourceUnreachable", down->second.first_failure};
+  }
+
+  // `answered`: the cluster answered (even with an error such as an unknown topic). Returns the
+  // message to report for a failure: the one that found the topic down, for as long as it stays
+  // down. (Which request failed and which broker was tried last change from poll to poll; a
+  // status message that changed with them would be written at every poll of the outage.)
+  std::string leave(Pass pass, const std::string& topic, bool answered,
+                    const std::string& failure) {
+    std::lock_guard lock(mutex_);
+    if (pass.probe) probing_ = false;
+    if (answered) {
+      if (pass.probe) {
+        down_.clear();  // the cluster is back: every topic may try again
+      } else {
+        down_.erase(topic);
+      }
+      return failure;
+    }
+    return down_.try_emplace(topic, Outage{failure}).first->second.first_failure;
+  }
+
+ private:
+  struct Outage {
+    std::string first_failure;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Outage> down_;
+  bool probing_ = false;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
 // KafkaClient
 
 struct KafkaClient::Impl {
@@ -680,6 +757,22 @@ struct KafkaClient::Impl {
 
   std::timed_mutex head_reader_mutex;  // one assignment at a time
   std::unique_ptr<HeadReader> head_reader;
+
+  OutageGate outage;
+
+  // Runs a blocking request about `topic` through the outage gate.
+  template <typename T>
+  Result<T> gated(const std::string& topic,
+                  const std::function<Result<T>(ConnectionHandle&)>& request) {
+    auto pass = outage.enter(topic);
+    if (!pass) return pass.error();
+    Result<T> result = request(*current_handle());
+    const bool answered = result.ok() || result.error().code != "SourceUnreachable";
+    std::string message =
+        outage.leave(*pass, topic, answered, answered ? "" : result.error().message);
+    if (!answered) result = Error{result.error().code, std::move(message)};
+    return result;
+  }
 
   // The current handle, replaced first if an admin request on it is close to librdkafka's
   // timeout (the crash in librdkafka #4605 needs that timeout to fire while the handle lives).
@@ -725,12 +818,17 @@ int KafkaClient::recycle_count() const {
   return impl_->recycles;
 }
 
-Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& topic,
-                                                           SteadyDeadline deadline) {
-  auto handle = impl_->current_handle();
+namespace {
+
+// Partition ids of `topic` from one Metadata request.
+Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& connection,
+                                                   const std::string& description,
+                                                   const std::string& topic,
+                                                   SteadyDeadline deadline) {
+  ConnectionHandle* handle = &connection;
   rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(handle->rk(), topic.c_str(), nullptr);
   if (topic_handle == nullptr) {
-    return Error{"SourceError", "kafka " + impl_->description + ": topic " + topic + ": " +
+    return Error{"SourceError", "kafka " + description + ": topic " + topic + ": " +
                                     rd_kafka_err2str(rd_kafka_last_error())};
   }
   const struct rd_kafka_metadata* metadata = nullptr;
@@ -739,7 +837,7 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
   rd_kafka_topic_destroy(topic_handle);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Error{error_code_for(err),
-                 "kafka " + impl_->description + ": metadata for topic " + topic + ": " +
+                 "kafka " + description + ": metadata for topic " + topic + ": " +
                      rd_kafka_err2str(err) +
                      (is_unreachable(err)
                           ? " (last broker error: " + handle->context().last_error_or("none") + ")"
@@ -750,8 +848,8 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
     const rd_kafka_metadata_topic& topic_metadata = metadata->topics[t];
     if (topic != topic_metadata.topic) continue;
     if (topic_metadata.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      result = Error{error_code_for(topic_metadata.err), "kafka " + impl_->description +
-                                                             ": topic " + topic + ": " +
+      result = Error{error_code_for(topic_metadata.err), "kafka " + description + ": topic " +
+                                                             topic + ": " +
                                                              rd_kafka_err2str(topic_metadata.err)};
       break;
     }
@@ -762,26 +860,37 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
   rd_kafka_metadata_destroy(metadata);
   if (result.ok() && result->empty()) {
     return Error{"TopicNotFound",
-                 "kafka " + impl_->description + ": topic " + topic + " has no partitions"};
+                 "kafka " + description + ": topic " + topic + " has no partitions"};
   }
   if (result.ok()) std::sort(result->begin(), result->end());
   return result;
 }
 
+}  // namespace
+
+Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& topic,
+                                                           SteadyDeadline deadline) {
+  return impl_->gated<std::vector<int32_t>>(topic, [&](ConnectionHandle& handle) {
+    return read_topic_partitions(handle, impl_->description, topic, deadline);
+  });
+}
+
 Result<std::vector<int64_t>> KafkaClient::latest_offsets(const std::string& topic,
                                                          const std::vector<int32_t>& partitions,
                                                          SteadyDeadline deadline) {
-  auto handle = impl_->current_handle();
-  return query_offsets(handle->rk(), impl_->description, topic, partitions, RD_KAFKA_OFFSET_END,
-                       deadline, handle->context());
+  return impl_->gated<std::vector<int64_t>>(topic, [&](ConnectionHandle& handle) {
+    return query_offsets(handle.rk(), impl_->description, topic, partitions, RD_KAFKA_OFFSET_END,
+                         deadline, handle.context());
+  });
 }
 
 Result<std::vector<int64_t>> KafkaClient::earliest_offsets(const std::string& topic,
                                                            const std::vector<int32_t>& partitions,
                                                            SteadyDeadline deadline) {
-  auto handle = impl_->current_handle();
-  return query_offsets(handle->rk(), impl_->description, topic, partitions,
-                       RD_KAFKA_OFFSET_BEGINNING, deadline, handle->context());
+  return impl_->gated<std::vector<int64_t>>(topic, [&](ConnectionHandle& handle) {
+    return query_offsets(handle.rk(), impl_->description, topic, partitions,
+                         RD_KAFKA_OFFSET_BEGINNING, deadline, handle.context());
+  });
 }
 
 std::future<Result<std::vector<int64_t>>> KafkaClient::request_committed_offsets(

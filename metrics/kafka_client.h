@@ -50,7 +50,9 @@ struct HeadRecord {
   WallTime timestamp;
 };
 
-// Thread-safe: any number of sources may call it concurrently.
+// Thread-safe: any number of sources may call it concurrently. While a topic's requests find no
+// broker to answer, one call at a time per client waits for the cluster and the other calls about
+// down topics fail at once with the failure that found the topic down (see OutageGate).
 class KafkaClient {
  public:
   ~KafkaClient();

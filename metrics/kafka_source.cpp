@@ -175,7 +175,9 @@ Result<QueueSnapshot> KafkaSource::State::poll(WallTime now) {
 Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline deadline) {
   if (committed_in_flight) {
     client->recycle_if_admin_stuck();  // completes the future if it gives up on the request
-    if (committed_in_flight->wait_until(deadline) != std::future_status::ready) {
+    // A whole poll timeout has passed already: fail at once rather than hold a worker for
+    // another (the coordinator of this group is down; the request goes on in the background).
+    if (committed_in_flight->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       return Error{"SourceUnreachable", "kafka " + client->settings().describe() +
                                             ": committed offsets of group " + spec.consumer_group +
                                             ": an earlier request is still unanswered"};

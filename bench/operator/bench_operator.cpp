@@ -1,11 +1,11 @@
 // Operator benchmarks against the local control plane and librdkafka's mock cluster. Prints
 // figures; not a test.
 //
-//   bench_operator reaction [--cycles 30]      lag change in Kafka -> replicas patched,
-//   pollInterval 1 s bench_operator scale [--monitors 1000]     1,000 QueueMonitors in one lagpilot
-//   process, pollInterval 10 s:
-//                                              RSS, poll punctuality, status writes per minute at
-//                                              rest
+//   bench_operator reaction [--cycles 30]
+//       lag change in Kafka -> replicas patched, pollInterval 1 s
+//   bench_operator scale [--monitors 1000] [--workers 8] [--unreachable 0]
+//       1,000 QueueMonitors in one lagpilot process, pollInterval 10 s: RSS, poll punctuality,
+//       status writes per minute at rest; --unreachable adds monitors of a cluster that is down
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -223,7 +223,7 @@ int free_port() {
   return std::stoi(out.output);
 }
 
-int scale(int monitors, int workers) {
+int scale(int monitors, int workers, int unreachable) {
   SystemClock clock;
   Cluster cluster = start_cluster(clock);
   kube::KubeClient& client = *cluster.client;
@@ -242,6 +242,16 @@ int scale(int monitors, int workers) {
                                 R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
     if (i % 100 == 99) std::fprintf(stderr, "\r  %d/%d", i + 1, monitors);
   }
+  // Monitors of a cluster that is down (nothing listens there): they must not hold up the rest.
+  for (int i = 0; i < unreachable; ++i) {
+    std::string id = "down" + std::to_string(i);
+    (void)client.create(kube::resources::kDeployments, "bench",
+                        controlplane::deployment_manifest(id, 1));
+    (void)client.create(kube::resources::kQueueMonitors, "bench",
+                        monitor(id, "127.0.0.1:1", "group-" + id, id, 10,
+                                R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
+  }
+  monitors += unreachable;
   std::fprintf(
       stderr, "\n  created in %.1f s\n",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - created_at).count());
@@ -308,9 +318,9 @@ int scale(int monitors, int workers) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   std::printf(
-      "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster), "
-      "pollIntervalSeconds 10, --workers %d\n",
-      monitors, workers);
+      "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster; %d of them on a "
+      "cluster that is down), pollIntervalSeconds 10, --workers %d\n",
+      monitors, unreachable, workers);
   std::printf("  operator RSS after warm-up + 60 s: %.1f MiB (goal <= 100 MB)\n",
               static_cast<double>(rss) / 1024.0);
   std::printf("  polls in the measured minute: %.0f (expected ~%d); failed polls overall: %.0f\n",
@@ -340,14 +350,19 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   int count = 0;
   int workers = 8;
+  int unreachable = 0;
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--cycles" || std::string(argv[i]) == "--monitors")
       count = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--workers") workers = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--unreachable") unreachable = std::atoi(argv[i + 1]);
   }
   if (mode == "reaction") return lagpilot::reaction(count > 0 ? count : 30);
-  if (mode == "scale") return lagpilot::scale(count > 0 ? count : 1000, workers > 0 ? workers : 8);
-  std::fprintf(
-      stderr, "usage: bench_operator reaction [--cycles N] | scale [--monitors N] [--workers N]\n");
+  if (mode == "scale")
+    return lagpilot::scale(count > 0 ? count : 1000, workers > 0 ? workers : 8,
+                           std::max(0, unreachable));
+  std::fprintf(stderr,
+               "usage: bench_operator reaction [--cycles N] | scale [--monitors N] [--workers N] "
+               "[--unreachable N]\n");
   return 2;
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "metrics/kafka_client.h"
 #include "metrics/queue_source.h"
@@ -265,12 +266,16 @@ TEST_F(KafkaSourceIsolatedTest, DownClusterFailsPromptlyAndRecovers) {
   poll_ok(*source, kT0);
 
   kafka.set_all_brokers_down();
+  std::string first_message;
   for (int attempt = 0; attempt < 3; ++attempt) {
     const auto started = std::chrono::steady_clock::now();
     auto result = source->poll(kT0 + seconds(10 + attempt));
     EXPECT_LT(elapsed_seconds(started), 1.5);
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.error().code, "SourceUnreachable");
+    // While the outage lasts its message stays the same, so status is written once.
+    if (attempt == 0) first_message = result.error().message;
+    EXPECT_EQ(result.error().message, first_message);
     for (const auto& server : split_servers(kafka.bootstrap_servers())) {
       EXPECT_NE(result.error().message.find(server), std::string::npos) << result.error().message;
     }
@@ -286,6 +291,98 @@ TEST_F(KafkaSourceIsolatedTest, DownClusterFailsPromptlyAndRecovers) {
   }
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(recovered->consumer_lag, 32);
+}
+
+// Every poll of a down cluster would otherwise hold a worker for the whole poll timeout, and a
+// few dozen monitors of one down cluster would hold all of them.
+TEST_F(KafkaSourceIsolatedTest, WhileTheClusterIsDownOnePollWaitsAndTheOthersFailAtOnce) {
+  KafkaOptions options;
+  options.poll_timeout = seconds(2);
+  SourceContext fast_context(options);
+  std::vector<std::unique_ptr<QueueSource>> sources;
+  for (const char* suffix : {"-a", "-b", "-c"}) {
+    sources.push_back(
+        make_source(fast_context, kafka_spec(kafka.bootstrap_servers(), topic, group + suffix)));
+    ASSERT_TRUE(sources.back());
+    poll_ok(*sources.back(), kT0);
+  }
+
+  kafka.set_all_brokers_down();
+  auto first = sources[0]->poll(kT0 + seconds(10));  // finds the cluster down
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, "SourceUnreachable");
+
+  std::vector<Result<QueueSnapshot>> results(sources.size(), Error{});
+  std::vector<double> took(sources.size());
+  std::vector<std::thread> polls;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    polls.emplace_back([&, i] {
+      const auto started = std::chrono::steady_clock::now();
+      results[i] = sources[i]->poll(kT0 + seconds(20));
+      took[i] = elapsed_seconds(started);
+    });
+  }
+  for (auto& poll : polls) poll.join();
+  int failed_at_once = 0;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    ASSERT_FALSE(results[i].ok());
+    EXPECT_EQ(results[i].error().code, "SourceUnreachable");
+    // The same words as the failure that found the cluster down: status is written once.
+    EXPECT_EQ(results[i].error().message, first.error().message);
+    if (took[i] < 1.0) ++failed_at_once;  // half the poll timeout
+  }
+  EXPECT_GE(failed_at_once, 2) << "only one poll at a time may wait for a down cluster";
+
+  kafka.set_all_brokers_up();
+  Result<QueueSnapshot> recovered = Error{};
+  const auto started = std::chrono::steady_clock::now();
+  while (elapsed_seconds(started) < 15) {
+    recovered = sources[1]->poll(kT0 + seconds(60));
+    if (recovered.ok()) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+  poll_ok(*sources[0], kT0 + seconds(61));  // the outage is over for every source of the client
+  poll_ok(*sources[2], kT0 + seconds(61));
+}
+
+TEST_F(KafkaSourceIsolatedTest, ATopicWhoseLeaderIsDownHoldsBackOnlyItsOwnPolls) {
+  KafkaOptions options;
+  options.poll_timeout = seconds(2);
+  SourceContext fast_context(options);
+  const std::string stranded = topic + "-stranded";
+  kafka.create_topic(stranded, 1);
+  kafka.set_partition_leader(stranded, 0, 3);
+  kafka.set_partition_leader(topic, 0, 1);
+  kafka.set_partition_leader(topic, 1, 1);
+  kafka.set_partition_leader(topic, 2, 2);
+  kafka.set_partition_leader(topic, 3, 2);
+  for (const char* suffix : {"-1", "-2"}) kafka.set_group_coordinator(group + suffix, 1);
+  kafka.set_group_coordinator(group, 1);
+  auto stranded_1 =
+      make_source(fast_context, kafka_spec(kafka.bootstrap_servers(), stranded, group + "-1"));
+  auto stranded_2 =
+      make_source(fast_context, kafka_spec(kafka.bootstrap_servers(), stranded, group + "-2"));
+  auto healthy = make_source(fast_context, orders_spec());
+  ASSERT_TRUE(stranded_1 && stranded_2 && healthy);
+  poll_ok(*stranded_1, kT0);
+  poll_ok(*healthy, kT0);
+
+  kafka.set_broker_down(3);
+  ASSERT_FALSE(stranded_1->poll(kT0 + seconds(10)).ok());  // the stranded topic is down now
+
+  // One stranded poll waits for the cluster, the other fails at once; the healthy topic on the
+  // same client keeps polling meanwhile.
+  std::thread waiting_1([&] { (void)stranded_1->poll(kT0 + seconds(20)); });
+  std::thread waiting_2([&] { (void)stranded_2->poll(kT0 + seconds(20)); });
+  for (int i = 0; i < 10; ++i) {
+    auto polled = poll_ok(*healthy, kT0 + seconds(20) + milliseconds(i));
+    EXPECT_EQ(polled.consumer_lag, 32);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  waiting_1.join();
+  waiting_2.join();
+  kafka.set_broker_up(3);
 }
 
 TEST(KafkaSourceUnreachable, NothingListeningFailsWithinThePollTimeout) {
