@@ -477,7 +477,8 @@ Result<std::pair<std::string, double>> QueueMonitorController::poll_latency(
     std::string fingerprint_now = wanted + "|" + secret_version;
     if (!runtime.latency || runtime.latency_fingerprint != fingerprint_now) {
       runtime.latency.reset();
-      auto created = PrometheusLatencySource::create(spec.latency, secret_values);
+      auto created = PrometheusLatencySource::create(spec.latency, secret_values,
+                                                     latency_gate_for(parsed->server_url));
       if (!created) return created.error();
       runtime.latency = std::move(*created);
       runtime.latency_fingerprint = fingerprint_now;
@@ -486,6 +487,19 @@ Result<std::pair<std::string, double>> QueueMonitorController::poll_latency(
   auto value = runtime.latency->query(now);
   if (!value) return value.error();
   return std::pair<std::string, double>{runtime.latency->spec().name, *value};
+}
+
+std::shared_ptr<OutageGate> QueueMonitorController::latency_gate_for(
+    const std::string& server_url) {
+  std::lock_guard lock(latency_gates_mutex_);
+  std::erase_if(latency_gates_, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = latency_gates_[server_url];
+  auto gate = slot.lock();
+  if (!gate) {
+    gate = std::make_shared<OutageGate>();
+    slot = gate;
+  }
+  return gate;
 }
 
 void QueueMonitorController::refresh_receivers(Runtime& runtime, const Json& object,

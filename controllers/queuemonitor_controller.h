@@ -25,6 +25,7 @@
 #include "notify/notifier.h"
 #include "scaler/engine.h"
 #include "util/clock.h"
+#include "util/outage_gate.h"
 
 namespace lagpilot::controllers {
 
@@ -150,6 +151,11 @@ class QueueMonitorController {
   // "ns/Kind/name" of a target -> keys of the monitors that scale it.
   std::map<std::string, std::set<std::string>> monitors_by_target_;
   std::map<std::string, std::string> target_by_monitor_;
+
+  // One outage gate per Prometheus server URL, shared by the latency sources that query it.
+  std::shared_ptr<OutageGate> latency_gate_for(const std::string& server_url);
+  std::mutex latency_gates_mutex_;
+  std::map<std::string, std::weak_ptr<OutageGate>> latency_gates_;
 
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> status_writes_{0};

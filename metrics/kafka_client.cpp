@@ -13,6 +13,8 @@
 #include <sstream>
 #include <utility>
 
+#include "util/outage_gate.h"
+
 namespace lagpilot {
 namespace {
 
@@ -683,67 +685,6 @@ class HeadReader {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Outages: a topic whose blocking request (metadata, ListOffsets) found no broker to answer is
-// down until a request for it is answered. While it is down, one poll at a time per client
-// waits for the cluster (the probe) and the others of down topics fail at once. Otherwise each
-// poll of each monitor of a down cluster would hold a worker for the whole poll timeout, and a
-// few dozen such monitors would hold every worker and leave healthy clusters unpolled. Topics
-// that answer are never held back, so one broker that leads some topics can be down without
-// failing the monitors of the others.
-
-namespace {
-
-class OutageGate {
- public:
-  struct Pass {
-    bool probe = false;
-  };
-
-  // A pass to send a request about `topic`, or the error to return at once.
-  Result<Pass> enter(const std::string& topic) {
-    std::lock_guard lock(mutex_);
-    auto down = down_.find(topic);
-    if (down == down_.end()) return Pass{};
-    if (!probing_) {
-      probing_ = true;
-      return Pass{true};
-    }
-    // The failure that found it down, word for word: a status message that stays the same
-    // while the outage does is written once.
-    return Error{"SourceUnreachable", down->second.first_failure};
-  }
-
-  // `answered`: the cluster answered (even with an error such as an unknown topic). Returns the
-  // message to report for a failure: the one that found the topic down, for as long as it stays
-  // down. (Which request failed and which broker was tried last change from poll to poll; a
-  // status message that changed with them would be written at every poll of the outage.)
-  std::string leave(Pass pass, const std::string& topic, bool answered,
-                    const std::string& failure) {
-    std::lock_guard lock(mutex_);
-    if (pass.probe) probing_ = false;
-    if (answered) {
-      if (pass.probe) {
-        down_.clear();  // the cluster is back: every topic may try again
-      } else {
-        down_.erase(topic);
-      }
-      return failure;
-    }
-    return down_.try_emplace(topic, Outage{failure}).first->second.first_failure;
-  }
-
- private:
-  struct Outage {
-    std::string first_failure;
-  };
-  std::mutex mutex_;
-  std::map<std::string, Outage> down_;
-  bool probing_ = false;
-};
-
-}  // namespace
-
-// ---------------------------------------------------------------------------------------------
 // KafkaClient
 
 struct KafkaClient::Impl {
@@ -758,13 +699,17 @@ struct KafkaClient::Impl {
   std::timed_mutex head_reader_mutex;  // one assignment at a time
   std::unique_ptr<HeadReader> head_reader;
 
+  // Topics whose metadata or ListOffsets request found no broker to answer. Without it each poll
+  // of each monitor of a down cluster would hold a worker for the whole poll timeout, and a few
+  // dozen such monitors would hold every worker and leave healthy clusters unpolled. By topic, so
+  // that one broker that leads some topics can be down without failing the others' monitors.
   OutageGate outage;
 
   // Runs a blocking request about `topic` through the outage gate.
   template <typename T>
   Result<T> gated(const std::string& topic,
                   const std::function<Result<T>(ConnectionHandle&)>& request) {
-    auto pass = outage.enter(topic);
+    auto pass = outage.enter(topic, "SourceUnreachable");
     if (!pass) return pass.error();
     Result<T> result = request(*current_handle());
     const bool answered = result.ok() || result.error().code != "SourceUnreachable";

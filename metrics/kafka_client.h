@@ -52,7 +52,7 @@ struct HeadRecord {
 
 // Thread-safe: any number of sources may call it concurrently. While a topic's requests find no
 // broker to answer, one call at a time per client waits for the cluster and the other calls about
-// down topics fail at once with the failure that found the topic down (see OutageGate).
+// down topics fail at once with the failure that found the topic down (util/outage_gate.h).
 class KafkaClient {
  public:
   ~KafkaClient();

@@ -189,9 +189,11 @@ Result<PrometheusLatencySpec> parse_prometheus_latency_spec(const nlohmann::json
 
 class PrometheusLatencySource::Impl {
  public:
-  Impl(PrometheusLatencySpec spec, std::string authorization, std::string ca_pem)
+  Impl(PrometheusLatencySpec spec, std::string authorization, std::string ca_pem,
+       std::shared_ptr<OutageGate> gate)
       : spec_(std::move(spec)),
         authorization_(std::move(authorization)),
+        gate_(std::move(gate)),
         description_("prometheus " + spec_.server_url + " name=" + spec_.name +
                      " query=" + one_line(spec_.query, 200)) {
     client::http_client_config config;
@@ -225,7 +227,9 @@ class PrometheusLatencySource::Impl {
     return Error{"LatencyNoData", "prometheus " + spec_.server_url + ": " + problem};
   }
 
-  Result<RawResponse> send(WallTime now) {
+  // `unanswered`: set when the failure is that the server did not answer (refused, timed out,
+  // no TLS handshake), as opposed to an answer that is an error.
+  Result<RawResponse> send(WallTime now, bool& unanswered) {
     http::http_request request(http::methods::POST);
     request.set_request_uri("/api/v1/query");
     web::uri_builder form;
@@ -266,11 +270,13 @@ class PrometheusLatencySource::Impl {
     // A whole-request deadline (network I/O, so real time rather than the injected clock).
     if (future.wait_for(spec_.timeout) != std::future_status::ready) {
       cancel.cancel();
+      unanswered = true;
       return failed("no answer within " + std::to_string(spec_.timeout.count()) +
                     " s (timeoutSeconds)");
     }
     RawResponse raw = future.get();
     if (raw.status == 0) {
+      unanswered = true;
       std::string problem = "request failed: " + one_line(raw.failure);
       if (spec_.server_url.rfind("https://", 0) == 0 &&
           (raw.failure.find("SSL") != std::string::npos ||
@@ -285,14 +291,34 @@ class PrometheusLatencySource::Impl {
     return raw;
   }
 
-  Result<double> evaluate(WallTime now) {
+  // Through the server's outage gate (util/outage_gate.h): while the server does not answer,
+  // one query at a time waits for it and the other monitors' queries fail at once.
+  Result<RawResponse> send_gated(WallTime now) {
+    OutageGate::Pass pass;
+    if (gate_) {
+      auto entered = gate_->enter(spec_.server_url, "LatencyQueryFailed");
+      if (!entered) return entered.error();
+      pass = *entered;
+    }
+    bool unanswered = false;
     Result<RawResponse> sent = [&]() -> Result<RawResponse> {
       try {
-        return send(now);
+        return send(now, unanswered);
       } catch (const std::exception& e) {
+        unanswered = true;
         return failed(std::string("request failed: ") + one_line(e.what()));
       }
     }();
+    if (gate_) {
+      std::string message =
+          gate_->leave(pass, spec_.server_url, !unanswered, sent.ok() ? "" : sent.error().message);
+      if (unanswered) return Error{"LatencyQueryFailed", std::move(message)};
+    }
+    return sent;
+  }
+
+  Result<double> evaluate(WallTime now) {
+    Result<RawResponse> sent = send_gated(now);
     if (!sent) return sent.error();
     const RawResponse& raw = *sent;
 
@@ -384,7 +410,8 @@ class PrometheusLatencySource::Impl {
   }
 
   PrometheusLatencySpec spec_;
-  std::string authorization_;  // Authorization header value; never logged
+  std::string authorization_;         // Authorization header value; never logged
+  std::shared_ptr<OutageGate> gate_;  // shared by the sources of one server; may be null
   std::string description_;
   std::unique_ptr<client::http_client> client_;
   std::mutex mutex_;
@@ -392,7 +419,8 @@ class PrometheusLatencySource::Impl {
 };
 
 Result<std::unique_ptr<PrometheusLatencySource>> PrometheusLatencySource::create(
-    const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values) {
+    const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values,
+    std::shared_ptr<OutageGate> gate) {
   auto spec = parse_prometheus_latency_spec(latency_spec);
   if (!spec) return spec.error();
 
@@ -434,8 +462,8 @@ Result<std::unique_ptr<PrometheusLatencySource>> PrometheusLatencySource::create
     }
   }
   try {
-    auto impl =
-        std::make_unique<Impl>(std::move(*spec), std::move(authorization), std::move(ca_pem));
+    auto impl = std::make_unique<Impl>(std::move(*spec), std::move(authorization),
+                                       std::move(ca_pem), std::move(gate));
     return std::unique_ptr<PrometheusLatencySource>(new PrometheusLatencySource(std::move(impl)));
   } catch (const std::exception& e) {
     return Error{"InvalidSpec", std::string("spec.latency.prometheus.serverUrl: ") + e.what()};

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "util/clock.h"
+#include "util/outage_gate.h"
 #include "util/result.h"
 
 namespace lagpilot {
@@ -41,8 +42,11 @@ class PrometheusLatencySource {
   // `latency_spec` as for parse_prometheus_latency_spec. `secret_values` holds the keys of the
   // Secret named by authSecretRef (token, or username and password; optional ca.crt); empty when
   // there is none. TLS certificates are always verified (system roots plus ca.crt when given).
+  // `gate`, shared by the sources of one server: while the server does not answer, one query at
+  // a time waits for it and the others fail at once with the same message (util/outage_gate.h).
   static Result<std::unique_ptr<PrometheusLatencySource>> create(
-      const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values);
+      const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values,
+      std::shared_ptr<OutageGate> gate = nullptr);
 
   ~PrometheusLatencySource();
   PrometheusLatencySource(const PrometheusLatencySource&) = delete;

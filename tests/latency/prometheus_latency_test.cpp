@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <thread>
+#include <vector>
 
 #include "metrics/prometheus_latency.h"
 #include "tests/notify/test_http_server.h"
@@ -261,6 +263,48 @@ TEST(PrometheusLatencySourceTest, AServerThatNeverAnswersTimesOutWithinTimeoutSe
   EXPECT_GE(took, 900ms);
   EXPECT_LT(took, 2500ms);
   EXPECT_EQ(hung.request_count(), 1u);
+}
+
+// Monitors that query one server share a gate: while it does not answer, one query waits for it
+// and the others fail at once (each would otherwise hold an operator worker for timeoutSeconds).
+TEST(PrometheusLatencySourceTest, WhileTheServerDoesNotAnswerOneQueryWaitsAndTheOthersFailAtOnce) {
+  TestHttpServer server([](const HttpRequestRecord&) { return HttpReply{.hang = true}; });
+  auto spec = spec_for(server.url(""));
+  spec["prometheus"]["timeoutSeconds"] = 1;
+  auto gate = std::make_shared<OutageGate>();
+  std::vector<std::unique_ptr<PrometheusLatencySource>> sources;
+  for (int i = 0; i < 3; ++i) {
+    auto created = PrometheusLatencySource::create(spec, {}, gate);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    sources.push_back(std::move(created).value());
+  }
+  auto first = sources[0]->query(WallTime{});  // finds the server down
+  ASSERT_FALSE(first.ok());
+  EXPECT_THAT(first.error().message, HasSubstr("no answer within 1 s"));
+  ASSERT_EQ(server.request_count(), 1u);
+
+  std::vector<Result<double>> results(sources.size(), Error{});
+  std::vector<std::thread> queries;
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    queries.emplace_back([&, i] { results[i] = sources[i]->query(WallTime{}); });
+  for (auto& query : queries) query.join();
+  for (const auto& result : results) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, "LatencyQueryFailed");
+    EXPECT_EQ(result.error().message, first.error().message);  // status is written once
+  }
+  EXPECT_EQ(server.request_count(), 2u) << "only the probe may reach a server that is down";
+
+  server.set_handler([](const HttpRequestRecord&) {
+    return HttpReply{200, vector_answer("0.25")};
+  });
+  auto recovered = sources[1]->query(WallTime{});
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+  EXPECT_DOUBLE_EQ(*recovered, 0.25);
+  for (auto& source : sources) {
+    auto value = source->query(WallTime{});
+    ASSERT_TRUE(value.ok()) << value.error().message;
+  }
 }
 
 }  // namespace
