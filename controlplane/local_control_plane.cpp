@@ -9,8 +9,6 @@
 #include <sstream>
 
 namespace lagpilot::controlplane {
-namespace {
-
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
@@ -22,6 +20,8 @@ std::string shell_quote(const std::string& text) {
   }
   return out + "'";
 }
+
+namespace {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);

@@ -52,4 +52,7 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command);
 
+// `text` as one word for the shell.
+std::string shell_quote(const std::string& text);
+
 }  // namespace lagpilot::controlplane

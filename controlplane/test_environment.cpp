@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace lagpilot::controlplane {
@@ -67,5 +68,47 @@ TestNamespace::TestNamespace(kube::KubeClient& client, const std::string& prefix
 }
 
 TestNamespace::~TestNamespace() { (void)client_.remove(kube::resources::kNamespaces, "", name_); }
+
+std::string find_tool(const std::string& name, const char* env_var) {
+  if (const char* path = std::getenv(env_var); path && *path) return path;
+  const std::string cache =
+      std::getenv("LAGPILOT_CACHE")
+          ? std::getenv("LAGPILOT_CACHE")
+          : std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache/lagpilot";
+  const std::string cached = cache + "/tools/" + name;
+  if (::access(cached.c_str(), X_OK) == 0) return cached;
+  return name;
+}
+
+std::string kubectl_binary() {
+  if (const char* path = std::getenv("LAGPILOT_KUBECTL"); path && *path) return path;
+  return find_tool("kubectl", "KUBECTL");
+}
+
+CommandResult kubectl(const std::string& args, const std::string& manifest) {
+  static std::atomic<int> manifests{0};
+  std::string command = shell_quote(kubectl_binary()) + " --kubeconfig " +
+                        shell_quote(ControlPlaneEnvironment::plane()->kubeconfig_path()) + " " +
+                        args;
+  std::string file;
+  if (!manifest.empty()) {
+    file = std::filesystem::temp_directory_path() /
+           ("lagpilot-manifest-" + std::to_string(::getpid()) + "-" + std::to_string(++manifests) +
+            ".yaml");
+    std::ofstream(file) << manifest;
+    command += " -f " + shell_quote(file);
+  }
+  CommandResult result = run_command(command);
+  if (!file.empty()) std::filesystem::remove(file);
+  for (auto at = result.output.find("version difference between client"); at != std::string::npos;
+       at = result.output.find("version difference between client")) {
+    const auto newline_before = result.output.rfind('\n', at);
+    const auto line_start = newline_before == std::string::npos ? 0 : newline_before + 1;
+    const auto line_end = result.output.find('\n', at);  // the line goes with its newline
+    result.output.erase(
+        line_start, line_end == std::string::npos ? std::string::npos : line_end + 1 - line_start);
+  }
+  return result;
+}
 
 }  // namespace lagpilot::controlplane

@@ -47,4 +47,16 @@ class TestNamespace {
 // The folder with the control-plane scripts (the source tree's controlplane/).
 std::string scripts_dir();
 
+// A command-line tool as scripts/helm-check finds it: $<env_var>, else scripts/install-deps'
+// ~/.cache/lagpilot/tools (or $LAGPILOT_CACHE/tools), else `name` on PATH.
+std::string find_tool(const std::string& name, const char* env_var);
+
+// $LAGPILOT_KUBECTL, else find_tool("kubectl", "KUBECTL").
+std::string kubectl_binary();
+
+// kubectl as the cluster admin of the environment's control plane, with `manifest` (when given)
+// passed through a temporary file as -f. Output is stdout and stderr, without kubectl's
+// client/server version-skew warning.
+CommandResult kubectl(const std::string& args, const std::string& manifest = "");
+
 }  // namespace lagpilot::controlplane

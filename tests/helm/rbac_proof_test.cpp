@@ -48,7 +48,9 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::eventually;
+using controlplane::kubectl;
 using controlplane::run_command;
+using controlplane::shell_quote;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -56,18 +58,6 @@ using std::chrono::seconds;
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
 
 constexpr const char* kRelease = "lagpilot";
-
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -81,45 +71,7 @@ std::string temp_path(const std::string& name) {
          ("lagpilot-rbac-" + std::to_string(::getpid()) + "-" + name);
 }
 
-// helm and kubectl as scripts/helm-check finds them: $HELM/$KUBECTL, else scripts/install-deps'
-// ~/.cache/lagpilot/tools (or $LAGPILOT_CACHE/tools), else PATH.
-std::string find_tool(const std::string& name, const char* env_var) {
-  if (const char* path = std::getenv(env_var); path && *path) return path;
-  std::string cache =
-      std::getenv("LAGPILOT_CACHE")
-          ? std::getenv("LAGPILOT_CACHE")
-          : std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache/lagpilot";
-  std::string cached = cache + "/tools/" + name;
-  if (::access(cached.c_str(), X_OK) == 0) return cached;
-  return name;
-}
-
-std::string helm_binary() { return find_tool("helm", "HELM"); }
-std::string kubectl_binary() {
-  if (const char* path = std::getenv("LAGPILOT_KUBECTL"); path && *path) return path;
-  return find_tool("kubectl", "KUBECTL");
-}
-
-// kubectl as the cluster admin (never as the ServiceAccount: its audit trail is the operator's).
-controlplane::CommandResult kubectl(const std::string& args, const std::string& manifest = "") {
-  std::string command = shell_quote(kubectl_binary()) + " --kubeconfig " +
-                        shell_quote(ControlPlaneEnvironment::plane()->kubeconfig_path()) + " " +
-                        args;
-  if (!manifest.empty()) {
-    std::string file = temp_path("manifest.yaml");
-    std::ofstream(file) << manifest;
-    command += " -f " + shell_quote(file);
-  }
-  auto result = run_command(command);
-  // Drop kubectl's client/server version skew warning.
-  std::istringstream lines(result.output);
-  std::string line, kept;
-  while (std::getline(lines, line)) {
-    if (line.find("version difference between client") == std::string::npos) kept += line + "\n";
-  }
-  result.output = kept;
-  return result;
-}
+std::string helm_binary() { return controlplane::find_tool("helm", "HELM"); }
 
 std::optional<Json> kubectl_json(const std::string& args) {
   auto out = kubectl(args + " -o json");

@@ -22,32 +22,13 @@ namespace lagpilot {
 namespace {
 
 using controlplane::ControlPlaneEnvironment;
+using controlplane::kubectl;
 using controlplane::run_command;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
-
-std::string kubectl_binary() {
-  if (const char* path = std::getenv("LAGPILOT_KUBECTL")) return path;
-  std::string cached = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") +
-                       "/.cache/lagpilot/tools/kubectl";
-  if (run_command("command -v kubectl >/dev/null").exit_code == 0) return "kubectl";
-  return cached;
-}
-
-controlplane::CommandResult kubectl(const std::string& args, const std::string& stdin_text = "") {
-  std::string command = kubectl_binary() + " --kubeconfig " +
-                        ControlPlaneEnvironment::plane()->kubeconfig_path() + " " + args;
-  if (!stdin_text.empty()) {
-    std::string file = std::filesystem::temp_directory_path() /
-                       ("lagpilot-e2e-" + std::to_string(::getpid()) + ".yaml");
-    std::ofstream(file) << stdin_text;
-    command += " -f " + file;
-  }
-  return run_command(command + " 2>&1");
-}
 
 using testkit::OperatorProcess;
 

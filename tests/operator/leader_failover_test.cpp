@@ -72,14 +72,6 @@ double seconds_between(WallTime from, WallTime to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-std::string kubectl_binary() {
-  if (const char* path = std::getenv("LAGPILOT_KUBECTL")) return path;
-  std::string cached = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") +
-                       "/.cache/lagpilot/tools/kubectl";
-  if (run_command("command -v kubectl >/dev/null").exit_code == 0) return "kubectl";
-  return cached;
-}
-
 std::string temp_path(const std::string& what) {
   return std::filesystem::temp_directory_path() /
          ("lagpilot-failover-" + std::to_string(::getpid()) + "-" + what);
@@ -336,9 +328,8 @@ class LeaderFailover : public ::testing::Test {
         {"subjects", {{{"kind", "ServiceAccount"}, {"name", account}, {"namespace", ns()}}}}};
     auto bound = admin().create(kRoleBindings, ns(), binding);
     EXPECT_TRUE(bound.ok()) << bound.error().message;
-    auto token = run_command(kubectl_binary() + " --kubeconfig " +
-                             ControlPlaneEnvironment::plane()->kubeconfig_path() +
-                             " create token " + account + " -n " + ns() + " --duration 1h 2>&1");
+    auto token =
+        controlplane::kubectl("create token " + account + " -n " + ns() + " --duration 1h");
     EXPECT_EQ(token.exit_code, 0) << token.output;
     std::string value = token.output;
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))

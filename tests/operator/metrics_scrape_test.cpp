@@ -26,41 +26,24 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/operator/exposition.h"
 #include "tests/operator/operator_process.h"
 
 namespace lagpilot {
 namespace {
 
 using controlplane::ControlPlaneEnvironment;
+using controlplane::kubectl;
 using controlplane::run_command;
 using Json = nlohmann::json;
-using Labels = std::map<std::string, std::string>;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testkit::Exposition;
+using testkit::Labels;
+using testkit::parse_exposition;
+using testkit::Sample;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
-
-// ---- kubectl and the operator process (as the end-to-end test runs them) ----
-
-std::string kubectl_binary() {
-  if (const char* path = std::getenv("LAGPILOT_KUBECTL")) return path;
-  std::string cached = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") +
-                       "/.cache/lagpilot/tools/kubectl";
-  if (run_command("command -v kubectl >/dev/null").exit_code == 0) return "kubectl";
-  return cached;
-}
-
-controlplane::CommandResult kubectl(const std::string& args, const std::string& stdin_text = "") {
-  std::string command = kubectl_binary() + " --kubeconfig " +
-                        ControlPlaneEnvironment::plane()->kubeconfig_path() + " " + args;
-  if (!stdin_text.empty()) {
-    std::string file = std::filesystem::temp_directory_path() /
-                       ("lagpilot-scrape-" + std::to_string(::getpid()) + ".yaml");
-    std::ofstream(file) << stdin_text;
-    command += " -f " + file;
-  }
-  return run_command(command + " 2>&1");
-}
 
 using testkit::OperatorProcess;
 
@@ -131,136 +114,6 @@ HttpResponse http_get(int port, const std::string& path) {
   }
   response.body = raw.substr(end + 4);
   return response;
-}
-
-// ---- The Prometheus text format, parsed ----
-
-struct Sample {
-  std::string name;
-  Labels labels;
-  double value = 0;
-};
-
-struct Exposition {
-  std::map<std::string, std::string> types;
-  std::map<std::string, std::string> help;
-  std::vector<Sample> samples;
-  std::vector<std::string> errors;
-
-  std::vector<Sample> find(const std::string& name, const Labels& match = {}) const {
-    std::vector<Sample> found;
-    for (const auto& sample : samples) {
-      if (sample.name != name) continue;
-      bool all = true;
-      for (const auto& [key, value] : match) {
-        auto it = sample.labels.find(key);
-        all = all && it != sample.labels.end() && it->second == value;
-      }
-      if (all) found.push_back(sample);
-    }
-    return found;
-  }
-  std::optional<double> value(const std::string& name, const Labels& labels) const {
-    for (const auto& sample : samples) {
-      if (sample.name == name && sample.labels == labels) return sample.value;
-    }
-    return std::nullopt;
-  }
-  // Every sample of one monitor, whatever its name.
-  std::vector<Sample> of_monitor(const std::string& ns, const std::string& name) const {
-    std::vector<Sample> found;
-    for (const auto& sample : samples) {
-      auto n = sample.labels.find("namespace");
-      auto m = sample.labels.find("name");
-      if (n != sample.labels.end() && m != sample.labels.end() && n->second == ns &&
-          m->second == name) {
-        found.push_back(sample);
-      }
-    }
-    return found;
-  }
-};
-
-Exposition parse_exposition(const std::string& text) {
-  Exposition out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    if (line.rfind("# ", 0) == 0) {
-      std::istringstream words(line.substr(2));
-      std::string kind, name, rest;
-      words >> kind >> name;
-      std::getline(words, rest);
-      if (!rest.empty() && rest.front() == ' ') rest.erase(0, 1);
-      if (kind == "TYPE") {
-        if (out.types.count(name)) out.errors.push_back("second TYPE line: " + line);
-        out.types[name] = rest;
-      } else if (kind == "HELP") {
-        out.help[name] = rest;
-      }
-      continue;
-    }
-    Sample sample;
-    std::size_t pos = 0;
-    while (pos < line.size() && line[pos] != '{' && line[pos] != ' ') ++pos;
-    sample.name = line.substr(0, pos);
-    if (pos < line.size() && line[pos] == '{') {
-      ++pos;
-      while (pos < line.size() && line[pos] != '}') {
-        std::size_t eq = line.find('=', pos);
-        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
-          out.errors.push_back("bad label in: " + line);
-          break;
-        }
-        std::string key = line.substr(pos, eq - pos);
-        std::string value;
-        pos = eq + 2;
-        while (pos < line.size() && line[pos] != '"') {
-          if (line[pos] == '\\' && pos + 1 < line.size()) {
-            ++pos;
-            value += line[pos] == 'n' ? '\n' : line[pos];
-          } else {
-            value += line[pos];
-          }
-          ++pos;
-        }
-        ++pos;
-        if (sample.labels.count(key)) out.errors.push_back("label twice in: " + line);
-        sample.labels[key] = value;
-        if (pos < line.size() && line[pos] == ',') ++pos;
-      }
-      ++pos;
-    }
-    if (pos >= line.size() || line[pos] != ' ') {
-      out.errors.push_back("no value in: " + line);
-      continue;
-    }
-    std::string number = line.substr(pos + 1);
-    if (auto space = number.find(' '); space != std::string::npos) number.resize(space);
-    try {
-      std::size_t used = 0;
-      sample.value = std::stod(number, &used);
-      if (used != number.size()) throw std::invalid_argument(number);
-    } catch (const std::exception&) {
-      out.errors.push_back("bad value in: " + line);
-      continue;
-    }
-    out.samples.push_back(sample);
-  }
-  for (const auto& sample : out.samples) {
-    std::string family = sample.name;
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      std::string s = suffix;
-      if (!out.types.count(family) && family.size() > s.size() &&
-          family.compare(family.size() - s.size(), s.size(), s) == 0 &&
-          out.types.count(family.substr(0, family.size() - s.size()))) {
-        family = family.substr(0, family.size() - s.size());
-      }
-    }
-    if (!out.types.count(family)) out.errors.push_back("no TYPE for " + sample.name);
-  }
-  return out;
 }
 
 // ---- The scenario ----
