@@ -105,13 +105,8 @@ Result<AlertRule> parse_alert_rule(const Json& item, std::size_t index,
   if (!item.is_object()) return invalid(path, "must be an object");
   AlertRule rule;
 
-  auto name = spec_fields::required_string(item, "name", path);
+  auto name = spec_fields::required_name(item, path);
   if (!name) return name.error();
-  if (!spec_fields::is_valid_name(*name)) {
-    return invalid(path + ".name", "\"" + *name +
-                                       "\" must be 1-63 letters, digits, '_' or '-', starting "
-                                       "with a letter");
-  }
   rule.name = *name;
 
   auto metric = spec_fields::required_string(item, "metric", path);

@@ -98,13 +98,8 @@ Result<SloSpec> parse_slo(const Json& item, std::size_t index, const MetricCatal
   const std::string path = "spec.slos[" + std::to_string(index) + "]";
   if (!item.is_object()) return invalid(path, "must be an object");
   SloSpec spec;
-  auto name = spec_fields::required_string(item, "name", path);
+  auto name = spec_fields::required_name(item, path);
   if (!name) return name.error();
-  if (!spec_fields::is_valid_name(*name)) {
-    return invalid(path + ".name", "\"" + *name +
-                                       "\" must be 1-63 letters, digits, '_' or '-', starting "
-                                       "with a letter");
-  }
   spec.name = *name;
   auto metric = spec_fields::required_string(item, "metric", path);
   if (!metric) return metric.error();

@@ -11,15 +11,6 @@ Error invalid(const std::string& path, const std::string& message) {
   return Error{"InvalidSpec", path + ": " + message};
 }
 
-bool is_valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  if (!std::isalpha(static_cast<unsigned char>(name.front()))) return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
 const Json* find(const Json& object, const char* key) {
   if (!object.is_object()) return nullptr;
   auto it = object.find(key);
@@ -35,6 +26,21 @@ Result<std::string> required_string(const Json& object, const char* key, const s
   std::string text = value->get<std::string>();
   if (text.empty()) return invalid(field, "must not be empty");
   return text;
+}
+
+Result<std::string> required_name(const Json& item, const std::string& path) {
+  auto name = required_string(item, "name", path);
+  if (!name) return name;
+  bool valid = name->size() <= 63 && std::isalpha(static_cast<unsigned char>(name->front()));
+  for (char c : *name) {
+    valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  if (!valid) {
+    return invalid(path + ".name", "\"" + *name +
+                                       "\" must be 1-63 letters, digits, '_' or '-', starting "
+                                       "with a letter");
+  }
+  return name;
 }
 
 Result<Op> required_op(const Json& object, const char* key, const std::string& path) {

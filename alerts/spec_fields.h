@@ -15,8 +15,8 @@ namespace lagpilot::alerts::spec_fields {
 
 Error invalid(const std::string& path, const std::string& message);
 
-// Rule and SLO names: ^[A-Za-z][A-Za-z0-9_-]*$, at most 63 characters.
-bool is_valid_name(const std::string& name);
+// The item's `name`: required, ^[A-Za-z][A-Za-z0-9_-]*$, at most 63 characters (rules and SLOs).
+Result<std::string> required_name(const nlohmann::json& item, const std::string& path);
 
 // The field `key` of `object` (an object), or nullptr when absent or null.
 const nlohmann::json* find(const nlohmann::json& object, const char* key);

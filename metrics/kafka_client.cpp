@@ -766,18 +766,17 @@ int KafkaClient::recycle_count() const {
 namespace {
 
 // Partition ids of `topic` from one Metadata request.
-Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& connection,
+Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& handle,
                                                    const std::string& description,
                                                    const std::string& topic,
                                                    SteadyDeadline deadline) {
-  ConnectionHandle* handle = &connection;
-  rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(handle->rk(), topic.c_str(), nullptr);
+  rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(handle.rk(), topic.c_str(), nullptr);
   if (topic_handle == nullptr) {
     return Error{"SourceError", "kafka " + description + ": topic " + topic + ": " +
                                     rd_kafka_err2str(rd_kafka_last_error())};
   }
   const struct rd_kafka_metadata* metadata = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle->rk(), 0, topic_handle, &metadata,
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle.rk(), 0, topic_handle, &metadata,
                                                     std::max(1, remaining_ms(deadline)));
   rd_kafka_topic_destroy(topic_handle);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -785,7 +784,7 @@ Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& connection,
                  "kafka " + description + ": metadata for topic " + topic + ": " +
                      rd_kafka_err2str(err) +
                      (is_unreachable(err)
-                          ? " (last broker error: " + handle->context().last_error_or("none") + ")"
+                          ? " (last broker error: " + handle.context().last_error_or("none") + ")"
                           : "")};
   }
   Result<std::vector<int32_t>> result = std::vector<int32_t>{};

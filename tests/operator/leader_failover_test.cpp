@@ -41,6 +41,7 @@
 #include "operator/leader_election.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 #include "tests/operator/fault_proxy.h"
+#include "tests/operator/operator_process.h"
 #include "util/clock.h"
 
 namespace lagpilot {
@@ -77,73 +78,27 @@ std::string temp_path(const std::string& what) {
          ("lagpilot-failover-" + std::to_string(::getpid()) + "-" + what);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// `lagpilot run` as a child process, its output in a file.
-class OperatorProcess {
+// `lagpilot run` as a child process, named for the messages, its log removed when the test passed.
+class OperatorProcess : public testkit::OperatorProcess {
  public:
   OperatorProcess(std::string name, const std::string& ns, const std::vector<std::string>& args)
-      : name_(std::move(name)), log_path_(temp_path(ns + "-" + name_ + ".log")) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(log, STDERR_FILENO);
-      ::dup2(log, STDOUT_FILENO);
-      ::unsetenv("POD_NAME");  // the identity is then <hostname>_<pid>
-      std::vector<char*> argv;
-      std::string binary = LAGPILOT_BINARY;
-      argv.push_back(binary.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
+      : testkit::OperatorProcess(args, temp_path(ns + "-" + name + ".log")),
+        name_(std::move(name)) {}
   ~OperatorProcess() {
-    if (pid_ > 0 && !exit_code_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (!::testing::Test::HasFailure()) std::filesystem::remove(log_path_);
+    if (!::testing::Test::HasFailure()) std::filesystem::remove(log_path());
   }
-  OperatorProcess(const OperatorProcess&) = delete;
-  OperatorProcess& operator=(const OperatorProcess&) = delete;
 
   const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
   // Its Lease holderIdentity: lagpilot uses <hostname>_<pid> outside a Pod.
   bool is(const std::string& holder) const {
-    std::string suffix = "_" + std::to_string(pid_);
+    std::string suffix = "_" + std::to_string(pid());
     return holder.size() > suffix.size() &&
            holder.compare(holder.size() - suffix.size(), suffix.size(), suffix) == 0;
   }
-  void signal(int signal) { ::kill(pid_, signal); }
-  // The exit code once it exited (-1 for a signal), nullopt while it runs.
-  std::optional<int> exit_code() {
-    if (exit_code_) return exit_code_;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_)
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_code_;
-  }
-  bool wait_exit(milliseconds limit) {
-    return eventually([&] { return exit_code().has_value(); }, limit);
-  }
-  std::string log() const { return read_text(log_path_); }
-  bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
   std::string describe() const { return "--- " + name_ + " log ---\n" + log(); }
 
  private:
   std::string name_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
 };
 
 // One request as the API server's audit log recorded it.

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@ class OperatorProcess {
       int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(log, STDERR_FILENO);
       ::dup2(log, STDOUT_FILENO);
+      ::unsetenv("POD_NAME");  // its leader-election identity is then <hostname>_<pid>
       std::vector<char*> argv;
       std::string binary = LAGPILOT_BINARY;
       argv.push_back(binary.data());
@@ -36,7 +39,7 @@ class OperatorProcess {
     }
   }
   ~OperatorProcess() {
-    if (pid_ > 0 && !exited_) {
+    if (pid_ > 0 && !exit_code_) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
@@ -44,28 +47,34 @@ class OperatorProcess {
   OperatorProcess(const OperatorProcess&) = delete;
   OperatorProcess& operator=(const OperatorProcess&) = delete;
 
-  bool running() {
-    if (exited_) return false;
+  pid_t pid() const { return pid_; }
+  void signal(int signal) { ::kill(pid_, signal); }
+  // The exit code once it exited (-1 for a signal), nullopt while it runs.
+  std::optional<int> exit_code() {
+    if (exit_code_) return exit_code_;
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_)
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return exit_code_;
+  }
+  bool running() { return !exit_code().has_value(); }
+  bool wait_exit(std::chrono::milliseconds limit) {
+    return controlplane::eventually([&] { return exit_code().has_value(); }, limit);
   }
   // Sends SIGTERM and waits up to `limit`; the exit code, or -1 if it did not exit.
   int terminate(std::chrono::milliseconds limit) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    bool done =
-        controlplane::eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
-    if (!done) return -1;
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    signal(SIGTERM);
+    return wait_exit(limit) ? *exit_code_ : -1;
   }
+
+  const std::string& log_path() const { return log_path_; }
   std::string log() const {
     std::ifstream in(log_path_);
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
   }
+  bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
   std::string log_tail(std::size_t bytes = 6000) const {
     std::string text = log();
     return text.size() > bytes ? "..." + text.substr(text.size() - bytes) : text;
@@ -74,7 +83,7 @@ class OperatorProcess {
  private:
   std::string log_path_;
   pid_t pid_ = -1;
-  bool exited_ = false;
+  std::optional<int> exit_code_;
 };
 
 }  // namespace lagpilot::testkit
