@@ -111,4 +111,11 @@ CommandResult kubectl(const std::string& args, const std::string& manifest) {
   return result;
 }
 
+CommandResult kubectl_install_crds() {
+  CommandResult applied =
+      kubectl("apply -f " + shell_quote(std::string(LAGPILOT_SOURCE_DIR) + "/crds/"));
+  if (applied.exit_code != 0) return applied;
+  return kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io");
+}
+
 }  // namespace lagpilot::controlplane

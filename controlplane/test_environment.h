@@ -59,4 +59,8 @@ std::string kubectl_binary();
 // client/server version-skew warning.
 CommandResult kubectl(const std::string& args, const std::string& manifest = "");
 
+// As a user installs them: kubectl apply -f crds/, then waits until the QueueMonitor CRD is
+// Established. The result of the step that failed, or of the wait.
+CommandResult kubectl_install_crds();
+
 }  // namespace lagpilot::controlplane

@@ -65,19 +65,6 @@ spec:
 )";
 }
 
-const char* kDeployment = R"(apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: order-consumer
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: order-consumer}}
-  template:
-    metadata: {labels: {app: order-consumer}}
-    spec:
-      containers: [{name: consumer, image: "example.com/order-consumer:1.0"}]
-)";
-
 int deployment_replicas(const std::string& ns) {
   auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
   try {
@@ -89,16 +76,14 @@ int deployment_replicas(const std::string& ns) {
 
 TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
-  auto applied_crd = kubectl("apply -f " LAGPILOT_SOURCE_DIR "/crds/");
-  ASSERT_EQ(applied_crd.exit_code, 0) << applied_crd.output;
-  ASSERT_EQ(kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io")
-                .exit_code,
-            0);
+  auto crds = controlplane::kubectl_install_crds();
+  ASSERT_EQ(crds.exit_code, 0) << crds.output;
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "e2e");
 
   testkit::KafkaMockCluster kafka(1);
   kafka.create_topic("orders", 8);
-  auto applied = kubectl("apply -n " + ns.name(), kDeployment);
+  auto applied = kubectl("apply -n " + ns.name(),
+                         controlplane::deployment_manifest("order-consumer", 1).dump());
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   applied = kubectl("apply -n " + ns.name(), monitor_yaml(kafka.bootstrap_servers()));
   ASSERT_EQ(applied.exit_code, 0) << applied.output;

@@ -118,19 +118,6 @@ HttpResponse http_get(int port, const std::string& path) {
 
 // ---- The scenario ----
 
-const char* kDeployment = R"(apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: order-consumer
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: order-consumer}}
-  template:
-    metadata: {labels: {app: order-consumer}}
-    spec:
-      containers: [{name: consumer, image: "example.com/order-consumer:1.0"}]
-)";
-
 // Lag 100 + 200 + 300 + 400 = 1,000 over 4 partitions: ceil(1,000 / 500) = 2 replicas. One alert
 // fires at once (forSeconds 0), one never does; the SLO is always met.
 std::string monitor_yaml(const std::string& bootstrap) {
@@ -256,11 +243,8 @@ std::vector<std::string> mismatches(const Exposition& scraped, const Json& statu
 }
 
 void install_crds() {
-  auto applied = kubectl("apply -f " LAGPILOT_SOURCE_DIR "/crds/");
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  auto established =
-      kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io");
-  ASSERT_EQ(established.exit_code, 0) << established.output;
+  auto crds = controlplane::kubectl_install_crds();
+  ASSERT_EQ(crds.exit_code, 0) << crds.output;
 }
 
 TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
@@ -278,7 +262,8 @@ TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
     committed[p] = 0;
   }
   kafka.commit("order-processor", "orders", committed);
-  auto applied = kubectl("apply -n " + ns.name(), kDeployment);
+  auto applied = kubectl("apply -n " + ns.name(),
+                         controlplane::deployment_manifest("order-consumer", 1).dump());
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   applied = kubectl("apply -n " + ns.name(), monitor_yaml(kafka.bootstrap_servers()));
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
