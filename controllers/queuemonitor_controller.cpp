@@ -222,6 +222,17 @@ std::size_t QueueMonitorController::live_monitors() const {
   return runtimes_.size();
 }
 
+std::shared_ptr<const Json> QueueMonitorController::cached_monitor(const std::string& key) const {
+  kube::Informer* informer = monitor_informer_for(split_key(key).first);
+  return informer ? informer->get(key) : nullptr;
+}
+
+std::shared_ptr<const Json> QueueMonitorController::cached_deployment(
+    const std::string& key) const {
+  kube::Informer* informer = deployment_informer_for(split_key(key).first);
+  return informer ? informer->get(key) : nullptr;
+}
+
 void QueueMonitorController::worker_loop() {
   while (auto key = queue_.get()) {
     auto started = std::chrono::steady_clock::now();

@@ -99,6 +99,10 @@ class QueueMonitorController {
   ReconcileResult reconcile(const std::string& key);
 
   std::size_t live_monitors() const;
+  // What the controller's caches hold for "namespace/name" (nullptr: nothing yet), so that tests
+  // can wait for the watch to deliver an object instead of sleeping.
+  std::shared_ptr<const kube::Json> cached_monitor(const std::string& key) const;
+  std::shared_ptr<const kube::Json> cached_deployment(const std::string& key) const;
   kube::WorkQueue& queue() { return queue_; }
   // Counters for tests and benchmarks.
   std::uint64_t status_writes() const { return status_writes_; }

@@ -96,18 +96,18 @@ class ControllerTest : public ::testing::Test {
   }
 
   int cached_generation(const std::string& name) {
-    auto got = client().get(kube::resources::kQueueMonitors, ns(), name);
-    (void)got;
-    // The controller's cache is not exposed; reconcile reads it. Wait on the server's copy and a
-    // short settle for the watch to deliver it.
-    return got.ok() ? got->value("/metadata/generation"_json_pointer, 0) : -1;
+    auto cached = controller_->cached_monitor(key(name));
+    return cached ? cached->value("/metadata/generation"_json_pointer, 0) : -1;
   }
 
+  // Creates the Deployment and waits until the controller's cache has it.
   void create_deployment(const std::string& name, int replicas) {
     ASSERT_TRUE(client()
                     .create(kube::resources::kDeployments, ns(),
                             controlplane::deployment_manifest(name, replicas))
                     .ok());
+    ASSERT_TRUE(controlplane::eventually(
+        [&] { return controller_->cached_deployment(key(name)) != nullptr; }));
   }
 
   int deployment_replicas(const std::string& name) {
