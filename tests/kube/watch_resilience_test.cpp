@@ -85,7 +85,15 @@ class PartitionableClient final : public KubeClient {
     }
     auto inner = real_.watch(g, n, o);
     if (!inner) return inner.error();
+    // The informer opens its first watch after wait_for_sync() has returned, so cut() can land
+    // while the request is in flight: check again under the lock that registers the stream.
+    std::lock_guard lock(mutex_);
+    if (cut_) {
+      (*inner)->cancel();
+      return ApiError(ApiReason::kTransport, 0, "partitioned");
+    }
     auto stream = std::make_unique<TrackedStream>(std::move(*inner), *this);
+    open_.insert(stream.get());
     return std::unique_ptr<WatchStream>(std::move(stream));
   }
 
@@ -93,10 +101,7 @@ class PartitionableClient final : public KubeClient {
   class TrackedStream final : public WatchStream {
    public:
     TrackedStream(std::unique_ptr<WatchStream> inner, PartitionableClient& owner)
-        : inner_(std::move(inner)), owner_(owner) {
-      std::lock_guard lock(owner_.mutex_);
-      owner_.open_.insert(this);
-    }
+        : inner_(std::move(inner)), owner_(owner) {}
     ~TrackedStream() override {
       std::lock_guard lock(owner_.mutex_);
       owner_.open_.erase(this);
