@@ -174,6 +174,8 @@ int run_operator(const RunOptions& options) {
       std::fprintf(stderr, "lagpilot: %s\n", started.error().message.c_str());
       return 1;
     }
+    spdlog::info("health probes on http://{}:{}/healthz",
+                 parse_bind_address(options.health_probe_bind_address)->first, probes.port());
   }
   auto start_controller = [&]() -> bool {
     if (!controller.start()) {

@@ -47,21 +47,6 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Control
 
 using testkit::OperatorProcess;
 
-// A port nothing listens on right now (the kernel's choice for an ephemeral bind).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
 struct HttpResponse {
   int status = 0;                              // 0: no answer
   std::map<std::string, std::string> headers;  // lower-case names
@@ -268,17 +253,20 @@ TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
   applied = kubectl("apply -n " + ns.name(), monitor_yaml(kafka.bootstrap_servers()));
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
 
-  const int metrics_port = free_port();
-  const int probe_port = free_port();
   std::string log_path = std::filesystem::temp_directory_path() /
                          ("lagpilot-scrape-" + std::to_string(::getpid()) + ".log");
   OperatorProcess lagpilot(
       {"run", "--kubeconfig", ControlPlaneEnvironment::plane()->kubeconfig_path(), "--namespaces",
-       ns.name(), "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
-       "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port),
-       "--metrics-status-interval", "1s", "--per-partition-metrics", "--log-format", "json",
-       "--log-level", "debug"},
+       ns.name(), "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address",
+       "127.0.0.1:0", "--metrics-status-interval", "1s", "--per-partition-metrics", "--log-format",
+       "json", "--log-level", "debug"},
       log_path);
+  // Bound to port 0: the kernel picks free ports and the operator logs them.
+  const std::optional<int> announced_metrics = lagpilot.announced_port("metrics");
+  const std::optional<int> announced_probes = lagpilot.announced_port("health probes");
+  ASSERT_TRUE(announced_metrics && announced_probes) << lagpilot.log();
+  const int metrics_port = *announced_metrics;
+  const int probe_port = *announced_probes;
 
   // Scaled to 2 and the alert firing, in the status and on /metrics.
   ASSERT_TRUE(controlplane::eventually(
@@ -462,17 +450,20 @@ TEST(MetricsScrape, LeaderIsReportedAndStaysHealthy) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
   ASSERT_NO_FATAL_FAILURE(install_crds());
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "scrape-le");
-  const int metrics_port = free_port();
-  const int probe_port = free_port();
   std::string log_path = std::filesystem::temp_directory_path() /
                          ("lagpilot-scrape-le-" + std::to_string(::getpid()) + ".log");
   OperatorProcess lagpilot(
       {"run", "--kubeconfig", ControlPlaneEnvironment::plane()->kubeconfig_path(), "--namespaces",
-       ns.name(), "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
-       "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port), "--leader-elect",
-       "--leader-election-namespace", ns.name(), "--retry-period", "1s", "--health-stall-timeout",
-       "1s", "--log-format", "json"},
+       ns.name(), "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address",
+       "127.0.0.1:0", "--leader-elect", "--leader-election-namespace", ns.name(), "--retry-period",
+       "1s", "--health-stall-timeout", "1s", "--log-format", "json"},
       log_path);
+  // Bound to port 0: the kernel picks free ports and the operator logs them.
+  const std::optional<int> announced_metrics = lagpilot.announced_port("metrics");
+  const std::optional<int> announced_probes = lagpilot.announced_port("health probes");
+  ASSERT_TRUE(announced_metrics && announced_probes) << lagpilot.log();
+  const int metrics_port = *announced_metrics;
+  const int probe_port = *announced_probes;
   ASSERT_TRUE(controlplane::eventually(
       [&] {
         return parse_exposition(http_get(metrics_port, "/metrics").body)

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,6 +76,22 @@ class OperatorProcess {
     return text.str();
   }
   bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
+  // The port of the first "<what> on http://host:port" line the operator logged, for servers
+  // bound to port 0; nullopt if no such line appeared within `limit`.
+  std::optional<int> announced_port(const std::string& what,
+                                    std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    const std::regex line(what + R"( on http://[^:/\s]+:([0-9]+))");
+    std::optional<int> port;
+    controlplane::eventually(
+        [&] {
+          std::smatch match;
+          std::string text = log();
+          if (std::regex_search(text, match, line)) port = std::stoi(match[1].str());
+          return port.has_value() || exit_code().has_value();
+        },
+        limit);
+    return port;
+  }
   std::string log_tail(std::size_t bytes = 6000) const {
     std::string text = log();
     return text.size() > bytes ? "..." + text.substr(text.size() - bytes) : text;
