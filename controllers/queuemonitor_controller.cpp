@@ -809,14 +809,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   if (latency) observation.latency_seconds = latency->second;
   scaler::Decision decision =
       scaler::decide(spec.scaling, observation, *current, runtime->scaler, paused);
-  if (evaluation.hold_scale_up && decision.replicas_if_unpaused > *current) {
-    // More pods don't fix a stuck consumer group.
-    decision.reason = "holding " + std::to_string(*current) +
-                      " replicas: " + evaluation.hold_scale_up_reason + " (policy wants " +
-                      std::to_string(decision.replicas_if_unpaused) + ")";
-    decision.desired_replicas = *current;
-    decision.replicas_if_unpaused = *current;
-  }
+  if (evaluation.hold_scale_up) scaler::hold_scale_up(decision, evaluation.hold_scale_up_reason);
   report.current_replicas = *current;
   report.desired_replicas = decision.replicas_if_unpaused;
 

@@ -271,6 +271,8 @@ std::string to_string(GuardRail guard_rail) {
       return "ScaleDownRate";
     case GuardRail::kCooldown:
       return "Cooldown";
+    case GuardRail::kGroupNotProgressing:
+      return "GroupNotProgressing";
   }
   return "Unknown";
 }
@@ -314,6 +316,23 @@ Decision decide(const ScalingSpec& spec, const Observation& observation, int cur
     decision.guard_rail_detail = "annotation lagpilot.io/paused is true";
   }
   return decision;
+}
+
+void hold_scale_up(Decision& decision, const std::string& why) {
+  const int current = decision.current_replicas;
+  if (decision.replicas_if_unpaused <= current) return;
+  const std::string held = "holding " + replicas_text(current) + " replicas: " + why +
+                           " (policy wants " + replicas_text(decision.replicas_if_unpaused) + ")";
+  decision.replicas_if_unpaused = current;
+  if (decision.guard_rail == GuardRail::kPaused) {
+    decision.reason =
+        "paused (lagpilot.io/paused): holding " + replicas_text(current) + "; unpaused: " + held;
+    return;
+  }
+  decision.desired_replicas = current;
+  decision.guard_rail = GuardRail::kGroupNotProgressing;
+  decision.guard_rail_detail = why;
+  decision.reason = held;
 }
 
 }  // namespace lagpilot::scaler

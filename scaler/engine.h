@@ -68,6 +68,7 @@ enum class GuardRail {
   kScaleUpRate,
   kScaleDownRate,
   kCooldown,
+  kGroupNotProgressing,  // hold_scale_up(): a stalled or rewinding consumer group
 };
 
 // CamelCase ("ScaleDownStabilization"), usable as a Kubernetes condition reason.
@@ -96,5 +97,12 @@ struct Decision {
 // a defined (if unhelpful) answer.
 Decision decide(const ScalingSpec& spec, const Observation& observation, int current_replicas,
                 ScalerState& state, bool paused);
+
+// More pods don't fix a consumer group that makes no progress (stalled, or rewinding: see
+// alerts/group_progress.h). Caps a scale-up of `decision` at its current replicas, `why` in the
+// reason ("holding 4 replicas: <why> (policy wants 9)"); scale-downs and holds pass unchanged. A
+// paused decision keeps its "paused" reason with the held one as its unpaused part. The controller
+// and the simulator apply it after decide() when the group's progress says so.
+void hold_scale_up(Decision& decision, const std::string& why);
 
 }  // namespace lagpilot::scaler

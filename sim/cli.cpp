@@ -79,6 +79,8 @@ Flags:
   --startup-delay D        pod creation to consuming                               [20s]
   --partitions N           topic partitions; consumers beyond them sit idle        [24]
   --rebalance-pause D      consumption stalls this long after each group change    [0s]
+  --consumer-stall S+L     the group consumes nothing from S for L (a poison message, a
+                           downstream outage), e.g. 30m+10m; several: 30m+10m,90m+5m  [none]
   --initial-replicas N     replicas at the start (default: enough for the first second's rate)
   --objective D            violation: lagSeconds above this (default: the spec's lagSeconds SLO
                            threshold, else its targetDrainSeconds)
@@ -161,6 +163,30 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
        }},
       {"--startup-delay", duration_into(options.model.startup_delay, false)},
       {"--rebalance-pause", duration_into(options.model.rebalance_pause, false)},
+      {"--consumer-stall",
+       [&](const std::string& flag, const std::string& value) {
+         options.model.consumer_stalls.clear();
+         std::size_t begin = 0;
+         while (begin <= value.size()) {
+           const std::size_t end = std::min(value.find(',', begin), value.size());
+           const std::string window = value.substr(begin, end - begin);
+           const std::size_t plus = window.find('+');
+           const auto start =
+               plus == std::string::npos ? std::nullopt : parse_duration(window.substr(0, plus));
+           const auto length =
+               plus == std::string::npos ? std::nullopt : parse_duration(window.substr(plus + 1));
+           if (!start || !length || *length <= 0) {
+             return std::optional<Error>(
+                 flag_error(flag,
+                            "expected START+LENGTH durations such as 30m+10m (several separated by "
+                            "commas), got \"" +
+                                window + "\""));
+           }
+           options.model.consumer_stalls.push_back({.start = *start, .length = *length});
+           begin = end + 1;
+         }
+         return std::optional<Error>();
+       }},
       {"--partitions",
        [&](const std::string& flag, const std::string& value) {
          const auto parsed = parse_count(value);
@@ -302,8 +328,12 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << fixed(model.service_noise * 100, 0) << " %, start-up "
       << format_duration(model.startup_delay) << ", " << model.partitions
       << " partitions, rebalance pause " << format_duration(model.rebalance_pause) << ", "
-      << initial_replicas(scenario) << " initial replicas\n"
-      << "  objective  lagSeconds <= " << fixed(scenario.objective_seconds, 0) << " s (from "
+      << initial_replicas(scenario) << " initial replicas\n";
+  for (const StallWindow& stall : model.consumer_stalls) {
+    out << "  stall      the group consumes nothing from " << format_duration(stall.start)
+        << " for " << format_duration(stall.length) << "\n";
+  }
+  out << "  objective  lagSeconds <= " << fixed(scenario.objective_seconds, 0) << " s (from "
       << objective_source << ")\n";
 
   const bool show_progress =

@@ -10,16 +10,32 @@ LagpilotAutoscaler::LagpilotAutoscaler(scaler::ScalingSpec spec, int poll_interv
 
 std::optional<int> LagpilotAutoscaler::tick(const QueueState& now, int current_replicas) {
   if (now.time % poll_interval_ != 0) return std::nullopt;
-  const DecisionRecord& record = decide(source_.poll(now), current_replicas);
+  const DecisionRecord& record = decide(source_.poll(now), current_replicas, now.consumed);
   if (!record.applied) return std::nullopt;
   return record.decision.desired_replicas;
 }
 
 const DecisionRecord& LagpilotAutoscaler::decide(const scaler::Observation& observation,
-                                                 int current_replicas) {
+                                                 int current_replicas,
+                                                 std::optional<double> committed_offset_total) {
+  alerts::GroupProgressInput progress_input;
+  progress_input.time = observation.time;
+  progress_input.committed_offset_total = committed_offset_total;
+  progress_input.egress_rate = observation.egress_rate;
+  progress_input.ingress_rate = observation.ingress_rate;
+  if (observation.consumer_lag) {
+    progress_input.consumer_lag = static_cast<double>(*observation.consumer_lag);
+  } else if (observation.queue_depth) {
+    progress_input.consumer_lag = static_cast<double>(*observation.queue_depth);
+  }
+  if (observation.consumers) progress_input.consumers = *observation.consumers;
+  progress_input.replicas = current_replicas;
+  const alerts::GroupProgress& progress = progress_.observe(progress_input);
+
   DecisionRecord record{.observation = observation,
                         .decision = scaler::decide(spec_, observation, current_replicas, state_,
                                                    /*paused=*/false)};
+  if (progress.hold_scale_up()) scaler::hold_scale_up(record.decision, progress.describe());
   if (record.decision.is_change() && spec_.mode == scaler::Mode::kActive) {
     // Scaling the simulated target always succeeds.
     state_.record_scale(record.decision.time, record.decision.current_replicas,

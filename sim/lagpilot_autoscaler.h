@@ -1,9 +1,13 @@
 #pragma once
 // lagpilot in the simulator: the real engine (scaler::decide), called the way the controller
-// calls it (scaler/engine.h), on observations from SimulatedKafkaSource every poll interval.
+// calls it (scaler/engine.h), on observations from SimulatedKafkaSource every poll interval. As in
+// the controller, the group's progress (alerts::GroupProgressTracker with the controller's
+// defaults) holds scale-up while the group is stalled or rewinding (scaler::hold_scale_up).
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "alerts/group_progress.h"
 #include "scaler/engine.h"
 #include "scaler/spec.h"
 #include "scaler/state.h"
@@ -25,10 +29,13 @@ class LagpilotAutoscaler final : public Autoscaler {
   std::string name() const override { return "lagpilot"; }
   std::optional<int> tick(const QueueState& now, int current_replicas) override;
 
-  // The controller's per-poll step: decide, and when the decision is a change and the spec is
-  // Active, scale and record it (ScalerState::record_scale). Returns the decision; `applied` in
-  // the log says whether it scaled.
-  const DecisionRecord& decide(const scaler::Observation& observation, int current_replicas);
+  // The controller's per-poll step: track the group's progress, decide (holding scale-up while
+  // the group makes no progress), and when the decision is a change and the spec is Active, scale
+  // and record it (ScalerState::record_scale). `committed_offset_total` is the sum of the group's
+  // committed offsets; without it progress is judged by the egress rate, as the controller does.
+  // Returns the decision; `applied` in the log says whether it scaled.
+  const DecisionRecord& decide(const scaler::Observation& observation, int current_replicas,
+                               std::optional<double> committed_offset_total = std::nullopt);
 
   // Every poll's observation and decision, oldest first.
   const std::vector<DecisionRecord>& log() const { return log_; }
@@ -38,6 +45,7 @@ class LagpilotAutoscaler final : public Autoscaler {
   scaler::ScalingSpec spec_;
   int poll_interval_;
   scaler::ScalerState state_;
+  alerts::GroupProgressTracker progress_;
   SimulatedKafkaSource source_;
   std::vector<DecisionRecord> log_;
 };

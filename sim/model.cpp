@@ -52,10 +52,13 @@ const QueueState& QueueModel::advance(double arrival_rate) {
     members_ = members;
   }
   const bool stalled = now < stalled_until_;
+  const bool stuck = std::any_of(
+      config_.consumer_stalls.begin(), config_.consumer_stalls.end(),
+      [now](const StallWindow& w) { return now >= w.start && now < w.start + w.length; });
   const int active = std::min(members, std::max(config_.partitions, 0));
 
   double capacity = 0;
-  if (!stalled) {
+  if (!stalled && !stuck) {
     for (int i = 0; i < active; ++i) {
       const double noise = config_.service_noise > 0 ? config_.service_noise * rng_.normal() : 0;
       capacity += config_.service_rate * std::max(0.0, 1 + noise);
@@ -87,8 +90,9 @@ const QueueState& QueueModel::advance(double arrival_rate) {
   state_.latency_seconds =
       state_.lag_seconds + (config_.service_rate > 0 ? 1 / config_.service_rate : 0);
   state_.consumers = members;
-  state_.consuming = stalled ? 0 : active;
+  state_.consuming = stalled || stuck ? 0 : active;
   state_.rebalancing = stalled;
+  state_.stuck = stuck;
   state_.arrivals = arrivals;
   state_.processed = processed;
   state_.capacity = capacity;

@@ -15,6 +15,9 @@
 // - Partition cap: at most `partitions` group members consume; the rest sit idle.
 // - Rebalance: whenever group membership changes (a pod joins, or a member is deleted),
 //   consumption stops for rebalance_pause seconds (an eager Kafka rebalance).
+// - Consumer stalls: during each [start, start + length) window the group's members stay members
+//   but consume nothing (a poison message, a downstream outage): the committed offsets stop while
+//   lag grows. More replicas do not help there.
 // - lagSeconds: the age of the oldest unconsumed message (exact, as the Kafka source's "fetch"
 //   method reads it), 0 without lag.
 // - latency (for the seed rule and depthLatency): lagSeconds + 1 / service_rate, i.e. the wait of
@@ -27,12 +30,18 @@
 
 namespace lagpilot::sim {
 
+struct StallWindow {
+  std::int64_t start = 0;   // s since the start of the run
+  std::int64_t length = 0;  // s
+};
+
 struct ModelConfig {
-  double service_rate = 400;         // msg/s per consuming replica, on average
-  double service_noise = 0.1;        // relative standard deviation, per replica and second
-  std::int64_t startup_delay = 20;   // s from pod creation to consuming
-  int partitions = 24;               // consumers beyond this sit idle
-  std::int64_t rebalance_pause = 0;  // s without consumption after each membership change
+  double service_rate = 400;                 // msg/s per consuming replica, on average
+  double service_noise = 0.1;                // relative standard deviation, per replica and second
+  std::int64_t startup_delay = 20;           // s from pod creation to consuming
+  int partitions = 24;                       // consumers beyond this sit idle
+  std::int64_t rebalance_pause = 0;          // s without consumption after each membership change
+  std::vector<StallWindow> consumer_stalls;  // the group consumes nothing in these windows
   std::uint64_t seed = 1;
 };
 
@@ -50,6 +59,7 @@ struct QueueState {
                       // 0 while rebalancing)
   int partitions = 0;
   bool rebalancing = false;  // consumption stalled during the last second
+  bool stuck = false;        // the last second was in a consumer stall window
   double arrivals = 0;       // messages that arrived during the last second
   double processed = 0;      // messages consumed during the last second
   double capacity = 0;       // what the group could have consumed during the last second

@@ -250,6 +250,57 @@ TEST_F(ControllerTest, ScalesDownOnlyAfterStabilizationAndWithinRateLimits) {
   EXPECT_EQ(status["metrics"]["lagSeconds"], 0.0);
 }
 
+// A group whose committed offsets stand still while lag grows (a poison message, a stuck
+// downstream) counts as stalled after 180 s and 3 polls: more pods would not help, so scale-up
+// holds, with the reason in the history, until the offsets move again.
+TEST_F(ControllerTest, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  // 1,000 a replica keeps every step below the cap at the 12 partitions.
+  create_monitor(monitor(
+      "orders", R"({"policy":"lagPerReplica","targetLagPerReplica":1000,"maxReplicas":24})"));
+  settle();
+  const auto produce_more = [&](int per_partition) {
+    for (int partition = 0; partition < 12; ++partition) {
+      kafka_.produce("orders", partition, per_partition, clock_.now(),
+                     std::chrono::milliseconds(1));
+    }
+  };
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 5);  // 4,800 / 1,000
+  for (int expected : {6, 8}) {                   // +1,200 a minute, offsets still at 0
+    produce_more(100);
+    settle();
+    clock_.advance(seconds(60));
+    reconcile("orders");
+    ASSERT_EQ(deployment_replicas("consumer"), expected) << status_of("orders").dump(2);
+  }
+  produce_more(100);
+  settle();
+  clock_.advance(seconds(60));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 8) << "8,400 behind wants 9, but the group is stuck";
+  Json status = status_of("orders");
+  EXPECT_EQ(status["metrics"]["consumerLag"], 8400);
+  EXPECT_EQ(status["replicas"]["desired"], 8);
+  EXPECT_EQ(status["health"], "Degraded");
+  EXPECT_NE(status.value("healthReasons", Json::array()).dump().find("consumer group stalled"),
+            std::string::npos)
+      << status.dump(2);
+  ASSERT_EQ(status["scalingHistory"].size(), 3u) << "a hold is not an action";
+  EXPECT_EQ(condition(status, "ScalingActive"), "True");
+
+  // The offsets move (1,200 consumed) while 3,600 more arrive: 10,800 behind, scaling resumes.
+  std::map<int32_t, int64_t> committed;
+  for (int p = 0; p < 12; ++p) committed[p] = 100;
+  kafka_.commit("order-processor", "orders", committed);
+  produce_more(300);
+  settle();
+  clock_.advance(seconds(60));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 11);  // ceil(10,800 / 1,000)
+}
+
 TEST_F(ControllerTest, DryRunRecordsDecisionsWithoutTouchingTheTarget) {
   create_deployment("consumer", 2);
   produce_backlog();

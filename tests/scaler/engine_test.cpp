@@ -555,6 +555,57 @@ TEST(Paused, HoldsEvenWhenFallbackWouldApply) {
   EXPECT_EQ(decision.guard_rail, GuardRail::kPaused);
 }
 
+// --- A consumer group that makes no progress ---------------------------------------------------
+
+constexpr const char* kStalled =
+    "consumer group stalled: committed offsets not moving while lag > 0 since "
+    "2026-01-01T00:00:00Z";
+
+TEST(HoldScaleUp, CapsAScaleUpAtTheCurrentReplicasAndSaysWhy) {
+  ScalerState state;
+  Decision decision = decide_lag(unguarded_spec(), 0, 9'000, 4, state);
+  ASSERT_EQ(decision.desired_replicas, 9);
+  hold_scale_up(decision, kStalled);
+  EXPECT_EQ(decision.desired_replicas, 4);
+  EXPECT_FALSE(decision.is_change());
+  EXPECT_EQ(decision.replicas_if_unpaused, 4);
+  EXPECT_EQ(decision.recommended_replicas, 9);  // the policy's own answer stays visible
+  EXPECT_EQ(decision.guard_rail, GuardRail::kGroupNotProgressing);
+  EXPECT_EQ(to_string(decision.guard_rail), "GroupNotProgressing");
+  EXPECT_EQ(decision.guard_rail_detail, kStalled);
+  EXPECT_EQ(decision.reason, std::string("holding 4 replicas: ") + kStalled + " (policy wants 9)");
+}
+
+TEST(HoldScaleUp, LetsScaleDownsAndHoldsThrough) {
+  ScalerState state;
+  Decision down = decide_lag(unguarded_spec(), 0, 2'000, 4, state);
+  ASSERT_EQ(down.desired_replicas, 2);
+  const Decision before = down;
+  hold_scale_up(down, kStalled);
+  EXPECT_EQ(down.desired_replicas, 2);
+  EXPECT_EQ(down.guard_rail, before.guard_rail);
+  EXPECT_EQ(down.reason, before.reason);
+
+  ScalerState steady_state;
+  Decision steady = decide_lag(unguarded_spec(), 0, 4'000, 4, steady_state);
+  hold_scale_up(steady, kStalled);
+  EXPECT_EQ(steady.desired_replicas, 4);
+  EXPECT_EQ(steady.guard_rail, GuardRail::kNone);
+}
+
+TEST(HoldScaleUp, APausedDecisionStaysPausedWithTheHoldAsItsUnpausedPart) {
+  ScalerState state;
+  Decision decision = decide(unguarded_spec(), lag_observation(at(0), 9'000), 4, state, true);
+  ASSERT_EQ(decision.replicas_if_unpaused, 9);
+  hold_scale_up(decision, kStalled);
+  EXPECT_EQ(decision.desired_replicas, 4);
+  EXPECT_EQ(decision.replicas_if_unpaused, 4);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kPaused);
+  EXPECT_EQ(decision.reason, std::string("paused (lagpilot.io/paused): holding 4; unpaused: "
+                                         "holding 4 replicas: ") +
+                                 kStalled + " (policy wants 9)");
+}
+
 // --- drainTime end to end: learning and the reason text --------------------------------------
 
 Observation drain_observation(int seconds, std::int64_t lag, double ingress,

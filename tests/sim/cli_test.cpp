@@ -68,6 +68,26 @@ TEST(SimulateCli, RunsTheSpecAndPrintsTheSummary) {
             run.out);
 }
 
+TEST(SimulateCli, ConsumerStallsAreListedAndStopConsumption) {
+  const CliRun stalled = simulate_cli({"--spec", kSpec, "--trace", "constant:rate=2000",
+                                       "--duration", "30m", "--consumer-stall", "10m+5m,20m+1m"});
+  ASSERT_EQ(stalled.code, 0) << stalled.err;
+  EXPECT_THAT(stalled.out, HasSubstr("  stall      the group consumes nothing from 10m for 5m\n"
+                                     "  stall      the group consumes nothing from 20m for 1m\n"));
+  const auto max_lag_seconds = [](const std::string& out) {
+    const std::string label = "max lagSeconds";
+    const std::size_t at = out.find(label);
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(at + label.size()));
+  };
+  // The oldest message waits out the whole 5-minute stall.
+  EXPECT_GE(max_lag_seconds(stalled.out), 300) << stalled.out;
+  const CliRun steady =
+      simulate_cli({"--spec", kSpec, "--trace", "constant:rate=2000", "--duration", "30m"});
+  EXPECT_THAT(steady.out, Not(HasSubstr("stall ")));
+  EXPECT_GE(max_lag_seconds(steady.out), 0) << steady.out;
+  EXPECT_LT(max_lag_seconds(steady.out), 60) << steady.out;
+}
+
 TEST(SimulateCli, WritesCsvSvgAndDecisions) {
   const CliRun run =
       simulate_cli({"--trace", "spike", "--duration", "20m", "--csv", temp("s.csv"), "--svg",
@@ -119,6 +139,8 @@ TEST(SimulateCli, BadFlagsExitTwoAndNameTheFlag) {
            Case{{"--policy-baseline", "magic"}, "--policy-baseline: expected lagpilot, hpa-keda"},
            Case{{"--seed"}, "--seed: needs a value"},
            Case{{"--trace", "spike:peek=3"}, "trace spike: peek: unknown parameter"},
+           Case{{"--consumer-stall", "30m"}, "--consumer-stall: expected START+LENGTH"},
+           Case{{"--consumer-stall", "30m+10m,90m+0s"}, "got \"90m+0s\""},
        }) {
     const CliRun run = simulate_cli(c.args);
     EXPECT_EQ(run.code, 2) << c.args[0];

@@ -108,6 +108,45 @@ TEST(EngineEquivalence, DryRunDecidesButNeverScales) {
   }
 }
 
+// As the controller does with its alerting's hold: a group whose committed offsets stand still
+// while lag grows gets no more replicas once it counts as stalled (180 s and 3 polls), and scaling
+// resumes at the first poll where the offsets move.
+TEST(EngineEquivalence, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
+  scaler::ScalingSpec spec;
+  spec.policy = scaler::Policy::kLagPerReplica;
+  spec.target_lag_per_replica = 1000;
+  spec.max_replicas = 50;
+  spec.tolerance = 0;
+  spec.scale_up = {.stabilization_seconds = 0,
+                   .max_pods_per_period = 1000,
+                   .max_percent_per_period = 1000,
+                   .period_seconds = 15};
+  LagpilotAutoscaler simulated(spec, 60);
+  int replicas = 1;
+  std::vector<scaler::Decision> decisions;
+  for (int i = 0; i <= 4; ++i) {
+    // Lag grows by 2,000 per minute; the offsets stay at 5,000 until the last poll.
+    const double committed = i < 4 ? 5000 : 5600;
+    const DecisionRecord& record =
+        simulated.decide(poll(60 * i, 2000 * (i + 1), 40, 0, replicas), replicas, committed);
+    decisions.push_back(record.decision);
+    if (record.applied) replicas = record.decision.desired_replicas;
+  }
+  EXPECT_EQ(decisions[0].desired_replicas, 2);
+  EXPECT_EQ(decisions[1].desired_replicas, 4);
+  EXPECT_EQ(decisions[2].desired_replicas, 6);
+  // t=180 s: no progress since t=0 over 3 polls.
+  EXPECT_EQ(decisions[3].current_replicas, 6);
+  EXPECT_EQ(decisions[3].desired_replicas, 6);
+  EXPECT_EQ(decisions[3].recommended_replicas, 8);
+  EXPECT_EQ(decisions[3].guard_rail, scaler::GuardRail::kGroupNotProgressing);
+  EXPECT_EQ(decisions[3].reason,
+            "holding 6 replicas: consumer group stalled: committed offsets not moving while lag > "
+            "0 since 2026-01-01T00:00:00Z (policy wants 8)");
+  EXPECT_EQ(decisions[4].desired_replicas, 10);
+  EXPECT_EQ(decisions[4].guard_rail, scaler::GuardRail::kNone);
+}
+
 TEST(EngineEquivalence, ASimulationReplaysThroughScalerDecide) {
   scaler::ScalingSpec spec;
   spec.max_replicas = 24;

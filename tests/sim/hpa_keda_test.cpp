@@ -176,6 +176,7 @@ TEST(HpaKedaAutoscaler, SmallTraceByHand) {
                     .startup_delay = 0,
                     .partitions = 10,
                     .rebalance_pause = 0,
+                    .consumer_stalls = {},
                     .seed = 1};
   scaler::ScalingSpec spec;
   spec.target_lag_per_replica = 1000;

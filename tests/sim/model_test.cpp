@@ -164,5 +164,29 @@ TEST(QueueModel, ServiceNoiseAveragesToTheServiceRateAndIsDeterministic) {
   EXPECT_TRUE(differs);
 }
 
+TEST(QueueModel, AConsumerStallStopsConsumptionButKeepsTheMembers) {
+  ModelConfig config = exact();
+  config.consumer_stalls = {{.start = 10, .length = 30}};
+  QueueModel model(config, 5);
+  run(model, 1000, 10);
+  ASSERT_EQ(model.state().lag, 0);
+  const double consumed = model.state().consumed;
+  for (int t = 10; t < 40; ++t) {
+    const QueueState& s = model.advance(1000);
+    ASSERT_TRUE(s.stuck) << "second " << t;
+    ASSERT_EQ(s.consumed, consumed) << "second " << t;
+    ASSERT_EQ(s.consumers, 5);
+    ASSERT_EQ(s.consuming, 0);
+    ASSERT_FALSE(s.rebalancing);
+  }
+  EXPECT_EQ(model.state().lag, 30 * 1000);
+  EXPECT_EQ(model.state().lag_seconds, 30);
+  // After the window the group drains at 2,000 msg/s against 1,000 arriving.
+  const QueueState& after = model.advance(1000);
+  EXPECT_FALSE(after.stuck);
+  EXPECT_EQ(after.processed, 2000);
+  EXPECT_EQ(after.lag, 29 * 1000);
+}
+
 }  // namespace
 }  // namespace lagpilot::sim

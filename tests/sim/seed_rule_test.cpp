@@ -39,6 +39,7 @@ TEST(SeedRule, SmallTraceByHand) {
                     .startup_delay = 0,
                     .partitions = 24,
                     .rebalance_pause = 0,
+                    .consumer_stalls = {},
                     .seed = 1};
   SeedRuleAutoscaler autoscaler(SeedRuleConfig{});
   Trace trace{

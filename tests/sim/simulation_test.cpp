@@ -42,6 +42,7 @@ ModelConfig exact() {
                      .startup_delay = 20,
                      .partitions = 24,
                      .rebalance_pause = 0,
+                     .consumer_stalls = {},
                      .seed = 1};
 }
 
