@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -125,7 +126,7 @@ std::string whole_seconds(Duration d) {
 }  // namespace
 
 Watchdog::Watchdog(Clock& clock, Duration stall_limit, Duration tick)
-    : clock_(clock), stall_limit_(stall_limit), tick_(tick) {}
+    : clock_(clock), stall_limit_(stall_limit), tick_(std::min(tick, stall_limit / 4)) {}
 
 Watchdog::~Watchdog() { stop(); }
 

@@ -52,7 +52,9 @@ class Watchdog {
   // nullopt: fine; otherwise what is wrong.
   using Check = std::function<std::optional<std::string>()>;
 
-  // Unhealthy when the checks have not completed a round for `stall_limit`.
+  // Unhealthy when the checks have not completed a round for `stall_limit`. They run every `tick`,
+  // at most stall_limit / 4: a round that ends a tick plus a scheduling delay after the one before
+  // must not look like a stall.
   Watchdog(Clock& clock, Duration stall_limit, Duration tick = std::chrono::seconds(1));
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
@@ -76,6 +78,7 @@ class Watchdog {
   // 75 s (limit 60 s)" or "workqueue: ...".
   std::optional<std::string> problem() const;
   Duration stall_limit() const { return stall_limit_; }
+  Duration tick() const { return tick_; }
 
  private:
   struct Heartbeat {

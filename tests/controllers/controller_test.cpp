@@ -148,7 +148,29 @@ class ControllerTest : public ::testing::Test {
   // Reconciles until the controller's informer reflects the latest object state.
   ReconcileResult reconcile(const std::string& name) { return controller_->reconcile(key(name)); }
 
-  void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
+  // Waits until the controller's caches hold the server's current version of every QueueMonitor
+  // and Deployment in the namespace: reconciles read them there, and our own writes come back
+  // through the watches.
+  void settle() {
+    const auto caught_up = [&](const kube::Gvr& resource, auto cached) {
+      auto listed = client().list(resource, ns(), {});
+      if (!listed.ok()) return false;
+      for (const auto& item : (*listed)["items"]) {
+        auto copy = cached(key(item["metadata"]["name"].get<std::string>()));
+        if (!copy || copy->value("/metadata/resourceVersion"_json_pointer, "") !=
+                         item["metadata"].value("resourceVersion", "")) {
+          return false;
+        }
+      }
+      return true;
+    };
+    ASSERT_TRUE(controlplane::eventually([&] {
+      return caught_up(kube::resources::kQueueMonitors,
+                       [&](const std::string& k) { return controller_->cached_monitor(k); }) &&
+             caught_up(kube::resources::kDeployments,
+                       [&](const std::string& k) { return controller_->cached_deployment(k); });
+    })) << "the controller's caches did not catch up with the server";
+  }
 
   FakeClock clock_;
   testkit::KafkaMockCluster kafka_{1};

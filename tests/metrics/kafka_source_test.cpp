@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "controlplane/test_support.h"
 #include "metrics/kafka_client.h"
 #include "metrics/queue_source.h"
 #include "tests/metrics/kafka_mock_fixture.h"
@@ -173,8 +174,22 @@ TEST_F(KafkaSourceTest, FetchReadsHeadRecordsOnlyWhereTheCommittedOffsetMoved) {
   auto source = make_source(context, orders_spec({{"lagSecondsMethod", "fetch"}}));
   ASSERT_TRUE(source);
   poll_ok(*source, kT0 + seconds(60));
-  // Let a Fetch that was in flight when the reader stopped reach the broker before counting.
-  std::this_thread::sleep_for(milliseconds(300));
+  // A Fetch that was in flight when the reader stopped can still reach the broker: count from
+  // when the Fetch count has stood still for 500 ms.
+  int64_t fetches = -1;
+  auto still_since = std::chrono::steady_clock::now();
+  ASSERT_TRUE(controlplane::eventually(
+      [&] {
+        const auto counts = kafka.request_counts();
+        const int64_t now_fetches = counts.count("Fetch") ? counts.at("Fetch") : 0;
+        if (now_fetches != fetches) {
+          fetches = now_fetches;
+          still_since = std::chrono::steady_clock::now();
+          return false;
+        }
+        return std::chrono::steady_clock::now() - still_since >= milliseconds(500);
+      },
+      seconds(10), milliseconds(50)));
 
   kafka.reset_request_counts();
   const QueueSnapshot unchanged = poll_ok(*source, kT0 + seconds(70));

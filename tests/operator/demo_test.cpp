@@ -17,6 +17,7 @@
 #include "operator/demo/live_view.h"
 #include "operator/demo/load_pattern.h"
 #include "operator/demo/svg_plot.h"
+#include "tests/operator/operator_process.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -30,38 +31,15 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-// Runs the lagpilot binary with `args`, stdout and stderr into `log_path`; kills it after `limit`.
-// Returns the exit code, or -1 when it did not exit in time or died of a signal.
+// Runs the lagpilot binary with `args`, stdout and stderr into `log_path`; interrupts it after
+// `limit`. Returns the exit code, or -1 when it did not exit in time or died of a signal.
 int run_lagpilot(const std::vector<std::string>& args, const std::string& log_path,
                  std::chrono::seconds limit) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(log, STDOUT_FILENO);
-    ::dup2(log, STDERR_FILENO);
-    std::vector<std::string> copy = args;
-    std::string binary = LAGPILOT_BINARY;
-    std::vector<char*> argv{binary.data()};
-    for (auto& arg : copy) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
-    ::_exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) != pid) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGINT);  // the demo cleans up on SIGINT
-      std::this_thread::sleep_for(seconds(15));
-      if (::waitpid(pid, &status, WNOHANG) != pid) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-      }
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  testkit::OperatorProcess process(args, log_path);
+  if (process.wait_exit(limit)) return *process.exit_code();
+  process.signal(SIGINT);  // the demo cleans up on SIGINT
+  process.wait_exit(seconds(15));
+  return -1;  // killed on destruction if it is still running
 }
 
 // ---------------------------------------------------------------------------------------------

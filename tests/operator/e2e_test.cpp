@@ -131,11 +131,17 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
                                        seconds(20), milliseconds(100)))
       << lagpilot.log();
 
-  auto yaml = kubectl("get qm orders -n " + ns.name() + " -o yaml");
-  ASSERT_EQ(yaml.exit_code, 0) << yaml.output;
-  auto documents = kube::parse_yaml_documents(yaml.output, "kubectl get qm -o yaml");
-  ASSERT_TRUE(documents.ok() && documents->size() == 1u);
-  const Json& status = (*documents)[0]["status"];
+  // The operator patches the scale first and writes status after it: wait for that write.
+  Json status;
+  ASSERT_TRUE(controlplane::eventually([&] {
+    auto yaml = kubectl("get qm orders -n " + ns.name() + " -o yaml");
+    if (yaml.exit_code != 0) return false;
+    auto documents = kube::parse_yaml_documents(yaml.output, "kubectl get qm -o yaml");
+    if (!documents.ok() || documents->size() != 1u) return false;
+    status = (*documents)[0].value("status", Json::object());
+    return status.value("/replicas/current"_json_pointer, -1) == 1 &&
+           status.value("/scalingHistory/0/to"_json_pointer, -1) == 1;
+  })) << status.dump(2);
   ASSERT_GE(status["scalingHistory"].size(), 2u) << status.dump(2);
   EXPECT_EQ(status["scalingHistory"][0]["to"], 1);
   EXPECT_EQ(status["scalingHistory"].back()["from"], 1);

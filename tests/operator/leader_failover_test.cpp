@@ -534,9 +534,9 @@ TEST_F(LeaderFailover, TerminatedLeaderReleasesTheLeaseAndTheStandbyTakesOverAtO
             << kLong.lease_duration.count() << " s, retry " << kLong.retry_period.count()
             << " s)\n";
   RecordProperty("takeover_after_sigterm_ms", static_cast<int>(takeover * 1000));
-  // Shutdown (in-flight reconciles finish), the release, then the standby's next retry: far less
-  // than the 15 s it would wait for an unreleased lease.
-  EXPECT_LT(takeover, 5.0)
+  // Shutdown (in-flight reconciles finish), the release, then the standby's next retry: well under
+  // the 15 s it would wait for an unreleased lease (the slack is for a loaded machine).
+  EXPECT_LT(takeover, 10.0)
       << "the standby waited out the lease instead of taking the released one\n"
       << logs();
   ASSERT_TRUE(a.wait_exit(seconds(15))) << logs();

@@ -30,6 +30,7 @@
 namespace lagpilot::operator_main {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testkit::Exposition;
 using testkit::Labels;
@@ -409,6 +410,14 @@ TEST(Watchdog, HealthyUntilACheckFailsOrALoopStopsBeating) {
   clock.advance(seconds(59));
   watchdog.run_checks();
   EXPECT_EQ(watchdog.problem(), std::nullopt);
+}
+
+// With the ticker as slow as the limit, every round would end a scheduling delay past it.
+TEST(Watchdog, TicksAtLeastFourTimesPerStallLimit) {
+  FakeClock clock;
+  EXPECT_EQ(Watchdog(clock, seconds(60)).tick(), seconds(1));
+  EXPECT_EQ(Watchdog(clock, seconds(1)).tick(), milliseconds(250));
+  EXPECT_EQ(Watchdog(clock, seconds(2), milliseconds(100)).tick(), milliseconds(100));
 }
 
 TEST(Watchdog, ATickerStuckInACheckIsUnhealthy) {

@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controlplane/test_support.h"
@@ -23,21 +24,28 @@ class OperatorProcess {
  public:
   OperatorProcess(const std::vector<std::string>& args, const std::string& log_path)
       : log_path_(log_path) {
+    // Everything the child needs is prepared here: after fork() in a process with threads, the
+    // child may only call async-signal-safe functions (no allocation) until it execs.
+    std::vector<std::string> argv_strings = {LAGPILOT_BINARY};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // Without POD_NAME its leader-election identity is <hostname>_<pid>.
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).substr(0, 9) != "POD_NAME=") envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
+    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_ = ::fork();
     if (pid_ == 0) {
-      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(log, STDERR_FILENO);
+      ::dup2(log, STDERR_FILENO);  // dup2 clears FD_CLOEXEC on the copies
       ::dup2(log, STDOUT_FILENO);
-      ::unsetenv("POD_NAME");  // its leader-election identity is then <hostname>_<pid>
-      std::vector<char*> argv;
-      std::string binary = LAGPILOT_BINARY;
-      argv.push_back(binary.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
+      ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
+    if (log >= 0) ::close(log);
   }
   ~OperatorProcess() {
     if (pid_ > 0 && !exit_code_) {
