@@ -44,7 +44,9 @@ class ControllerTest : public ::testing::Test {
     ns_ = std::make_unique<TestNamespace>(client(), "qm");
     kafka_.create_topic("orders", 12);
     KafkaOptions kafka_options;
-    kafka_options.poll_timeout = std::chrono::milliseconds(1500);
+    // Room for a fresh client's first poll (bootstrap, coordinator, head records) on a loaded
+    // machine; the down-broker test waits it out once, later polls fail at once (outage gate).
+    kafka_options.poll_timeout = std::chrono::milliseconds(4000);
     kafka_options.default_lag_seconds_method = LagSecondsMethod::kFetch;
     context_ = std::make_unique<SourceContext>(kafka_options);
     factory_ = std::make_unique<SourceFactory>(SourceFactory::with_builtin_sources(*context_));
