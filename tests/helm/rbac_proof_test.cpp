@@ -139,6 +139,24 @@ std::vector<AuditEvent> read_audit_events(const std::string& path, const std::st
   return events;
 }
 
+// Waits until `user`'s audit events from byte `from` on have not grown for a second (at most
+// 15 s): the API server writes a watch's events only when it notices that the watch closed.
+void wait_for_audit_events_to_settle(const std::string& path, const std::string& user,
+                                     std::uint64_t from) {
+  std::size_t count = read_audit_events(path, user, from, nullptr).size();
+  auto unchanged_since = std::chrono::steady_clock::now();
+  controlplane::eventually(
+      [&] {
+        const std::size_t now_count = read_audit_events(path, user, from, nullptr).size();
+        if (now_count != count) {
+          count = now_count;
+          unchanged_since = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - unchanged_since >= std::chrono::seconds(1);
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(100));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rendered RBAC: one grant per role x apiGroup x resource x verb, with where it applies.
 
@@ -634,10 +652,9 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
     EXPECT_EQ(lease->value("/spec/holderIdentity"_json_pointer, "?"), "")
         << "the Lease was not released";
   }
-  std::this_thread::sleep_for(seconds(1));  // let the last requests reach the audit log
-
   // 4 + 5. The audit log of the scenario: nothing Forbidden, every grant used.
   const std::string audit_path = ControlPlaneEnvironment::plane()->audit_log_path();
+  wait_for_audit_events_to_settle(audit_path, sa_user, 0);
   std::uint64_t scenario_end = 0;
   auto events = read_audit_events(audit_path, sa_user, 0, &scenario_end);
   ASSERT_FALSE(events.empty()) << "no audit events of " << sa_user << " in " << audit_path;
@@ -715,7 +732,7 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
                  seconds(10), milliseconds(200)))
       << "no SecretUnreadable Event";
   EXPECT_EQ(second.terminate(seconds(15)), 0) << second.log_tail();
-  std::this_thread::sleep_for(seconds(1));
+  wait_for_audit_events_to_settle(audit_path, sa_user, scenario_end);
   int secret_denials = 0;
   for (const auto& event : read_audit_events(audit_path, sa_user, scenario_end, nullptr)) {
     if (event.code != 401 && event.code != 403) continue;
