@@ -387,7 +387,14 @@ void WebhookNotifier::run(std::stop_token stop) {
 
 WebhookNotifierStats WebhookNotifier::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  WebhookNotifierStats stats = stats_;
+  for (const auto& [url, destination] : destinations_) {
+    for (const Job& job : destination.queue) {
+      if (!stats.next_attempt_at || job.not_before < *stats.next_attempt_at)
+        stats.next_attempt_at = job.not_before;
+    }
+  }
+  return stats;
 }
 
 bool WebhookNotifier::wait_idle(std::chrono::milliseconds timeout) {

@@ -53,6 +53,7 @@ struct WebhookNotifierStats {
   uint64_t dropped = 0;          // removed from a full queue
   std::size_t queued = 0;        // waiting (including those waiting for a retry)
   std::size_t in_flight = 0;     // being sent
+  std::optional<WallTime> next_attempt_at;  // the earliest not_before among the queued ones
 };
 
 class WebhookNotifier final : public Notifier {
