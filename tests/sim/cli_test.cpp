@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,10 @@ CliRun simulate_cli(const std::vector<std::string>& args) {
   return run;
 }
 
-std::string temp(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+// Per process: ctest runs test cases in parallel processes that write the same names.
+std::string temp(const std::string& name) {
+  return ::testing::TempDir() + "/lagpilot-" + std::to_string(::getpid()) + "-" + name;
+}
 
 std::string read(const std::string& path) {
   std::ifstream in(path);

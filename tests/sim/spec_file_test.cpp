@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -11,7 +12,9 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  // Per process: ctest runs the cases in parallel processes that write the same names.
+  const std::string path =
+      ::testing::TempDir() + "/lagpilot-" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path) << text;
   return path;
 }

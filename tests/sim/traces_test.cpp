@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -136,7 +137,8 @@ TEST(TraceCsv, ErrorsNameTheFileLineAndField) {
 }
 
 TEST(TraceCsv, ReadsFilesAndNamesMissingOnes) {
-  const std::string path = ::testing::TempDir() + "/lagpilot_trace_test.csv";
+  const std::string path =
+      ::testing::TempDir() + "/lagpilot_trace_test-" + std::to_string(::getpid()) + ".csv";
   {
     std::ofstream out(path);
     out << "0,5\n2,7\n";
