@@ -451,6 +451,7 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   poll_ok(**source, kT0);  // metadata, leaders and the coordinator are known now
 
   kafka.set_broker_down(3);
+  const auto stuck_issued = std::chrono::steady_clock::now();
   auto stuck = (*source)->poll(kT0 + seconds(5));
   ASSERT_FALSE(stuck.ok());
   EXPECT_EQ(stuck.error().code, "SourceUnreachable");
@@ -470,8 +471,9 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   }
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(recovered->consumer_lag, 10);
-  // Outlive the old request's librdkafka timeout: it must not fire into freed memory.
-  std::this_thread::sleep_for(milliseconds(200));
+  // Outlive the abandoned request's librdkafka timeout (admin_request_timeout after it was
+  // issued): it must not fire into freed memory (ASan would report it).
+  std::this_thread::sleep_until(stuck_issued + options.admin_request_timeout + milliseconds(500));
   EXPECT_TRUE((*source)->poll(kT0 + seconds(30)).ok());
 }
 
