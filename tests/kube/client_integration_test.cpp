@@ -512,16 +512,17 @@ TEST_F(ClientTest, WrongCertificateAuthorityIsATransportErrorNamingTheServer) {
       << result.error().message;
 }
 
-// A TCP server that accepts connections and never answers.
+// Accepts connections (the kernel's backlog) and never answers; with `listening` false the port
+// is only bound, so connections are refused while no other test can take it.
 class SilentServer {
  public:
-  SilentServer() {
+  explicit SilentServer(bool listening = true) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(fd_, 16);
+    if (listening) ::listen(fd_, 16);
     socklen_t length = sizeof address;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
@@ -555,13 +556,9 @@ TEST_F(ClientTest, ServerThatNeverAnswersTimesOut) {
 }
 
 TEST_F(ClientTest, RefusedConnectionIsATransportError) {
-  int port = 0;
-  {
-    SilentServer closed_after;  // take a free port, then release it
-    port = closed_after.port();
-  }
+  SilentServer bound_only(/*listening=*/false);
   KubeConfig config;
-  config.server = "https://127.0.0.1:" + std::to_string(port);
+  config.server = "https://127.0.0.1:" + std::to_string(bound_only.port());
   ClientOptions options;
   options.retry.max_attempts = 1;
   FakeClock clock;
