@@ -6,6 +6,7 @@
 #include <map>
 
 #include "alerts/spec_fields.h"
+#include "util/hash.h"
 
 namespace lagpilot::alerts {
 namespace {
@@ -268,11 +269,7 @@ std::string SloTracker::definition_hash() const {
   const std::string definition =
       spec_.good_when.metric + std::string(to_string(spec_.good_when.op)) +
       format_number(spec_.good_when.threshold) + "/" + std::to_string(spec_.window_days);
-  std::uint32_t hash = 2166136261u;  // FNV-1a
-  for (unsigned char c : definition) {
-    hash ^= c;
-    hash *= 16777619u;
-  }
+  const std::uint32_t hash = fnv1a32(definition);
   char text[9];
   std::snprintf(text, sizeof text, "%08x", hash);
   return text;

@@ -3,20 +3,13 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "util/hash.h"
+
 namespace lagpilot::controllers {
 
 namespace {
 
 using std::chrono::milliseconds;
-
-std::uint64_t fnv1a64(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 }  // namespace
 
@@ -33,15 +26,11 @@ Duration min_poll_gap(Duration interval) {
 
 Duration next_poll_delay(std::string_view key, Duration interval, WallTime now) {
   if (interval <= Duration::zero()) return Duration::zero();
-  const Duration earliest = now.time_since_epoch() + min_poll_gap(interval);
-  const Duration phase = poll_phase(key, interval);
-  // The first slot at or after `earliest`.
-  Duration since_phase = earliest - phase;
-  Duration into_interval = since_phase % interval;
-  if (into_interval < Duration::zero()) into_interval += interval;
-  Duration slot =
-      earliest + (into_interval == Duration::zero() ? Duration::zero() : interval - into_interval);
-  return slot - now.time_since_epoch();
+  const Duration gap = min_poll_gap(interval);
+  // From now + gap to the first slot at or after it.
+  Duration wait = (poll_phase(key, interval) - (now.time_since_epoch() + gap)) % interval;
+  if (wait < Duration::zero()) wait += interval;
+  return gap + wait;
 }
 
 }  // namespace lagpilot::controllers

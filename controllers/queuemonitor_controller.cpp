@@ -581,8 +581,7 @@ bool QueueMonitorController::write_status(const Json& object, const Json& old_st
 ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   auto [ns, name] = split_key(key);
   std::uint64_t reconcile_id = ++reconcile_ids_;
-  kube::Informer* informer = monitor_informer_for(ns);
-  auto cached = informer ? informer->get(key) : nullptr;
+  auto cached = cached_monitor(key);
   if (!cached) {
     drop_runtime(key);
     if (options_.notifier) options_.notifier->remove_monitor({ns, name});

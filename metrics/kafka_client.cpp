@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cctype>
 #include <cstdint>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -706,17 +705,13 @@ struct KafkaClient::Impl {
   OutageGate outage;
 
   // Runs a blocking request about `topic` through the outage gate.
-  template <typename T>
-  Result<T> gated(const std::string& topic,
-                  const std::function<Result<T>(ConnectionHandle&)>& request) {
-    auto pass = outage.enter(topic, "SourceUnreachable");
-    if (!pass) return pass.error();
-    Result<T> result = request(*current_handle());
-    const bool answered = result.ok() || result.error().code != "SourceUnreachable";
-    std::string message =
-        outage.leave(*pass, topic, answered, answered ? "" : result.error().message);
-    if (!answered) result = Error{result.error().code, std::move(message)};
-    return result;
+  template <typename Request>
+  auto gated(const std::string& topic, Request&& request) {
+    return outage.call(
+        topic, "SourceUnreachable", [&] { return request(*current_handle()); },
+        [](const auto& result) {
+          return result.ok() || result.error().code != "SourceUnreachable";
+        });
   }
 
   // The current handle, replaced first if an admin request on it is close to librdkafka's
@@ -814,7 +809,7 @@ Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& handle,
 
 Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& topic,
                                                            SteadyDeadline deadline) {
-  return impl_->gated<std::vector<int32_t>>(topic, [&](ConnectionHandle& handle) {
+  return impl_->gated(topic, [&](ConnectionHandle& handle) {
     return read_topic_partitions(handle, impl_->description, topic, deadline);
   });
 }
@@ -822,7 +817,7 @@ Result<std::vector<int32_t>> KafkaClient::topic_partitions(const std::string& to
 Result<std::vector<int64_t>> KafkaClient::latest_offsets(const std::string& topic,
                                                          const std::vector<int32_t>& partitions,
                                                          SteadyDeadline deadline) {
-  return impl_->gated<std::vector<int64_t>>(topic, [&](ConnectionHandle& handle) {
+  return impl_->gated(topic, [&](ConnectionHandle& handle) {
     return query_offsets(handle.rk(), impl_->description, topic, partitions, RD_KAFKA_OFFSET_END,
                          deadline, handle.context());
   });
@@ -831,7 +826,7 @@ Result<std::vector<int64_t>> KafkaClient::latest_offsets(const std::string& topi
 Result<std::vector<int64_t>> KafkaClient::earliest_offsets(const std::string& topic,
                                                            const std::vector<int32_t>& partitions,
                                                            SteadyDeadline deadline) {
-  return impl_->gated<std::vector<int64_t>>(topic, [&](ConnectionHandle& handle) {
+  return impl_->gated(topic, [&](ConnectionHandle& handle) {
     return query_offsets(handle.rk(), impl_->description, topic, partitions,
                          RD_KAFKA_OFFSET_BEGINNING, deadline, handle.context());
   });

@@ -227,9 +227,9 @@ class PrometheusLatencySource::Impl {
     return Error{"LatencyNoData", "prometheus " + spec_.server_url + ": " + problem};
   }
 
-  // `unanswered`: set when the failure is that the server did not answer (refused, timed out,
-  // no TLS handshake), as opposed to an answer that is an error.
-  Result<RawResponse> send(WallTime now, bool& unanswered) {
+  // Fails only when the server did not answer (refused, timed out, no TLS handshake); an answer
+  // that is an error is a RawResponse.
+  Result<RawResponse> send(WallTime now) {
     http::http_request request(http::methods::POST);
     request.set_request_uri("/api/v1/query");
     web::uri_builder form;
@@ -270,13 +270,11 @@ class PrometheusLatencySource::Impl {
     // A whole-request deadline (network I/O, so real time rather than the injected clock).
     if (future.wait_for(spec_.timeout) != std::future_status::ready) {
       cancel.cancel();
-      unanswered = true;
       return failed("no answer within " + std::to_string(spec_.timeout.count()) +
                     " s (timeoutSeconds)");
     }
     RawResponse raw = future.get();
     if (raw.status == 0) {
-      unanswered = true;
       std::string problem = "request failed: " + one_line(raw.failure);
       if (spec_.server_url.rfind("https://", 0) == 0 &&
           (raw.failure.find("SSL") != std::string::npos ||
@@ -294,27 +292,16 @@ class PrometheusLatencySource::Impl {
   // Through the server's outage gate (util/outage_gate.h): while the server does not answer,
   // one query at a time waits for it and the other monitors' queries fail at once.
   Result<RawResponse> send_gated(WallTime now) {
-    OutageGate::Pass pass;
-    if (gate_) {
-      auto entered = gate_->enter(spec_.server_url, "LatencyQueryFailed");
-      if (!entered) return entered.error();
-      pass = *entered;
-    }
-    bool unanswered = false;
-    Result<RawResponse> sent = [&]() -> Result<RawResponse> {
+    const auto send_caught = [&]() -> Result<RawResponse> {
       try {
-        return send(now, unanswered);
+        return send(now);
       } catch (const std::exception& e) {
-        unanswered = true;
         return failed(std::string("request failed: ") + one_line(e.what()));
       }
-    }();
-    if (gate_) {
-      std::string message =
-          gate_->leave(pass, spec_.server_url, !unanswered, sent.ok() ? "" : sent.error().message);
-      if (unanswered) return Error{"LatencyQueryFailed", std::move(message)};
-    }
-    return sent;
+    };
+    if (!gate_) return send_caught();
+    return gate_->call(spec_.server_url, "LatencyQueryFailed", send_caught,
+                       [](const Result<RawResponse>& sent) { return sent.ok(); });
   }
 
   Result<double> evaluate(WallTime now) {

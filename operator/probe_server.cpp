@@ -66,6 +66,7 @@ Status ProbeServer::start(const std::string& bind_address) {
   }
   socklen_t length = sizeof address;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  host_ = parsed->first;
   port_ = ntohs(address.sin_port);
   thread_ = std::thread([this] { serve(); });
   return Ok{};

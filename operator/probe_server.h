@@ -30,6 +30,8 @@ class ProbeServer {
   // `bind_address` like ":8081", "127.0.0.1:0" or "0.0.0.0:8081".
   Status start(const std::string& bind_address);
   void stop();
+  // The address bound by start() (the port the kernel chose for port 0).
+  const std::string& host() const { return host_; }
   int port() const { return port_; }
 
  private:
@@ -38,6 +40,7 @@ class ProbeServer {
   std::function<std::optional<std::string>()> health_problem_;
   std::function<bool()> ready_;
   int listen_fd_ = -1;
+  std::string host_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;

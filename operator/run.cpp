@@ -174,8 +174,7 @@ int run_operator(const RunOptions& options) {
       std::fprintf(stderr, "lagpilot: %s\n", started.error().message.c_str());
       return 1;
     }
-    spdlog::info("health probes on http://{}:{}/healthz",
-                 parse_bind_address(options.health_probe_bind_address)->first, probes.port());
+    spdlog::info("health probes on http://{}:{}/healthz", probes.host(), probes.port());
   }
   auto start_controller = [&]() -> bool {
     if (!controller.start()) {

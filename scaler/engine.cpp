@@ -33,6 +33,11 @@ Result<Recommendation> recommend(const ScalingSpec& spec, const Observation& obs
 
 std::string replicas_text(int replicas) { return format_count(replicas); }
 
+std::string paused_reason(int current, const std::string& unpaused) {
+  return "paused (lagpilot.io/paused): holding " + replicas_text(current) +
+         "; unpaused: " + unpaused;
+}
+
 std::string transition(int current, int desired) {
   if (desired == current) return "holding " + replicas_text(current);
   return replicas_text(current) + " -> " + replicas_text(desired);
@@ -309,8 +314,7 @@ Decision decide(const ScalingSpec& spec, const Observation& observation, int cur
   decision.time = observation.time;
   decision.replicas_if_unpaused = decision.desired_replicas;
   if (paused) {
-    decision.reason = "paused (lagpilot.io/paused): holding " + replicas_text(current) +
-                      "; unpaused: " + decision.reason;
+    decision.reason = paused_reason(current, decision.reason);
     decision.desired_replicas = current;
     decision.guard_rail = GuardRail::kPaused;
     decision.guard_rail_detail = "annotation lagpilot.io/paused is true";
@@ -325,8 +329,7 @@ void hold_scale_up(Decision& decision, const std::string& why) {
                            " (policy wants " + replicas_text(decision.replicas_if_unpaused) + ")";
   decision.replicas_if_unpaused = current;
   if (decision.guard_rail == GuardRail::kPaused) {
-    decision.reason =
-        "paused (lagpilot.io/paused): holding " + replicas_text(current) + "; unpaused: " + held;
+    decision.reason = paused_reason(current, held);
     return;
   }
   decision.desired_replicas = current;

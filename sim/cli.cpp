@@ -166,10 +166,7 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       {"--consumer-stall",
        [&](const std::string& flag, const std::string& value) {
          options.model.consumer_stalls.clear();
-         std::size_t begin = 0;
-         while (begin <= value.size()) {
-           const std::size_t end = std::min(value.find(',', begin), value.size());
-           const std::string window = value.substr(begin, end - begin);
+         for (const std::string& window : split_list(value, ',')) {
            const std::size_t plus = window.find('+');
            const auto start =
                plus == std::string::npos ? std::nullopt : parse_duration(window.substr(0, plus));
@@ -183,7 +180,6 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
                                 window + "\""));
            }
            options.model.consumer_stalls.push_back({.start = *start, .length = *length});
-           begin = end + 1;
          }
          return std::optional<Error>();
        }},

@@ -23,11 +23,8 @@ const DecisionRecord& LagpilotAutoscaler::decide(const scaler::Observation& obse
   progress_input.committed_offset_total = committed_offset_total;
   progress_input.egress_rate = observation.egress_rate;
   progress_input.ingress_rate = observation.ingress_rate;
-  if (observation.consumer_lag) {
-    progress_input.consumer_lag = static_cast<double>(*observation.consumer_lag);
-  } else if (observation.queue_depth) {
-    progress_input.consumer_lag = static_cast<double>(*observation.queue_depth);
-  }
+  if (const auto lag = scaler::backlog(observation))
+    progress_input.consumer_lag = static_cast<double>(*lag);
   if (observation.consumers) progress_input.consumers = *observation.consumers;
   progress_input.replicas = current_replicas;
   const alerts::GroupProgress& progress = progress_.observe(progress_input);

@@ -198,17 +198,14 @@ void ramp(Params& p, Rates& rates) {
 Result<std::map<std::string, std::string>> split_params(const std::string& name,
                                                         const std::string& text) {
   std::map<std::string, std::string> params;
-  std::size_t position = 0;
-  while (position <= text.size() && !text.empty()) {
-    auto comma = text.find(',', position);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string item = trim(text.substr(position, comma - position));
+  if (text.empty()) return params;
+  for (const std::string& piece : split_list(text, ',')) {
+    const std::string item = trim(piece);
     const auto equals = item.find('=');
     if (equals == std::string::npos || equals == 0) {
       return invalid("trace " + name + ": expected key=value, got \"" + item + "\"");
     }
     params[trim(item.substr(0, equals))] = trim(item.substr(equals + 1));
-    position = comma + 1;
   }
   return params;
 }

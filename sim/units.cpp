@@ -27,6 +27,17 @@ std::optional<std::int64_t> parse_count(const std::string& text) {
   return value;
 }
 
+std::vector<std::string> split_list(const std::string& text, char separator) {
+  std::vector<std::string> items;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = text.find(separator, begin);
+    items.push_back(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (end == std::string::npos) return items;
+    begin = end + 1;
+  }
+}
+
 std::optional<std::int64_t> parse_duration(const std::string& text) {
   if (text.empty()) return std::nullopt;
   if (auto plain = parse_number(text)) {

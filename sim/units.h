@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lagpilot::sim {
 
@@ -15,5 +16,7 @@ std::string format_duration(std::int64_t seconds);
 std::optional<double> parse_number(const std::string& text);
 // A non-negative integer ("24"); nullopt otherwise.
 std::optional<std::int64_t> parse_count(const std::string& text);
+// "a,b,,c" -> {"a", "b", "", "c"}; "" -> {""}.
+std::vector<std::string> split_list(const std::string& text, char separator);
 
 }  // namespace lagpilot::sim

@@ -33,6 +33,21 @@ class OutageGate {
 
   bool down(const std::string& key) const;
 
+  // enter(), `request()` (a Result), leave(): the usual way through the gate. `answered(result)`
+  // tells whether the server answered; a failure without an answer carries the outage's first
+  // message (with the failure's own code).
+  template <typename Request, typename Answered>
+  auto call(const std::string& key, const std::string& code, Request&& request, Answered&& answered)
+      -> decltype(request()) {
+    auto pass = enter(key, code);
+    if (!pass) return pass.error();
+    auto result = request();
+    const bool got_answer = answered(result);
+    std::string message = leave(*pass, key, got_answer, got_answer ? "" : result.error().message);
+    if (!got_answer) result = Error{result.error().code, std::move(message)};
+    return result;
+  }
+
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::string> first_failure_;  // keys that are down

@@ -232,25 +232,24 @@ int scale(int monitors, int workers, int unreachable) {
   std::fprintf(stderr, "creating %d consumer groups, Deployments and QueueMonitors ...\n",
                monitors);
   auto created_at = std::chrono::steady_clock::now();
+  // A Deployment and a QueueMonitor of it, polling group-<id> every 10 s.
+  const auto create_monitor = [&](const std::string& id, const std::string& bootstrap,
+                                  int replicas) {
+    (void)client.create(kube::resources::kDeployments, "bench",
+                        controlplane::deployment_manifest(id, replicas));
+    (void)client.create(kube::resources::kQueueMonitors, "bench",
+                        monitor(id, bootstrap, "group-" + id, id, 10,
+                                R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
+  };
   for (int i = 0; i < monitors; ++i) {
     std::string id = "m" + std::to_string(i);
     kafka.commit("group-" + id, "orders", {{0, 0}, {1, 0}, {2, 0}, {3, 0}});
-    (void)client.create(kube::resources::kDeployments, "bench",
-                        controlplane::deployment_manifest(id, 0));
-    (void)client.create(kube::resources::kQueueMonitors, "bench",
-                        monitor(id, kafka.bootstrap_servers(), "group-" + id, id, 10,
-                                R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
+    create_monitor(id, kafka.bootstrap_servers(), 0);
     if (i % 100 == 99) std::fprintf(stderr, "\r  %d/%d", i + 1, monitors);
   }
   // Monitors of a cluster that is down (nothing listens there): they must not hold up the rest.
-  for (int i = 0; i < unreachable; ++i) {
-    std::string id = "down" + std::to_string(i);
-    (void)client.create(kube::resources::kDeployments, "bench",
-                        controlplane::deployment_manifest(id, 1));
-    (void)client.create(kube::resources::kQueueMonitors, "bench",
-                        monitor(id, "127.0.0.1:1", "group-" + id, id, 10,
-                                R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
-  }
+  for (int i = 0; i < unreachable; ++i)
+    create_monitor("down" + std::to_string(i), "127.0.0.1:1", 1);
   monitors += unreachable;
   std::fprintf(
       stderr, "\n  created in %.1f s\n",
