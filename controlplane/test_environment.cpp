@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 namespace lagpilot::controlplane {
 
@@ -100,14 +101,15 @@ CommandResult kubectl(const std::string& args, const std::string& manifest) {
   }
   CommandResult result = run_command(command);
   if (!file.empty()) std::filesystem::remove(file);
-  for (auto at = result.output.find("version difference between client"); at != std::string::npos;
-       at = result.output.find("version difference between client")) {
-    const auto newline_before = result.output.rfind('\n', at);
-    const auto line_start = newline_before == std::string::npos ? 0 : newline_before + 1;
-    const auto line_end = result.output.find('\n', at);  // the line goes with its newline
-    result.output.erase(
-        line_start, line_end == std::string::npos ? std::string::npos : line_end + 1 - line_start);
+  // Without kubectl's version-skew warnings (each line goes with its newline).
+  std::string kept;
+  std::istringstream lines(result.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("version difference between client") != std::string::npos) continue;
+    kept += line;
+    if (!lines.eof()) kept += '\n';
   }
+  result.output = std::move(kept);
   return result;
 }
 

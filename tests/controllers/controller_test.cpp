@@ -3,8 +3,6 @@
 // windows and cooldowns pass without waiting.
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "controllers/conditions.h"
 #include "controllers/poll_schedule.h"
 #include "controllers/queuemonitor_controller.h"
@@ -284,25 +282,23 @@ TEST_F(ControllerTest, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
   create_monitor(monitor(
       "orders", R"({"policy":"lagPerReplica","targetLagPerReplica":1000,"maxReplicas":24})"));
   settle();
-  const auto produce_more = [&](int per_partition) {
+  // A minute later, with `per_partition` more messages on each partition: the next poll.
+  const auto next_minute = [&](int per_partition) {
     for (int partition = 0; partition < 12; ++partition) {
       kafka_.produce("orders", partition, per_partition, clock_.now(),
                      std::chrono::milliseconds(1));
     }
+    settle();
+    clock_.advance(seconds(60));
+    reconcile("orders");
   };
   reconcile("orders");
   ASSERT_EQ(deployment_replicas("consumer"), 5);  // 4,800 / 1,000
   for (int expected : {6, 8}) {                   // +1,200 a minute, offsets still at 0
-    produce_more(100);
-    settle();
-    clock_.advance(seconds(60));
-    reconcile("orders");
+    next_minute(100);
     ASSERT_EQ(deployment_replicas("consumer"), expected) << status_of("orders").dump(2);
   }
-  produce_more(100);
-  settle();
-  clock_.advance(seconds(60));
-  reconcile("orders");
+  next_minute(100);
   EXPECT_EQ(deployment_replicas("consumer"), 8) << "8,400 behind wants 9, but the group is stuck";
   Json status = status_of("orders");
   EXPECT_EQ(status["metrics"]["consumerLag"], 8400);
@@ -318,10 +314,7 @@ TEST_F(ControllerTest, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
   std::map<int32_t, int64_t> committed;
   for (int p = 0; p < 12; ++p) committed[p] = 100;
   kafka_.commit("order-processor", "orders", committed);
-  produce_more(300);
-  settle();
-  clock_.advance(seconds(60));
-  reconcile("orders");
+  next_minute(300);
   EXPECT_EQ(deployment_replicas("consumer"), 11);  // ceil(10,800 / 1,000)
 }
 

@@ -15,16 +15,13 @@
 // by at least one request. Finally a second operator process and a QueueMonitor in a namespace
 // without the Secret RoleBinding show that Secrets stay unreadable there (condition
 // SourceReachable=False, reason SecretUnreadable; those reads are the only 403s of the run).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -33,7 +30,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "controlplane/test_environment.h"
@@ -139,22 +135,21 @@ std::vector<AuditEvent> read_audit_events(const std::string& path, const std::st
   return events;
 }
 
-// Waits until `user`'s audit events from byte `from` on have not grown for a second (at most
+// `user`'s audit events from byte `from` on, once they have stood still for a second (at most
 // 15 s): the API server writes a watch's events only when it notices that the watch closed.
-void wait_for_audit_events_to_settle(const std::string& path, const std::string& user,
-                                     std::uint64_t from) {
-  std::size_t count = read_audit_events(path, user, from, nullptr).size();
-  auto unchanged_since = std::chrono::steady_clock::now();
-  controlplane::eventually(
+std::vector<AuditEvent> settled_audit_events(const std::string& path, const std::string& user,
+                                             std::uint64_t from, std::uint64_t* end) {
+  std::vector<AuditEvent> events;
+  std::uint64_t read_to = from;
+  controlplane::eventually_steady(
       [&] {
-        const std::size_t now_count = read_audit_events(path, user, from, nullptr).size();
-        if (now_count != count) {
-          count = now_count;
-          unchanged_since = std::chrono::steady_clock::now();
-        }
-        return std::chrono::steady_clock::now() - unchanged_since >= std::chrono::seconds(1);
+        auto more = read_audit_events(path, user, read_to, &read_to);
+        events.insert(events.end(), more.begin(), more.end());
+        return static_cast<std::int64_t>(events.size());
       },
-      std::chrono::seconds(15), std::chrono::milliseconds(100));
+      std::chrono::seconds(1), std::chrono::seconds(15), std::chrono::milliseconds(100));
+  if (end) *end = read_to;
+  return events;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -654,9 +649,8 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   }
   // 4 + 5. The audit log of the scenario: nothing Forbidden, every grant used.
   const std::string audit_path = ControlPlaneEnvironment::plane()->audit_log_path();
-  wait_for_audit_events_to_settle(audit_path, sa_user, 0);
   std::uint64_t scenario_end = 0;
-  auto events = read_audit_events(audit_path, sa_user, 0, &scenario_end);
+  auto events = settled_audit_events(audit_path, sa_user, 0, &scenario_end);
   ASSERT_FALSE(events.empty()) << "no audit events of " << sa_user << " in " << audit_path;
   std::vector<std::string> denied;
   std::map<std::string, int> requests;  // verb + resource -> count, for the report
@@ -732,9 +726,8 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
                  seconds(10), milliseconds(200)))
       << "no SecretUnreadable Event";
   EXPECT_EQ(second.terminate(seconds(15)), 0) << second.log_tail();
-  wait_for_audit_events_to_settle(audit_path, sa_user, scenario_end);
   int secret_denials = 0;
-  for (const auto& event : read_audit_events(audit_path, sa_user, scenario_end, nullptr)) {
+  for (const auto& event : settled_audit_events(audit_path, sa_user, scenario_end, nullptr)) {
     if (event.code != 401 && event.code != 403) continue;
     bool expected = event.verb == "get" && event.resource == "secrets" &&
                     event.ns == other_ns.name() && event.name == "kafka-client";
@@ -756,7 +749,6 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   std::filesystem::remove(rendered_path);
   std::filesystem::remove(kubeconfig_path);
   std::filesystem::remove(token_path);
-  std::filesystem::remove(temp_path("manifest.yaml"));
 }
 
 }  // namespace

@@ -50,6 +50,18 @@ QueueSnapshot poll_ok(QueueSource& source, WallTime now) {
   return snapshot.ok() ? *snapshot : QueueSnapshot{};
 }
 
+// Polls until a poll succeeds (a cluster coming back), at most `limit`: the last result.
+Result<QueueSnapshot> poll_until_ok(QueueSource& source, WallTime now, std::chrono::seconds limit) {
+  Result<QueueSnapshot> result = Error{};
+  controlplane::eventually(
+      [&] {
+        result = source.poll(now);
+        return result.ok();
+      },
+      limit, milliseconds(100));
+  return result;
+}
+
 bool same(const PartitionLag& a, const PartitionLag& b) {
   return a.partition == b.partition && a.high_watermark == b.high_watermark &&
          a.committed_offset == b.committed_offset && a.lag == b.lag;
@@ -176,20 +188,12 @@ TEST_F(KafkaSourceTest, FetchReadsHeadRecordsOnlyWhereTheCommittedOffsetMoved) {
   poll_ok(*source, kT0 + seconds(60));
   // A Fetch that was in flight when the reader stopped can still reach the broker: count from
   // when the Fetch count has stood still for 500 ms.
-  int64_t fetches = -1;
-  auto still_since = std::chrono::steady_clock::now();
-  ASSERT_TRUE(controlplane::eventually(
+  ASSERT_TRUE(controlplane::eventually_steady(
       [&] {
         const auto counts = kafka.request_counts();
-        const int64_t now_fetches = counts.count("Fetch") ? counts.at("Fetch") : 0;
-        if (now_fetches != fetches) {
-          fetches = now_fetches;
-          still_since = std::chrono::steady_clock::now();
-          return false;
-        }
-        return std::chrono::steady_clock::now() - still_since >= milliseconds(500);
+        return counts.count("Fetch") ? counts.at("Fetch") : int64_t{0};
       },
-      seconds(10), milliseconds(50)));
+      milliseconds(500), seconds(10), milliseconds(50)));
 
   kafka.reset_request_counts();
   const QueueSnapshot unchanged = poll_ok(*source, kT0 + seconds(70));
@@ -297,13 +301,7 @@ TEST_F(KafkaSourceIsolatedTest, DownClusterFailsPromptlyAndRecovers) {
   }
 
   kafka.set_all_brokers_up();
-  Result<QueueSnapshot> recovered = Error{};
-  const auto started = std::chrono::steady_clock::now();
-  while (elapsed_seconds(started) < 15) {
-    recovered = source->poll(kT0 + seconds(60));
-    if (recovered.ok()) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  const Result<QueueSnapshot> recovered = poll_until_ok(*source, kT0 + seconds(60), seconds(15));
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(recovered->consumer_lag, 32);
 }
@@ -349,13 +347,8 @@ TEST_F(KafkaSourceIsolatedTest, WhileTheClusterIsDownOnePollWaitsAndTheOthersFai
   EXPECT_GE(failed_at_once, 2) << "only one poll at a time may wait for a down cluster";
 
   kafka.set_all_brokers_up();
-  Result<QueueSnapshot> recovered = Error{};
-  const auto started = std::chrono::steady_clock::now();
-  while (elapsed_seconds(started) < 15) {
-    recovered = sources[1]->poll(kT0 + seconds(60));
-    if (recovered.ok()) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  const Result<QueueSnapshot> recovered =
+      poll_until_ok(*sources[1], kT0 + seconds(60), seconds(15));
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   poll_ok(*sources[0], kT0 + seconds(61));  // the outage is over for every source of the client
   poll_ok(*sources[2], kT0 + seconds(61));
@@ -462,13 +455,7 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   EXPECT_EQ(kafka_source.client().recycle_count(), 1);
 
   kafka.set_broker_up(3);
-  Result<QueueSnapshot> recovered = Error{};
-  const auto started = std::chrono::steady_clock::now();
-  while (elapsed_seconds(started) < 10) {
-    recovered = (*source)->poll(kT0 + seconds(20));
-    if (recovered.ok()) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  const Result<QueueSnapshot> recovered = poll_until_ok(**source, kT0 + seconds(20), seconds(10));
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(recovered->consumer_lag, 10);
   // Outlive the abandoned request's librdkafka timeout (admin_request_timeout after it was
@@ -553,11 +540,8 @@ TEST_F(KafkaSourceTest, ConcurrentPollsThroughOneSharedClient) {
 
 TEST_F(KafkaSourceIsolatedTest, ConsumersUnknownOnTheMockEvenWithAMember) {
   auto& member = kafka.join_group(group, topic);
-  const auto started = std::chrono::steady_clock::now();
-  while (!member.has_assignment() && elapsed_seconds(started) < 10) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  ASSERT_TRUE(member.has_assignment());
+  ASSERT_TRUE(controlplane::eventually([&] { return member.has_assignment(); }, seconds(10),
+                                       milliseconds(50)));
   auto source = make_source(context, orders_spec());
   ASSERT_TRUE(source);
   kafka.reset_request_counts();

@@ -1,9 +1,7 @@
 // `lagpilot demo`: its pure parts (flags, the load pattern, the summary, the plot) and one real
 // 20 s run of the built binary (local control plane, mock Kafka, consumers, operator).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,7 +9,6 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include "operator/demo/demo.h"
 #include "operator/demo/live_view.h"

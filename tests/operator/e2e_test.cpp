@@ -1,16 +1,13 @@
 // End to end: the real kube-apiserver, librdkafka's mock Kafka cluster and the lagpilot binary as a
 // separate process. Everything is applied with kubectl, as a user would.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"

@@ -14,10 +14,8 @@
 //
 // And, in process, the two pieces of the fence those rely on: FencedKubeClient, and a candidate
 // dating what it observed by when its read returned.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +28,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,7 +46,6 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::eventually;
-using controlplane::run_command;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;

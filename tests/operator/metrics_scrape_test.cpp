@@ -3,17 +3,13 @@
 // same process wrote into the QueueMonitor's status; a deleted monitor's series must go. Also the
 // probes, and that every log line of the run is one JSON object with the standard fields.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,18 +30,26 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
-using controlplane::run_command;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testkit::Exposition;
 using testkit::Labels;
 using testkit::parse_exposition;
-using testkit::Sample;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
 
 using testkit::OperatorProcess;
+
+// The ports of an operator started with both servers on 127.0.0.1:0 (the kernel picks free
+// ones; the operator logs them).
+void read_ports(OperatorProcess& lagpilot, int& metrics_port, int& probe_port) {
+  const std::optional<int> metrics = lagpilot.announced_port("metrics");
+  const std::optional<int> probes = lagpilot.announced_port("health probes");
+  ASSERT_TRUE(metrics && probes) << lagpilot.log();
+  metrics_port = *metrics;
+  probe_port = *probes;
+}
 
 struct HttpResponse {
   int status = 0;                              // 0: no answer
@@ -261,12 +265,9 @@ TEST(MetricsScrape, MetricsMatchStatusAndGoWithTheMonitor) {
        "127.0.0.1:0", "--metrics-status-interval", "1s", "--per-partition-metrics", "--log-format",
        "json", "--log-level", "debug"},
       log_path);
-  // Bound to port 0: the kernel picks free ports and the operator logs them.
-  const std::optional<int> announced_metrics = lagpilot.announced_port("metrics");
-  const std::optional<int> announced_probes = lagpilot.announced_port("health probes");
-  ASSERT_TRUE(announced_metrics && announced_probes) << lagpilot.log();
-  const int metrics_port = *announced_metrics;
-  const int probe_port = *announced_probes;
+  int metrics_port = 0;
+  int probe_port = 0;
+  ASSERT_NO_FATAL_FAILURE(read_ports(lagpilot, metrics_port, probe_port));
 
   // Scaled to 2 and the alert firing, in the status and on /metrics.
   ASSERT_TRUE(controlplane::eventually(
@@ -458,12 +459,9 @@ TEST(MetricsScrape, LeaderIsReportedAndStaysHealthy) {
        "127.0.0.1:0", "--leader-elect", "--leader-election-namespace", ns.name(), "--retry-period",
        "1s", "--health-stall-timeout", "1s", "--log-format", "json"},
       log_path);
-  // Bound to port 0: the kernel picks free ports and the operator logs them.
-  const std::optional<int> announced_metrics = lagpilot.announced_port("metrics");
-  const std::optional<int> announced_probes = lagpilot.announced_port("health probes");
-  ASSERT_TRUE(announced_metrics && announced_probes) << lagpilot.log();
-  const int metrics_port = *announced_metrics;
-  const int probe_port = *announced_probes;
+  int metrics_port = 0;
+  int probe_port = 0;
+  ASSERT_NO_FATAL_FAILURE(read_ports(lagpilot, metrics_port, probe_port));
   ASSERT_TRUE(controlplane::eventually(
       [&] {
         return parse_exposition(http_get(metrics_port, "/metrics").body)

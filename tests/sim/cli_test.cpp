@@ -2,10 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "tests/sim/temp_path.h"
 
 namespace lagpilot::sim {
 namespace {
@@ -27,11 +28,6 @@ CliRun simulate_cli(const std::vector<std::string>& args) {
   run.out = out.str();
   run.err = err.str();
   return run;
-}
-
-// Per process: ctest runs test cases in parallel processes that write the same names.
-std::string temp(const std::string& name) {
-  return ::testing::TempDir() + "/lagpilot-" + std::to_string(::getpid()) + "-" + name;
 }
 
 std::string read(const std::string& path) {
@@ -94,29 +90,30 @@ TEST(SimulateCli, ConsumerStallsAreListedAndStopConsumption) {
 
 TEST(SimulateCli, WritesCsvSvgAndDecisions) {
   const CliRun run =
-      simulate_cli({"--trace", "spike", "--duration", "20m", "--csv", temp("s.csv"), "--svg",
-                    temp("s.svg"), "--decisions", temp("d.csv"), "--objective", "45s"});
+      simulate_cli({"--trace", "spike", "--duration", "20m", "--csv", temp_path("s.csv"), "--svg",
+                    temp_path("s.svg"), "--decisions", temp_path("d.csv"), "--objective", "45s"});
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("objective  lagSeconds <= 45 s (from --objective)"));
-  const std::string csv = read(temp("s.csv"));
+  const std::string csv = read(temp_path("s.csv"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 * 60);
   EXPECT_EQ(csv.rfind("time,arrivals,processed,lag,lagSeconds,replicasCurrent,replicasDesired", 0),
             0u);
-  EXPECT_EQ(read(temp("s.svg")).rfind("<svg", 0), 0u);
-  const std::string decisions = read(temp("d.csv"));
+  EXPECT_EQ(read(temp_path("s.svg")).rfind("<svg", 0), 0u);
+  const std::string decisions = read(temp_path("d.csv"));
   EXPECT_EQ(std::count(decisions.begin(), decisions.end(), '\n'), 1 + 20 * 60 / 10);
   EXPECT_THAT(decisions, HasSubstr("0,"));
 }
 
 TEST(SimulateCli, ComparesAllPolicies) {
-  const CliRun run = simulate_cli({"--spec", kSpec, "--trace", "constant:rate=3000", "--duration",
-                                   "10m", "--policy-baseline", "all", "--csv", temp("all.csv")});
+  const CliRun run =
+      simulate_cli({"--spec", kSpec, "--trace", "constant:rate=3000", "--duration", "10m",
+                    "--policy-baseline", "all", "--csv", temp_path("all.csv")});
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | lagpilot |"));
   EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | hpa-keda |"));
   EXPECT_THAT(run.out, HasSubstr("| constant:rate=3000 | seed |"));
   for (const char* policy : {"lagpilot", "hpa-keda", "seed"}) {
-    EXPECT_FALSE(read(temp(std::string("all-") + policy + ".csv")).empty()) << policy;
+    EXPECT_FALSE(read(temp_path(std::string("all-") + policy + ".csv")).empty()) << policy;
   }
 }
 
@@ -154,13 +151,13 @@ TEST(SimulateCli, BadFlagsExitTwoAndNameTheFlag) {
 }
 
 TEST(SimulateCli, BadFilesExitTwoAndNameFileLineAndField) {
-  const std::string trace = temp("bad_trace.csv");
+  const std::string trace = temp_path("bad_trace.csv");
   std::ofstream(trace) << "time,arrivals\n0,100\n60,many\n";
   CliRun run = simulate_cli({"--trace", trace});
   EXPECT_EQ(run.code, 2);
   EXPECT_EQ(run.err, "lagpilot simulate: " + trace + ":3: arrivals: not a number: \"many\"\n");
 
-  const std::string spec = temp("bad_spec.yaml");
+  const std::string spec = temp_path("bad_spec.yaml");
   std::ofstream(spec) << "kind: QueueMonitor\nspec:\n  source: {kafka: {topic: t}}\n"
                          "  target: {apiVersion: apps/v1, kind: Deployment, name: c}\n"
                          "  scaling:\n    targetDrainSeconds: -5\n";

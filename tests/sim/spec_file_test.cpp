@@ -2,9 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
+
+#include "tests/sim/temp_path.h"
 
 namespace lagpilot::sim {
 namespace {
@@ -12,9 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  // Per process: ctest runs the cases in parallel processes that write the same names.
-  const std::string path =
-      ::testing::TempDir() + "/lagpilot-" + std::to_string(::getpid()) + "-" + name;
+  const std::string path = temp_path(name);
   std::ofstream(path) << text;
   return path;
 }

@@ -2,11 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <numeric>
+
+#include "tests/sim/temp_path.h"
 
 namespace lagpilot::sim {
 namespace {
@@ -137,8 +138,7 @@ TEST(TraceCsv, ErrorsNameTheFileLineAndField) {
 }
 
 TEST(TraceCsv, ReadsFilesAndNamesMissingOnes) {
-  const std::string path =
-      ::testing::TempDir() + "/lagpilot_trace_test-" + std::to_string(::getpid()) + ".csv";
+  const std::string path = temp_path("trace_test.csv");
   {
     std::ofstream out(path);
     out << "0,5\n2,7\n";
