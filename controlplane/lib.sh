@@ -9,6 +9,11 @@
 
 cp_prog=${cp_prog:-controlplane}
 
+# The Kubernetes releases the project builds: 1.20 (controlplane/build, Debian's 1.20.2 source
+# package) and current (controlplane/build-current, a recent release from Go modules).
+cp_kube_versions="1.20 current"
+cp_default_kube_version=1.20
+
 cp_log() { printf '%s: %s\n' "$cp_prog" "$*" >&2; }
 cp_die() { cp_log "error: $*"; exit 1; }
 
@@ -180,4 +185,30 @@ cp_start_apiserver() {
     "${LAGPILOT_START_TIMEOUT:-60}" "$run_dir/logs/kube-apiserver.log" \
     --cacert "$run_dir/pki/ca.crt" -H "Authorization: Bearer $token" || rc=$?
   return "$rc"
+}
+
+# cp_kube_bin RELEASE: build (or find cached) the binaries of RELEASE (see cp_kube_versions);
+# prints their directory.
+cp_kube_bin() {
+  local dir
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+  case $1 in
+    1.20) "$dir/build" || cp_die "controlplane/build failed" ;;
+    current) "$dir/build-current" || cp_die "controlplane/build-current failed" ;;
+    *) cp_die "Kubernetes release '$1' (LAGPILOT_KUBE_VERSION): expected one of: $cp_kube_versions" ;;
+  esac
+}
+
+# cp_binary_kube_version BINARY: "v1.20.2" from `BINARY --version` ("Kubernetes v1.20.2").
+cp_binary_kube_version() {
+  local out
+  out=$("$1" --version 2>/dev/null) || return 1
+  [[ $out =~ (v[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*) ]] || return 1
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# cp_minor_of GIT_VERSION: 20 for v1.20.2.
+cp_minor_of() {
+  [[ $1 =~ ^v1\.([0-9]+)\. ]] || return 1
+  printf '%s' "${BASH_REMATCH[1]}"
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -111,6 +112,23 @@ CommandResult kubectl(const std::string& args, const std::string& manifest) {
   }
   result.output = std::move(kept);
   return result;
+}
+
+Result<std::string> service_account_token(const std::string& ns, const std::string& name) {
+  CommandResult created = kubectl("create token " + shell_quote(name) + " -n " + shell_quote(ns) +
+                                  " --duration=1h");
+  // The token is the one line of three dot-separated base64url parts (a JWT).
+  std::istringstream lines(created.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (created.exit_code == 0 && std::count(line.begin(), line.end(), '.') == 2 &&
+        line.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+            std::string::npos) {
+      return line;
+    }
+  }
+  return Error{"TokenRequest", "kubectl create token " + name + " -n " + ns + " (exit " +
+                                   std::to_string(created.exit_code) + "): " + created.output};
 }
 
 CommandResult kubectl_install_crds() {

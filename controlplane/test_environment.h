@@ -63,4 +63,9 @@ CommandResult kubectl(const std::string& args, const std::string& manifest = "")
 // Established. The result of the step that failed, or of the wait.
 CommandResult kubectl_install_crds();
 
+// A token for the ServiceAccount `ns`/`name` from the TokenRequest API (`kubectl create token`,
+// valid for an hour): the way to get one on every server since 1.20, and the only one from 1.24
+// on, where no token Secrets are made. On failure, kubectl's output.
+Result<std::string> service_account_token(const std::string& ns, const std::string& name);
+
 }  // namespace lagpilot::controlplane

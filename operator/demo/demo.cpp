@@ -361,11 +361,11 @@ Status DemoRun::make_run_dir() {
 
 int DemoRun::start_local_control_plane() {
   keep_termination_signals_pending();
-  say("control plane: controlplane/build (only the first run builds it: Kubernetes 1.20 from "
-      "Debian's source, about 5 minutes, progress below)");
+  say("control plane: controlplane/kube-bin (only the first run builds Kubernetes, about 5 "
+      "minutes, progress below)");
   const auto build_started = SteadyClock::now();
-  FILE* build = ::popen(shell_quote(scripts_dir_ + "/build").c_str(), "r");
-  if (build == nullptr) return fail(std::string("controlplane/build: ") + std::strerror(errno));
+  FILE* build = ::popen(shell_quote(scripts_dir_ + "/kube-bin").c_str(), "r");
+  if (build == nullptr) return fail(std::string("controlplane/kube-bin: ") + std::strerror(errno));
   std::string bin_dir;
   char line[4096];
   while (std::fgets(line, sizeof line, build) != nullptr) {
@@ -376,7 +376,7 @@ int DemoRun::start_local_control_plane() {
   const int built = ::pclose(build);
   if (termination_pending()) return 130;
   if (built != 0 || bin_dir.empty())
-    return fail("controlplane/build failed (see its output above)");
+    return fail("controlplane/kube-bin failed (see its output above)");
   if (seconds_since(build_started) > 5) {
     say("control plane: built in " + format_duration(seconds_since(build_started)));
   }
