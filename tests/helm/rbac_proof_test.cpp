@@ -409,12 +409,15 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   const std::string sa_user = "system:serviceaccount:" + operator_ns.name() + ":" + sa;
 
   // 1. helm template with the values a user would pick for this: cluster-wide, leader election,
-  //    Secrets readable only where the QueueMonitors are, a StatefulSet target.
+  //    Secrets readable only where the QueueMonitors are, a StatefulSet target; rendered for the
+  //    server's release, as `helm install` does (the CRD's CEL rules only from 1.25 on).
   std::string rendered_path = temp_path("rendered.yaml");
   std::string helm_command =
       "{ " + shell_quote(helm_binary()) + " template " + kRelease + " " +
       shell_quote(std::string(LAGPILOT_SOURCE_DIR) + "/helm/lagpilot") + " --namespace " +
       operator_ns.name() +
+      " --kube-version " +
+      shell_quote(ControlPlaneEnvironment::plane()->value("LAGPILOT_KUBE_GIT_VERSION")) +
       " --include-crds --set leaderElection.enabled=true --set logLevel=debug"
       " --set 'rbac.secrets.namespaces={" +
       app_ns.name() +
