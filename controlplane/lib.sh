@@ -9,10 +9,11 @@
 
 cp_prog=${cp_prog:-controlplane}
 
-# The Kubernetes releases the project builds: 1.20 (controlplane/build, Debian's 1.20.2 source
-# package) and current (controlplane/build-current, a recent release from Go modules).
+# The Kubernetes releases the project builds: current (controlplane/build-current, a recent release
+# from Go modules; the default for the demo and a start by hand) and 1.20 (controlplane/build,
+# Debian's 1.20.2 source package). The tests run against both.
 cp_kube_versions="1.20 current"
-cp_default_kube_version=1.20
+cp_default_kube_version=current
 
 cp_log() { printf '%s: %s\n' "$cp_prog" "$*" >&2; }
 cp_die() { cp_log "error: $*"; exit 1; }

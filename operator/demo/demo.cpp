@@ -139,7 +139,8 @@ std::string usage_text() {
   return R"(Usage: lagpilot demo [flags]
 
 lagpilot end to end on this machine, no cluster needed. Starts a local Kubernetes control plane
-(controlplane/start; the first run builds it, about 5 minutes), librdkafka's mock Kafka cluster in
+(controlplane/start: Kubernetes 1.37.2, or 1.20.2 with LAGPILOT_KUBE_VERSION=1.20; the first run
+builds it, about 12 or 5 minutes), librdkafka's mock Kafka cluster in
 this process, a consumer Deployment and a QueueMonitor in namespace "demo", a bursty producer
 (seeded), simulated consumers (one librdkafka consumer per ready replica, 150 msg/s each; pods are
 marked ready 3 s after they appear) and the operator. Shows lag and replicas live, then the scaling
