@@ -24,6 +24,12 @@ constexpr int kMaxAdminTimeoutMs = 3'600'000;
 // Kafka's consumer group for the head-record reader; it only ever assign()s, so it never joins
 // or commits.
 constexpr const char* kHeadReaderGroup = "lagpilot-lag-probe";
+// The group.id of the connection that sends the admin requests. It never subscribes, joins or
+// commits; the id only makes librdkafka create the client's group handle. librdkafka 2.0.2
+// dereferences that handle when an OffsetFetch (ListConsumerGroupOffsets) is answered
+// NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, as a just-restarted coordinator answers, and
+// crashes in a client without one (librdkafka #5040).
+constexpr const char* kAdminClientGroup = kHeadReaderGroup;
 
 std::string lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -392,6 +398,7 @@ class ConnectionHandle {
     auto handle = std::shared_ptr<ConnectionHandle>(new ConnectionHandle(settings.describe()));
     ClientConfig config;
     if (auto status = config.set_connection(settings, options); !status) return status.error();
+    if (auto status = config.set("group.id", kAdminClientGroup); !status) return status.error();
     rd_kafka_conf_set_opaque(config.get(), handle.get());
     rd_kafka_conf_set_log_cb(config.get(), &ConnectionHandle::on_log);
     rd_kafka_conf_set_background_event_cb(config.get(), &ConnectionHandle::on_background_event);
