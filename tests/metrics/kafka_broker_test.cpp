@@ -2,18 +2,24 @@
 // whole binary (the JVM takes seconds to start), the cases shared with the mock cluster
 // (kafka_source_cases.cpp) and what only a real broker can show: a real committing consumer
 // group, group members, SASL_SSL with SCRAM, a broker restart, topics deleted and grown.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -352,6 +358,87 @@ TEST_P(KafkaBrokerTest, PartitionsAddedWhilePolling) {
       *grown,
       {{0, 10, 3, 7}, {1, 20, 20, 0}, {2, 30, 5, 25}, {3, 40, -1, 0}, {4, 8, 2, 6}, {5, 6, -1, 0}});
   EXPECT_EQ(grown->consumer_lag, 38);
+}
+
+// A KIP-848 consumer group (group.protocol=consumer, GA in Kafka 4.0) as librdkafka 2.0.2 sees it.
+// librdkafka 2.0.2 cannot be such a member; the Java client (kafka-clients, in the broker's
+// libs) runs one: tests/metrics/Kip848Member.java through java's source launcher (needs a JDK).
+class JavaMember {
+ public:
+  JavaMember(const std::string& java, const std::string& libs, const std::string& output,
+             const std::vector<std::string>& args)
+      : output_(output) {
+    std::vector<std::string> argv = {
+        java, "-Xmx128m", "-cp", libs + "/*",
+        std::string(LAGPILOT_SOURCE_DIR) + "/tests/metrics/Kip848Member.java"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> raw;
+    for (auto& arg : argv) raw.push_back(arg.data());
+    raw.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, java.c_str(), &actions, nullptr, raw.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~JavaMember() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  JavaMember(const JavaMember&) = delete;
+  JavaMember& operator=(const JavaMember&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  std::string output() const {
+    std::ifstream in(output_);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::string output_;
+  pid_t pid_ = -1;
+};
+
+TEST_P(KafkaBrokerTest, Kip848ConsumerGroupAsLibrdkafka202SeesIt) {
+  const std::string streams = "streams-" + test_name;
+  const std::string modern = "modern-" + test_name;
+  kafka.create_topic(streams, 4);
+  for (int32_t p = 0; p < 4; ++p) kafka.produce(streams, p, 10, kT0);
+  JavaMember member(broker.broker().value("KAFKA_JAVA"), broker.broker().value("KAFKA_LIBS"),
+                    broker.broker().run_dir() + "/kip848-member.log",
+                    {kafka.bootstrap_servers(), modern, streams, "180000"});
+  ASSERT_TRUE(member.started());
+  ASSERT_TRUE(controlplane::eventually(
+      [&] { return member.output().find("assigned") != std::string::npos; }, kBrokerWait,
+      milliseconds(200)))
+      << member.output();
+
+  auto source = make_source(context, kafka_spec(kafka.bootstrap_servers(), streams, modern));
+  ASSERT_TRUE(source);
+  // The member reads everything and commits: lag reaches 0 once OffsetFetch sees its commits.
+  const auto caught_up = poll_until(*source, kT0, kBrokerWait, [](const auto& result) {
+    return result.ok() && result->consumer_lag == 0 && result->partition_lags.size() == 4 &&
+           result->partition_lags[0].committed_offset == 10;
+  });
+  ASSERT_TRUE(caught_up.ok()) << caught_up.error().message;
+  // librdkafka 2.0.2's DescribeGroups (below v6) gets "Dead, no members" for a KIP-848 group,
+  // as for a group that does not exist; a classic group that only committed is "Empty".
+  const auto modern_view = broker.clients().describe_group(modern);
+  EXPECT_EQ(modern_view.error, RD_KAFKA_RESP_ERR_NO_ERROR) << modern_view.error_text;
+  EXPECT_EQ(modern_view.state, "Dead");
+  EXPECT_EQ(modern_view.members, 0);
+  EXPECT_EQ(broker.clients().describe_group(group).state, "Empty");
+  // So the source reports the members as unknown where the group has commits, not as 0 ...
+  EXPECT_FALSE(caught_up->consumers.has_value()) << *caught_up->consumers;
+  // ... and 0 for a group that has neither commits nor members.
+  auto nobody = make_source(context, kafka_spec(kafka.bootstrap_servers(), streams, "nobody"));
+  ASSERT_TRUE(nobody);
+  EXPECT_EQ(poll_ok(*nobody, kT0).consumers, std::optional<int>(0));
 }
 
 }  // namespace

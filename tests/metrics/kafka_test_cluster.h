@@ -218,6 +218,45 @@ class KafkaTestClients {
     wait_for_partitions(topic, new_total);
   }
 
+  // What DescribeConsumerGroups (librdkafka's DescribeGroups) answers for `group`.
+  struct GroupDescription {
+    rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+    std::string error_text;
+    std::string state;
+    int members = -1;
+  };
+  GroupDescription describe_group(const std::string& group) {
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(admin());
+    AdminOptions options(admin(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    const char* groups[] = {group.c_str()};
+    rd_kafka_DescribeConsumerGroups(admin(), groups, 1, options.get(), queue);
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 60'000);
+    rd_kafka_queue_destroy(queue);
+    if (event == nullptr) throw std::runtime_error("describe group " + group + ": no answer");
+    GroupDescription description;
+    if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      description.error = rd_kafka_event_error(event);
+      description.error_text = rd_kafka_event_error_string(event);
+    } else {
+      size_t count = 0;
+      const rd_kafka_ConsumerGroupDescription_t** described =
+          rd_kafka_DescribeConsumerGroups_result_groups(
+              rd_kafka_event_DescribeConsumerGroups_result(event), &count);
+      if (count == 1) {
+        if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(described[0])) {
+          description.error = rd_kafka_error_code(error);
+          description.error_text = rd_kafka_error_string(error);
+        }
+        description.state = rd_kafka_consumer_group_state_name(
+            rd_kafka_ConsumerGroupDescription_state(described[0]));
+        description.members =
+            static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(described[0]));
+      }
+    }
+    rd_kafka_event_destroy(event);
+    return description;
+  }
+
   // Partitions of `topic` with a leader, from a fresh Metadata request (0: unknown topic).
   int led_partitions(const std::string& topic) {
     rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(admin(), topic.c_str(), nullptr);
