@@ -24,6 +24,12 @@ constexpr int kMaxAdminTimeoutMs = 3'600'000;
 // Kafka's consumer group for the head-record reader; it only ever assign()s, so it never joins
 // or commits.
 constexpr const char* kHeadReaderGroup = "lagpilot-lag-probe";
+// The group.id of the connection that sends the admin requests. It never subscribes, joins or
+// commits; the id only makes librdkafka create the client's group handle. librdkafka 2.0.2
+// dereferences that handle when an OffsetFetch (ListConsumerGroupOffsets) is answered
+// NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, as a just-restarted coordinator answers, and
+// crashes in a client without one (librdkafka #5040).
+constexpr const char* kAdminClientGroup = kHeadReaderGroup;
 
 std::string lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -382,7 +388,7 @@ struct PendingAdmin {
   SteadyClock::time_point issued;
   std::vector<int32_t> partitions;  // committed offsets: order of the answer
   std::optional<std::promise<Result<std::vector<int64_t>>>> committed;
-  std::optional<std::promise<Result<std::optional<int>>>> members;
+  std::optional<std::promise<Result<GroupMembers>>> members;
 };
 
 class ConnectionHandle {
@@ -392,6 +398,7 @@ class ConnectionHandle {
     auto handle = std::shared_ptr<ConnectionHandle>(new ConnectionHandle(settings.describe()));
     ClientConfig config;
     if (auto status = config.set_connection(settings, options); !status) return status.error();
+    if (auto status = config.set("group.id", kAdminClientGroup); !status) return status.error();
     rd_kafka_conf_set_opaque(config.get(), handle.get());
     rd_kafka_conf_set_log_cb(config.get(), &ConnectionHandle::on_log);
     rd_kafka_conf_set_background_event_cb(config.get(), &ConnectionHandle::on_background_event);
@@ -545,7 +552,7 @@ class ConnectionHandle {
     return committed;
   }
 
-  Result<std::optional<int>> parse_member_count(rd_kafka_event_t* event) const {
+  Result<GroupMembers> parse_member_count(rd_kafka_event_t* event) const {
     if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return event_error(event, "describing group");
     }
@@ -553,17 +560,18 @@ class ConnectionHandle {
     size_t group_count = 0;
     const rd_kafka_ConsumerGroupDescription_t** groups =
         rd_kafka_DescribeConsumerGroups_result_groups(result, &group_count);
-    if (group_count != 1) return std::optional<int>{};
+    if (group_count != 1) return GroupMembers{};
     if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(groups[0])) {
       if (rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
-        return std::optional<int>{0};
+        return GroupMembers{0, true};
       }
       return Error{
           error_code_for(rd_kafka_error_code(error)),
           "kafka " + context_.description + ": describing group: " + rd_kafka_error_string(error)};
     }
-    return std::optional<int>{
-        static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(groups[0]))};
+    return GroupMembers{
+        static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(groups[0])),
+        rd_kafka_ConsumerGroupDescription_state(groups[0]) == RD_KAFKA_CONSUMER_GROUP_STATE_DEAD};
   }
 
   rd_kafka_t* rk_ = nullptr;
@@ -864,12 +872,12 @@ std::future<Result<std::vector<int64_t>>> KafkaClient::request_committed_offsets
   return future;
 }
 
-std::future<Result<std::optional<int>>> KafkaClient::request_group_member_count(
+std::future<Result<GroupMembers>> KafkaClient::request_group_member_count(
     const std::string& group) {
   auto handle = impl_->current_handle();
   if (!handle->can_describe_groups()) {
-    std::promise<Result<std::optional<int>>> unknown;
-    unknown.set_value(std::optional<int>{});
+    std::promise<Result<GroupMembers>> unknown;
+    unknown.set_value(GroupMembers{});
     return unknown.get_future();
   }
   PendingAdmin pending;

@@ -50,6 +50,17 @@ struct HeadRecord {
   WallTime timestamp;
 };
 
+// What DescribeGroups says of a consumer group.
+struct GroupMembers {
+  // Members (0 when the group is empty or unknown); nullopt when the brokers cannot describe
+  // groups (librdkafka's mock cluster).
+  std::optional<int> count;
+  // The broker knows no classic group of that name (state Dead, or GROUP_ID_NOT_FOUND): the group
+  // does not exist, or it is a KIP-848 consumer group (group.protocol=consumer), which a Kafka 4
+  // broker describes so to librdkafka 2.0.2 (DescribeGroups below v6), whatever its members.
+  bool no_classic_group = false;
+};
+
 // Thread-safe: any number of sources may call it concurrently. While a topic's requests find no
 // broker to answer, one call at a time per client waits for the cluster and the other calls about
 // down topics fail at once with the failure that found the topic down (util/outage_gate.h).
@@ -75,9 +86,8 @@ class KafkaClient {
   // future may outlive the caller's wait; the request then completes in the background.
   std::future<Result<std::vector<int64_t>>> request_committed_offsets(
       const std::string& group, const std::string& topic, const std::vector<int32_t>& partitions);
-  // Members of `group` (0 when it is empty or unknown); nullopt when the brokers cannot describe
-  // groups (librdkafka's mock cluster).
-  std::future<Result<std::optional<int>>> request_group_member_count(const std::string& group);
+  // Members of `group` (one DescribeGroups request).
+  std::future<Result<GroupMembers>> request_group_member_count(const std::string& group);
   // The first record at or after each start offset, read with one batched assign-and-fetch
   // (no group membership, nothing committed). Partitions with no record before the deadline are
   // absent from the result.

@@ -138,10 +138,11 @@ struct KafkaSource::State {
   std::optional<SteadyClock::time_point> partitions_read_at;
   // Admin requests a previous poll stopped waiting for; at most one of each is in flight.
   std::optional<std::future<Result<std::vector<int64_t>>>> committed_in_flight;
-  std::optional<std::future<Result<std::optional<int>>>> members_in_flight;
+  std::optional<std::future<Result<GroupMembers>>> members_in_flight;
   std::map<int32_t, PartitionMemory> memory;
   std::optional<PreviousPoll> previous;
   bool failing = false;
+  bool reported_unlisted_members = false;
 
   Result<QueueSnapshot> poll(WallTime now);
   Result<QueueSnapshot> read(WallTime now, SteadyDeadline deadline);
@@ -265,8 +266,17 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   if (members_in_flight->wait_until(deadline) == std::future_status::ready) {
     auto members = members_in_flight->get();
     members_in_flight.reset();
-    if (members.ok()) {
-      snapshot.consumers = *members;
+    if (members.ok() && members->no_classic_group && !current.committed.empty()) {
+      // Commits but no classic group: a KIP-848 consumer group, whose members librdkafka 2.0.2's
+      // DescribeGroups does not see. Unknown, not 0.
+      if (!std::exchange(reported_unlisted_members, true)) {
+        spdlog::warn(
+            "kafka source={} group {} has committed offsets but is no classic consumer "
+            "group (a KIP-848 group.protocol=consumer group?): its members are unknown",
+            description, spec.consumer_group);
+      }
+    } else if (members.ok()) {
+      snapshot.consumers = members->count;
     } else {
       spdlog::debug("kafka source={} member count unavailable: {}", description,
                     members.error().message);

@@ -10,11 +10,12 @@
 //   ... point a source at kafka.bootstrap_servers() ...
 //   kafka.set_all_brokers_down();
 //
-// Failures throw std::runtime_error. What the mock cannot do (librdkafka 2.0.2): DescribeGroups
-// and ListGroups (sources report consumers as unknown), SASL, TLS, retention/DeleteRecords (the
-// low watermark stays 0); it auto-creates any topic a client asks about (make_topic_unknown()).
-// Destroying a mock cluster can take librdkafka a second: share one per test suite where the
-// tests do not take brokers down.
+// It is a KafkaTestCluster (kafka_test_cluster.h): the shared Kafka source cases run against it
+// and against a real broker. Failures throw std::runtime_error. What the mock cannot do
+// (librdkafka 2.0.2): DescribeGroups and ListGroups (sources report consumers as unknown), SASL,
+// TLS, retention/DeleteRecords (the low watermark stays 0); it auto-creates any topic a client asks
+// about (make_topic_unknown()). Destroying a mock cluster can take librdkafka a second: share one
+// per test suite where the tests do not take brokers down.
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -36,11 +37,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "tests/metrics/kafka_test_cluster.h"
+
 namespace lagpilot::testkit {
 
-class KafkaMockCluster {
+class KafkaMockCluster final : public KafkaTestCluster {
  public:
-  using TimePoint = std::chrono::system_clock::time_point;
+  using TimePoint = KafkaTimePoint;
 
   explicit KafkaMockCluster(int broker_count = 3) : broker_count_(broker_count) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -60,12 +63,12 @@ class KafkaMockCluster {
       throw std::runtime_error("rd_kafka_mock_cluster_new failed");
     }
     bootstrap_servers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    clients_ = std::make_unique<KafkaTestClients>(bootstrap_servers_);
   }
 
   ~KafkaMockCluster() {
     members_.clear();
-    for (auto& [group, consumer] : committers_) rd_kafka_destroy(consumer);
-    if (producer_ != nullptr) rd_kafka_destroy(producer_);
+    clients_.reset();
     with_broker_wakeups([this] { rd_kafka_mock_cluster_destroy(cluster_); });
     rd_kafka_destroy(host_);
   }
@@ -73,11 +76,13 @@ class KafkaMockCluster {
   KafkaMockCluster(const KafkaMockCluster&) = delete;
   KafkaMockCluster& operator=(const KafkaMockCluster&) = delete;
 
-  const std::string& bootstrap_servers() const { return bootstrap_servers_; }
+  std::string kind() const override { return "mock"; }
+  std::string bootstrap_servers() const override { return bootstrap_servers_; }
+  bool describes_groups() const override { return false; }
   int broker_count() const { return broker_count_; }  // broker ids are 1..broker_count
   rd_kafka_mock_cluster_t* handle() { return cluster_; }
 
-  void create_topic(const std::string& topic, int partitions) {
+  void create_topic(const std::string& topic, int partitions) override {
     check(with_broker_wakeups(
               [&] { return rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1); }),
           "create topic");
@@ -85,101 +90,20 @@ class KafkaMockCluster {
 
   // Appends one record per timestamp (CreateTime) to `partition`; returns the first record's
   // offset. Offsets on a fresh partition start at 0.
+  using KafkaTestCluster::produce;
   int64_t produce(const std::string& topic, int32_t partition,
-                  const std::vector<TimePoint>& timestamps) {
-    rd_kafka_t* producer = this->producer();
-    // Learn the leader first: a record queued before librdkafka knows it can sit for a second.
-    rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(producer, topic.c_str(), nullptr);
-    const struct rd_kafka_metadata* metadata = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(producer, 0, topic_handle, &metadata, 5000);
-    rd_kafka_topic_destroy(topic_handle);
-    check(err, "producer metadata");
-    rd_kafka_metadata_destroy(metadata);
-    std::vector<int64_t> offsets(timestamps.size(), -1);
-    for (std::size_t i = 0; i < timestamps.size(); ++i) {
-      const int64_t ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(timestamps[i].time_since_epoch())
-              .count();
-      const std::string value = "record-" + std::to_string(i);
-      check(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
-                              RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ms),
-                              RD_KAFKA_V_OPAQUE(&offsets[i]), RD_KAFKA_V_END),
-            "produce");
-    }
-    check(rd_kafka_flush(producer, 10'000), "flush");
-    for (int64_t offset : offsets) {
-      if (offset < 0) throw std::runtime_error("produce: a record was not delivered");
-    }
-    return offsets.empty() ? -1 : offsets.front();
-  }
-
-  // `count` records, the first at `first`, then every `spacing`.
-  int64_t produce(const std::string& topic, int32_t partition, int count, TimePoint first,
-                  std::chrono::milliseconds spacing = std::chrono::milliseconds(1000)) {
-    std::vector<TimePoint> timestamps;
-    for (int i = 0; i < count; ++i) timestamps.push_back(first + i * spacing);
-    return produce(topic, partition, timestamps);
+                  const std::vector<TimePoint>& timestamps) override {
+    return clients_->produce(topic, partition, timestamps);
   }
 
   // Commits exactly these offsets for `group` (no subscription, no membership).
   void commit(const std::string& group, const std::string& topic,
-              const std::map<int32_t, int64_t>& offsets) {
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
-    for (const auto& [partition, offset] : offsets) {
-      rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
-    }
-    const rd_kafka_resp_err_t err = rd_kafka_commit(committer(group), list, 0);
-    rd_kafka_topic_partition_list_destroy(list);
-    check(err, "commit");
+              const std::map<int32_t, int64_t>& offsets) override {
+    clients_->commit(group, topic, offsets);
   }
 
   // A consumer that subscribes to `topic` in `group` and keeps polling until destroyed.
-  class GroupMember {
-   public:
-    GroupMember(const std::string& bootstrap, const std::string& group, const std::string& topic)
-        : consumer_(new_client(RD_KAFKA_CONSUMER, bootstrap,
-                               {{"group.id", group},
-                                {"enable.auto.commit", "false"},
-                                {"session.timeout.ms", "6000"}})) {
-      rd_kafka_poll_set_consumer(consumer_);
-      rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-      const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
-      rd_kafka_topic_partition_list_destroy(topics);
-      check(err, "subscribe");
-      poller_ = std::thread([this] {
-        while (!stop_.load()) {
-          rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, 50);
-          if (message == nullptr) continue;
-          if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++received_;
-          rd_kafka_message_destroy(message);
-        }
-      });
-    }
-    ~GroupMember() {
-      stop_.store(true);
-      poller_.join();
-      rd_kafka_consumer_close(consumer_);
-      rd_kafka_destroy(consumer_);
-    }
-    // Whether the group has assigned this member partitions yet.
-    bool has_assignment() {
-      rd_kafka_topic_partition_list_t* assignment = nullptr;
-      if (rd_kafka_assignment(consumer_, &assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-      const bool assigned = assignment->cnt > 0;
-      rd_kafka_topic_partition_list_destroy(assignment);
-      return assigned;
-    }
-
-   private:
-    rd_kafka_t* consumer_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int64_t> received_{0};
-    std::thread poller_;
-  };
+  using GroupMember = KafkaGroupMember;
 
   GroupMember& join_group(const std::string& group, const std::string& topic) {
     members_.push_back(std::make_unique<GroupMember>(bootstrap_servers_, group, topic));
@@ -202,7 +126,7 @@ class KafkaMockCluster {
   }
   // Metadata then reports `topic` as unknown, as a real cluster without auto-creation would (the
   // mock otherwise creates any topic a client asks about).
-  void make_topic_unknown(const std::string& topic) {
+  void make_topic_unknown(const std::string& topic) override {
     with_broker_wakeups([&] {
       rd_kafka_mock_topic_set_error(cluster_, topic.c_str(),
                                     RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
@@ -282,14 +206,6 @@ class KafkaMockCluster {
     }
   }
 
-  static void silent_log(const rd_kafka_t*, int, const char*, const char*) {}
-
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
-    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR && message->_private != nullptr) {
-      *static_cast<int64_t*>(message->_private) = message->offset;
-    }
-  }
-
   static void on_mock_log(const rd_kafka_t* rk, int, const char*, const char* line) {
     const char* received = std::strstr(line, "Received ");
     if (received == nullptr) return;
@@ -301,52 +217,11 @@ class KafkaMockCluster {
     ++self->request_counts_[std::string(received, end)];
   }
 
-  static rd_kafka_t* new_client(rd_kafka_type_t type, const std::string& bootstrap,
-                                const std::map<std::string, std::string>& properties,
-                                void (*delivery)(rd_kafka_t*, const rd_kafka_message_t*,
-                                                 void*) = nullptr) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char errstr[512];
-    auto all = properties;
-    all["bootstrap.servers"] = bootstrap;
-    for (const auto& [key, value] : all) {
-      if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-          RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error("kafka mock client " + key + ": " + errstr);
-      }
-    }
-    rd_kafka_conf_set_log_cb(conf, &KafkaMockCluster::silent_log);
-    if (delivery != nullptr) rd_kafka_conf_set_dr_msg_cb(conf, delivery);
-    rd_kafka_t* client = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-    if (client == nullptr) throw std::runtime_error(std::string("kafka mock client: ") + errstr);
-    return client;
-  }
-
-  rd_kafka_t* producer() {
-    if (producer_ == nullptr) {
-      producer_ = new_client(RD_KAFKA_PRODUCER, bootstrap_servers_,
-                             {{"linger.ms", "0"}, {"enable.idempotence", "false"}},
-                             &KafkaMockCluster::on_delivery);
-    }
-    return producer_;
-  }
-
-  rd_kafka_t* committer(const std::string& group) {
-    auto& consumer = committers_[group];
-    if (consumer == nullptr) {
-      consumer = new_client(RD_KAFKA_CONSUMER, bootstrap_servers_,
-                            {{"group.id", group}, {"enable.auto.commit", "false"}});
-    }
-    return consumer;
-  }
-
   int broker_count_;
   rd_kafka_t* host_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string bootstrap_servers_;
-  rd_kafka_t* producer_ = nullptr;
-  std::map<std::string, rd_kafka_t*> committers_;
+  std::unique_ptr<KafkaTestClients> clients_;
   std::vector<std::unique_ptr<GroupMember>> members_;
   mutable std::mutex counts_mutex_;
   std::map<std::string, int64_t> request_counts_;
