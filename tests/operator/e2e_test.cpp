@@ -1,5 +1,6 @@
-// End to end: the real kube-apiserver, librdkafka's mock Kafka cluster and the lagpilot binary as a
-// separate process. Everything is applied with kubectl, as a user would.
+// End to end: the real kube-apiserver, Kafka (librdkafka's mock cluster, and once a real Apache Kafka
+// broker) and the lagpilot binary as a separate process. Everything is applied with kubectl, as a
+// user would.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -12,7 +13,9 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "controlplane/kafka_broker.h"
 #include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/metrics/kafka_real_cluster.h"
 #include "tests/operator/operator_process.h"
 
 namespace lagpilot {
@@ -71,13 +74,14 @@ int deployment_replicas(const std::string& ns) {
   }
 }
 
-TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
+// The scenario on any Kafka: a backlog scales the consumers up, its drain scales them down, with
+// reasons, alerts, Events and JSON logs.
+void consumers_scale_up_and_down(testkit::KafkaTestCluster& kafka) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
   auto crds = controlplane::kubectl_install_crds();
   ASSERT_EQ(crds.exit_code, 0) << crds.output;
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "e2e");
 
-  testkit::KafkaMockCluster kafka(1);
   kafka.create_topic("orders", 8);
   auto applied = kubectl("apply -n " + ns.name(),
                          controlplane::deployment_manifest("order-consumer", 1).dump());
@@ -188,6 +192,25 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
   EXPECT_GT(count, 0);
   EXPECT_TRUE(saw_scale) << "no 'scaled' log line with monitor=" << ns.name() << "/orders";
   std::filesystem::remove(log_path);
+}
+
+TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
+  testkit::KafkaMockCluster kafka(1);
+  consumers_scale_up_and_down(kafka);
+}
+
+// The same against a real Apache Kafka 4 broker (controlplane/kafka/). ctest runs this case once,
+// against the current Kubernetes release (tests/operator/CMakeLists.txt).
+TEST(EndToEnd, RealKafkaBrokerConsumersScaleUpAndDown) {
+  const std::string run_dir = std::filesystem::temp_directory_path() /
+                              ("lagpilot-e2e-kafka-" + std::to_string(::getpid()));
+  auto broker = controlplane::KafkaBroker::start(
+      std::string(LAGPILOT_SOURCE_DIR) + "/controlplane/kafka", run_dir);
+  ASSERT_TRUE(broker.ok()) << broker.error().message;
+  testkit::KafkaRealCluster kafka(**broker);
+  consumers_scale_up_and_down(kafka);
+  EXPECT_TRUE((*broker)->stop().ok());
+  std::filesystem::remove_all(run_dir);
 }
 
 // The local control plane's kubeconfig with the token replaced.
