@@ -160,6 +160,19 @@ struct CallbackContext {
   }
 };
 
+// What the cluster's connections last reported, for an unreachable-cluster error, with a hint where
+// librdkafka's own words are obscure.
+std::string last_broker_error(CallbackContext& context) {
+  const std::string last = context.last_error_or("");
+  if (last.empty()) return " (no broker answered within the poll timeout)";
+  if (last.find("Invalid response size") != std::string::npos) {
+    return " (last broker error: " + last +
+           "; the server does not answer in the Kafka protocol: check the port, and that "
+           "securityProtocol matches the listener)";
+  }
+  return " (last broker error: " + last + ")";
+}
+
 void route_librdkafka_log(CallbackContext& context, int level, const char* facility,
                           const char* message) {
   if (level > LOG_WARNING) {
@@ -258,8 +271,7 @@ Result<std::vector<int64_t>> query_offsets(rd_kafka_t* rk, const std::string& de
         error_code_for(err),
         "kafka " + description + ": listing offsets of topic " + topic + ": " +
             rd_kafka_err2str(err) +
-            (is_unreachable(err) ? " (last broker error: " + context.last_error_or("none") + ")"
-                                 : "")};
+            (is_unreachable(err) ? last_broker_error(context) : "")};
   } else {
     std::map<int32_t, int64_t> by_partition;
     for (int i = 0; i < list->cnt; ++i) {
@@ -786,9 +798,7 @@ Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& handle,
     return Error{error_code_for(err),
                  "kafka " + description + ": metadata for topic " + topic + ": " +
                      rd_kafka_err2str(err) +
-                     (is_unreachable(err)
-                          ? " (last broker error: " + handle.context().last_error_or("none") + ")"
-                          : "")};
+                     (is_unreachable(err) ? last_broker_error(handle.context()) : "")};
   }
   Result<std::vector<int32_t>> result = std::vector<int32_t>{};
   for (int t = 0; t < metadata->topic_cnt; ++t) {
