@@ -13,7 +13,7 @@ namespace lagpilot::testkit {
 class KafkaRealCluster final : public KafkaTestCluster {
  public:
   explicit KafkaRealCluster(controlplane::KafkaBroker& broker)
-      : broker_(broker), clients_(broker.bootstrap_plaintext()) {}
+      : broker_(broker), clients_(broker.bootstrap_plaintext(), /*idempotent=*/true) {}
 
   std::string kind() const override { return "broker"; }
   std::string bootstrap_servers() const override { return broker_.bootstrap_plaintext(); }

@@ -118,7 +118,10 @@ class KafkaGroupMember {
 // Producer, committers and admin requests for one cluster (PLAINTEXT).
 class KafkaTestClients {
  public:
-  explicit KafkaTestClients(std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
+  // `idempotent`: the producer writes each record exactly once and in order even when it
+  // retries (a real broker; librdkafka's mock cluster is used without).
+  explicit KafkaTestClients(std::string bootstrap, bool idempotent = false)
+      : bootstrap_(std::move(bootstrap)), idempotent_(idempotent) {}
   ~KafkaTestClients() {
     for (auto& [group, consumer] : committers_) rd_kafka_destroy(consumer);
     if (producer_ != nullptr) rd_kafka_destroy(producer_);
@@ -158,7 +161,10 @@ class KafkaTestClients {
     for (std::size_t i = 0; i < offsets.size(); ++i) {
       if (offsets[i] < 0) throw std::runtime_error("produce: a record was not delivered");
       if (offsets[i] != offsets[0] + static_cast<int64_t>(i)) {
-        throw std::runtime_error("produce: records landed out of order");
+        std::string landed;
+        for (int64_t offset : offsets) landed += " " + std::to_string(offset);
+        throw std::runtime_error("produce: records of " + topic + " [" + std::to_string(partition) +
+                                 "] landed out of order, at offsets" + landed);
       }
     }
     return offsets.empty() ? -1 : offsets.front();
@@ -287,11 +293,12 @@ class KafkaTestClients {
 
   rd_kafka_t* producer() {
     if (producer_ == nullptr) {
-      // One request in flight: a retried batch (a fresh topic's leader not known everywhere
-      // yet) cannot overtake the next one, so record i always lands at offset first + i.
+      // Record i must land at offset first + i: one request in flight, so that a retried batch
+      // cannot overtake the next, and on a real broker idempotence, so that a retry whose first
+      // attempt was written after all is not written twice.
       producer_ = new_kafka_client(RD_KAFKA_PRODUCER, bootstrap_,
                                    {{"linger.ms", "0"},
-                                    {"enable.idempotence", "false"},
+                                    {"enable.idempotence", idempotent_ ? "true" : "false"},
                                     {"max.in.flight.requests.per.connection", "1"}},
                                    &KafkaTestClients::on_delivery);
     }
@@ -363,6 +370,7 @@ class KafkaTestClients {
   }
 
   std::string bootstrap_;
+  bool idempotent_;
   rd_kafka_t* producer_ = nullptr;
   rd_kafka_t* admin_ = nullptr;
   std::map<std::string, rd_kafka_t*> committers_;
