@@ -44,14 +44,9 @@ Result<std::unique_ptr<KafkaBroker>> KafkaBroker::start(const std::string& scrip
 }
 
 Status KafkaBroker::load_env() {
-  std::ifstream in(run_dir_ + "/env");
-  if (!in) return Error{"KafkaBrokerStart", run_dir_ + "/env: missing after start"};
-  env_.clear();
-  for (std::string line; std::getline(in, line);) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos || line[0] == '#') continue;
-    env_[line.substr(0, eq)] = line.substr(eq + 1);
-  }
+  auto env = read_env_file(run_dir_ + "/env", "KafkaBrokerStart");
+  if (!env) return env.error();
+  env_ = std::move(*env);
   return Ok{};
 }
 

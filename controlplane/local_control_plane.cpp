@@ -71,12 +71,12 @@ Result<std::unique_ptr<LocalControlPlane>> LocalControlPlane::start(
   return plane;
 }
 
-Status LocalControlPlane::load_env() {
-  std::ifstream in(run_dir_ + "/env");
-  if (!in) return Error{"ControlPlaneStart", run_dir_ + "/env: missing after start"};
-  std::string line;
-  env_.clear();
-  while (std::getline(in, line)) {
+Result<std::map<std::string, std::string>> read_env_file(const std::string& path,
+                                                         const std::string& error_code) {
+  std::ifstream in(path);
+  if (!in) return Error{error_code, path + ": missing after start"};
+  std::map<std::string, std::string> env;
+  for (std::string line; std::getline(in, line);) {
     auto eq = line.find('=');
     if (eq == std::string::npos || line[0] == '#') continue;
     std::string key = line.substr(0, eq);
@@ -86,8 +86,15 @@ Status LocalControlPlane::load_env() {
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
-    env_[key] = value;
+    env[key] = value;
   }
+  return env;
+}
+
+Status LocalControlPlane::load_env() {
+  auto env = read_env_file(run_dir_ + "/env", "ControlPlaneStart");
+  if (!env) return env.error();
+  env_ = std::move(*env);
   return Ok{};
 }
 
