@@ -53,7 +53,8 @@ struct CommandResult {
 CommandResult run_command(const std::string& command);
 
 // The KEY=VALUE lines of a run dir's env file (controlplane/lib.sh's cp_env_set; `export ` and one
-// pair of quotes around a value are dropped, # lines skipped). `error_code` names the caller's step.
+// pair of quotes around a value are dropped, # lines skipped). `error_code` names the caller's
+// step.
 Result<std::map<std::string, std::string>> read_env_file(const std::string& path,
                                                          const std::string& error_code);
 

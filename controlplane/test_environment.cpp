@@ -115,8 +115,8 @@ CommandResult kubectl(const std::string& args, const std::string& manifest) {
 }
 
 Result<std::string> service_account_token(const std::string& ns, const std::string& name) {
-  CommandResult created = kubectl("create token " + shell_quote(name) + " -n " + shell_quote(ns) +
-                                  " --duration=1h");
+  CommandResult created =
+      kubectl("create token " + shell_quote(name) + " -n " + shell_quote(ns) + " --duration=1h");
   // The token is the one line of three dot-separated base64url parts (a JWT).
   std::istringstream lines(created.output);
   for (std::string line; std::getline(lines, line);) {

@@ -267,11 +267,10 @@ Result<std::vector<int64_t>> query_offsets(rd_kafka_t* rk, const std::string& de
       rd_kafka_offsets_for_times(rk, list, std::max(1, remaining_ms(deadline)));
   Result<std::vector<int64_t>> result = std::vector<int64_t>{};
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    result = Error{
-        error_code_for(err),
-        "kafka " + description + ": listing offsets of topic " + topic + ": " +
-            rd_kafka_err2str(err) +
-            (is_unreachable(err) ? last_broker_error(context) : "")};
+    result =
+        Error{error_code_for(err), "kafka " + description + ": listing offsets of topic " + topic +
+                                       ": " + rd_kafka_err2str(err) +
+                                       (is_unreachable(err) ? last_broker_error(context) : "")};
   } else {
     std::map<int32_t, int64_t> by_partition;
     for (int i = 0; i < list->cnt; ++i) {

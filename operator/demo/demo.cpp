@@ -194,7 +194,7 @@ sigset_t termination_signals() {
 }
 
 void keep_termination_signals_pending() {
-  struct sigaction action {};
+  struct sigaction action{};
   action.sa_sigaction = &keep_signal_pending;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);

@@ -415,8 +415,7 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   std::string helm_command =
       "{ " + shell_quote(helm_binary()) + " template " + kRelease + " " +
       shell_quote(std::string(LAGPILOT_SOURCE_DIR) + "/helm/lagpilot") + " --namespace " +
-      operator_ns.name() +
-      " --kube-version " +
+      operator_ns.name() + " --kube-version " +
       shell_quote(ControlPlaneEnvironment::plane()->value("LAGPILOT_KUBE_GIT_VERSION")) +
       " --include-crds --set leaderElection.enabled=true --set logLevel=debug"
       " --set 'rbac.secrets.namespaces={" +

@@ -1,6 +1,6 @@
-// End to end: the real kube-apiserver, Kafka (librdkafka's mock cluster, and once a real Apache Kafka
-// broker) and the lagpilot binary as a separate process. Everything is applied with kubectl, as a
-// user would.
+// End to end: the real kube-apiserver, Kafka (librdkafka's mock cluster, and once a real Apache
+// Kafka broker) and the lagpilot binary as a separate process. Everything is applied with kubectl,
+// as a user would.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "controlplane/kafka_broker.h"
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
-#include "controlplane/kafka_broker.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 #include "tests/metrics/kafka_real_cluster.h"
 #include "tests/operator/operator_process.h"
@@ -202,8 +202,8 @@ TEST(EndToEnd, ConsumersScaleUpAndDownWithReasonsInStatus) {
 // The same against a real Apache Kafka 4 broker (controlplane/kafka/). ctest runs this case once,
 // against the current Kubernetes release (tests/operator/CMakeLists.txt).
 TEST(EndToEnd, RealKafkaBrokerConsumersScaleUpAndDown) {
-  const std::string run_dir = std::filesystem::temp_directory_path() /
-                              ("lagpilot-e2e-kafka-" + std::to_string(::getpid()));
+  const std::string run_dir =
+      std::filesystem::temp_directory_path() / ("lagpilot-e2e-kafka-" + std::to_string(::getpid()));
   auto broker = controlplane::KafkaBroker::start(
       std::string(LAGPILOT_SOURCE_DIR) + "/controlplane/kafka", run_dir);
   ASSERT_TRUE(broker.ok()) << broker.error().message;
