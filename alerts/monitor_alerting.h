@@ -42,7 +42,7 @@ namespace lagpilot::alerts {
 struct MonitorContext {
   std::string ns;     // metadata.namespace
   std::string name;   // metadata.name
-  std::string topic;  // spec.source.kafka.topic
+  std::string topic;  // the source's "topic" label, when it has one
   // spec.latency.prometheus.name (default latencyP95Seconds) when spec.latency is set.
   std::optional<std::string> latency_metric;
   double target_drain_seconds = 60;  // spec.scaling.targetDrainSeconds

@@ -5,11 +5,10 @@
 #include "alerts/monitor_alerting.h"
 #include "controllers/conditions.h"
 #include "controllers/monitor_alerting_glue.h"
+#include "controllers/notification_receivers.h"
 #include "controllers/poll_schedule.h"
+#include "controllers/source_connection.h"
 #include "kube/config.h"
-#include "metrics/prometheus_latency.h"
-#include "notify/webhook_spec.h"
-#include "scaler/format.h"
 
 namespace lagpilot::controllers {
 
@@ -33,42 +32,6 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
 bool is_paused(const Json& object) {
   auto annotations = object.value("/metadata/annotations"_json_pointer, Json::object());
   return annotations.is_object() && annotations.value(kPausedAnnotation, "") == "true";
-}
-
-// A short fingerprint of what a source is built from, to notice spec or credential changes.
-std::string fingerprint(const QueueMonitorSpec& spec, const std::string& secret_version) {
-  return spec.source_kind + "|" + spec.source.dump() + "|" + secret_version;
-}
-
-Json snapshot_metrics(const QueueSnapshot& snapshot, WallTime now) {
-  Json out = {{"consumerLag", snapshot.consumer_lag},
-              {"queueDepth", snapshot.queue_depth},
-              {"partitions", snapshot.partitions},
-              {"lastPollTime", format_rfc3339(now)}};
-  if (snapshot.consumers) out["consumers"] = *snapshot.consumers;
-  if (snapshot.lag_seconds) out["lagSeconds"] = std::round(*snapshot.lag_seconds * 1000) / 1000;
-  if (snapshot.ingress_rate) out["ingressRate"] = std::round(*snapshot.ingress_rate * 100) / 100;
-  if (snapshot.egress_rate) out["egressRate"] = std::round(*snapshot.egress_rate * 100) / 100;
-  return out;
-}
-
-scaler::Observation observation_from(const Result<QueueSnapshot>& polled, WallTime now) {
-  scaler::Observation observation;
-  observation.time = now;
-  if (!polled) {
-    observation.ok = false;
-    observation.error = polled.error().message;
-    return observation;
-  }
-  const auto& s = *polled;
-  observation.consumer_lag = s.consumer_lag;
-  observation.queue_depth = s.queue_depth;
-  observation.lag_seconds = s.lag_seconds;
-  observation.partitions = s.partitions;
-  observation.consumers = s.consumers;
-  observation.ingress_rate = s.ingress_rate;
-  observation.egress_rate = s.egress_rate;
-  return observation;
 }
 
 // What the controller reads of a cached Deployment: identity and spec.replicas. The rest (pod
@@ -97,12 +60,6 @@ void drop_bookkeeping(Json& monitor) {
   }
 }
 
-Json without_poll_time(Json status) {
-  if (status.contains("metrics") && status["metrics"].is_object())
-    status["metrics"].erase("lastPollTime");
-  return status;
-}
-
 }  // namespace
 
 Json merge_patch_diff(const Json& from, const Json& to) {
@@ -125,43 +82,50 @@ Json merge_patch_diff(const Json& from, const Json& to) {
 // What the controller remembers for one monitor between reconciles (in memory only).
 struct QueueMonitorController::Runtime {
   std::string uid;
-  std::unique_ptr<QueueSource> source;
-  std::string source_fingerprint;
-  std::string secret_version;
-  std::optional<WallTime> secret_read_at;
-  scaler::ScalerState scaler;
-  std::optional<WallTime> last_status_write;
-  std::optional<int> last_dry_run_desired;
-  std::optional<int> pending_replicas;  // patched, not yet visible in the cache
-  std::optional<WallTime> pending_since;
-  Json last_good_metrics;
-
-  // Alerts, SLOs and health (spec.alerts, alertsPreset, slos).
-  alerts::MonitorAlerting alerting;
-  std::optional<std::int64_t> alerting_generation;  // the spec generation configured
-  std::string alerting_source;                      // spec.source it has been measuring
+  SourceConnection<SourceKind, QueueSource> source;
+  SourceConnection<LatencySourceKind, LatencySource> latency;
+  PollStep step;                                    // alerting, SLOs, health and the scaler's state
+  std::optional<std::int64_t> alerting_generation;  // the spec generation alerting is set up for
+  std::string alerting_source;                      // the spec.source it has been measuring
   std::string alerting_config_error;                // "" when every rule and SLO is valid
   bool alerting_restored = false;
+  NotificationReceivers receivers;
+  std::optional<WallTime> last_status_write;
+  std::optional<int> pending_replicas;  // patched, not yet visible in the cache
+  std::optional<WallTime> pending_since;
+};
 
-  // spec.latency.prometheus.
-  std::unique_ptr<PrometheusLatencySource> latency;
-  std::string latency_fingerprint;
-  std::optional<WallTime> latency_secret_read_at;
+// One reconcile's working set: the object as cached, and the status being built from it.
+struct QueueMonitorController::Pass {
+  std::string key, ns, name;
+  std::uint64_t id = 0;
+  const Json& object;
+  std::int64_t generation = 0;
+  WallTime now;
+  Runtime& runtime;
+  StatusBuilder status;
+  MonitorReport report;
+  bool paused = false;
+};
 
-  // spec.notifications.
-  std::vector<notify::WebhookReceiver> receivers;
-  std::string receivers_fingerprint;
-  std::optional<WallTime> receivers_read_at;
-  std::string receivers_error;
+// What the sources said this poll.
+struct QueueMonitorController::PolledSources {
+  Result<CheckedSourceSpec> source_spec = Error{};
+  Result<QueueSnapshot> queue = Error{};
+  std::string queue_description;
+  std::optional<std::string> latency_metric;  // spec.latency's metric name, when it checks
+  std::optional<double> latency_seconds;      // its value, when the query answered
+  std::string invalid_spec;                   // bad parts of the spec that leave the rest working
 };
 
 QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& clock,
-                                               SourceFactory& sources, kube::EventRecorder& events,
+                                               SourceRegistry& sources, kube::EventRecorder& events,
                                                ControllerOptions options,
                                                ReconcileObserver* observer)
     : client_(client),
       clock_(clock),
       sources_(sources),
+      secrets_(client),
       events_(events),
       options_(std::move(options)),
       observer_(observer),
@@ -364,8 +328,211 @@ kube::Informer* QueueMonitorController::deployment_informer_for(const std::strin
   return nullptr;
 }
 
-Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, const std::string& ns,
-                                                          const TargetRef& target) {
+ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
+  auto cached = cached_monitor(key);
+  if (!cached) return forget(key);
+  const Json& object = *cached;
+  auto [ns, name] = split_key(key);
+  auto runtime = runtime_for(key, object.value("/metadata/uid"_json_pointer, ""));
+  const auto generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
+  const WallTime now = clock_.now();
+  Pass pass{.key = key,
+            .ns = ns,
+            .name = name,
+            .id = ++reconcile_ids_,
+            .object = object,
+            .generation = generation,
+            .now = now,
+            .runtime = *runtime,
+            .status = StatusBuilder(object.value("status", Json::object()), generation, now),
+            .report = {},
+            .paused = is_paused(object)};
+
+  auto spec = read_spec(pass);
+  if (!spec) return reject_spec(pass, spec.error());
+  PolledSources polled = poll_sources(pass, *spec);
+  configure_alerting(pass, *spec, polled);
+  auto current = read_current_replicas(pass, spec->target);
+  if (!current) return target_unavailable(pass, *spec, polled, current.error());
+  PollOutcome outcome = run_poll_step(pass, *spec, polled, *current);
+  announce_alerts(pass, *spec, polled, outcome.evaluation);
+  Applied applied = act(pass, *spec, outcome, *current);
+  if (applied.fenced) return ReconcileResult::done();
+  build_status(pass, *spec, polled, outcome, applied);
+  write_status(pass);
+  report(pass, *spec, polled, &outcome, &applied);
+  if (applied.scale_failed) return ReconcileResult::retry(*applied.scale_failed);
+  return ReconcileResult::poll_again_after(
+      next_poll_delay(key, std::chrono::seconds(spec->poll_interval_seconds), clock_.now()));
+}
+
+ReconcileResult QueueMonitorController::forget(const std::string& key) {
+  auto [ns, name] = split_key(key);
+  drop_runtime(key);
+  if (options_.notifier) options_.notifier->remove_monitor({ns, name});
+  if (observer_) observer_->on_removed(ns, name);
+  spdlog::debug("monitor={} gone: released its source", key);
+  return ReconcileResult::done();
+}
+
+// Phase 1: the spec, whole. spec.source's member is checked by its kind; a bad member is a bad
+// spec. spec.latency is checked when polled: a bad one leaves the rest working.
+Result<QueueMonitorSpec> QueueMonitorController::read_spec(Pass& pass) {
+  auto parsed = api::parse_queue_monitor_spec(pass.object.value("spec", Json()));
+  if (!parsed) return parsed.error();
+  if (auto checked = api::check_spec_for_operator(*parsed); !checked) return checked.error();
+  auto selected = sources_.select_source(pass.object["spec"]["source"]);
+  if (!selected) return selected.error();
+  if (auto checked = selected->kind->check(selected->spec); !checked) return checked.error();
+  pass.report.source_kind = parsed->source_kind;
+  return parsed;
+}
+
+ReconcileResult QueueMonitorController::reject_spec(Pass& pass, const Error& error) {
+  const std::string& message = error.message;
+  pass.status.set({"Ready", "False", "InvalidSpec", message});
+  pass.status.set({"ScalingActive", "False", "InvalidSpec", "not scaling: the spec is invalid"});
+  pass.status.health_unknown("invalid spec: " + message);
+  pass.runtime.source.reset();
+  if (!pass.status.unchanged()) {
+    (void)events_.record(pass.object, kube::EventType::kWarning, "InvalidSpec", message);
+    write_status(pass);
+  }
+  spdlog::warn("monitor={} reconcile={} invalid spec: {}", pass.key, pass.id, message);
+  return ReconcileResult::terminal(error);  // a spec change (new generation) enqueues it again
+}
+
+// Phase 2: the queue, then the latency. Failures become conditions (one Event when they start or
+// change) and unknown values, never zeros.
+QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
+    Pass& pass, const QueueMonitorSpec& spec) {
+  PolledSources polled;
+  auto selected = sources_.select_source(pass.object["spec"]["source"]).value();
+  polled.source_spec = selected.kind->check(selected.spec);
+  auto source = pass.runtime.source.ensure(selected, polled.source_spec->credentials, pass.ns,
+                                           secrets_, pass.now, options_.secret_refresh_interval);
+  if (source) {
+    auto started = std::chrono::steady_clock::now();
+    polled.queue = (*source)->poll(pass.now);
+    polled.queue_description = (*source)->describe();
+    if (observer_) {
+      observer_->on_source_poll(
+          spec.source_kind, polled.queue.ok(), polled.queue.ok() ? "" : polled.queue.error().code,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+  } else {
+    polled.queue = source.error();
+  }
+  if (polled.queue) {
+    pass.status.queue_metrics(*polled.queue);
+    pass.status.set({"SourceReachable", "True", "Polled", polled.queue_description});
+  } else {
+    const Error& error = polled.queue.error();
+    Condition unreachable{"SourceReachable", "False",
+                          error.code.empty() ? "SourceError" : error.code, error.message};
+    if (pass.status.is_news(unreachable)) {
+      (void)events_.record(pass.object, kube::EventType::kWarning, unreachable.reason,
+                           error.message);
+    }
+    pass.status.set(unreachable);
+    spdlog::warn("monitor={} reconcile={} source poll failed: {}", pass.key, pass.id,
+                 error.message);
+  }
+
+  if (spec.latency.is_null()) {
+    pass.runtime.latency.reset();
+    pass.status.remove("LatencyAvailable");
+    pass.status.no_latency();
+    return polled;
+  }
+  Result<double> latency = Error{};
+  std::string latency_description;
+  auto latency_kind = sources_.select_latency(spec.latency);
+  auto latency_spec = latency_kind ? latency_kind->kind->check(latency_kind->spec)
+                                   : Result<CheckedLatencySpec>(latency_kind.error());
+  if (!latency_spec) {
+    polled.invalid_spec = latency_spec.error().message;
+    pass.runtime.latency.reset();
+    latency = latency_spec.error();
+  } else {
+    polled.latency_metric = latency_spec->metric_name;
+    auto latency_source =
+        pass.runtime.latency.ensure(*latency_kind, latency_spec->credentials, pass.ns, secrets_,
+                                    pass.now, options_.secret_refresh_interval);
+    if (latency_source) {
+      latency = (*latency_source)->query(pass.now);
+      latency_description = (*latency_source)->describe();
+    } else {
+      latency = latency_source.error();
+    }
+  }
+  if (latency) {
+    polled.latency_seconds = *latency;
+    pass.status.latency(*polled.latency_metric, *latency);
+    pass.status.set({"LatencyAvailable", "True", "Queried", latency_description});
+  } else {
+    pass.status.no_latency();
+    const Error& error = latency.error();
+    Condition unavailable{"LatencyAvailable", "False",
+                          error.code.empty() ? "LatencyQueryFailed" : error.code, error.message};
+    if (pass.status.is_news(unavailable)) {
+      (void)events_.record(pass.object, kube::EventType::kWarning, unavailable.reason,
+                           error.message);
+    }
+    pass.status.set(unavailable);
+    spdlog::warn("monitor={} reconcile={} latency unavailable: {}", pass.key, pass.id,
+                 error.message);
+  }
+  return polled;
+}
+
+// Phase 3: alert rules and SLOs follow the spec's generation; after a restart they continue from
+// what the last status recorded. Another queue starts them afresh.
+void QueueMonitorController::configure_alerting(Pass& pass, const QueueMonitorSpec& spec,
+                                                const PolledSources& polled) {
+  Runtime& runtime = pass.runtime;
+  const std::string source_identity = spec.source_kind + "|" + spec.source.dump();
+  if (runtime.alerting_generation && runtime.alerting_source != source_identity) {
+    runtime.step.start_alerting_afresh();
+    runtime.alerting_generation.reset();
+    runtime.alerting_restored = true;  // the old status was another queue's
+  }
+  runtime.alerting_source = source_identity;
+  if (runtime.alerting_generation != pass.generation) {
+    auto configured =
+        runtime.step.configure(pass.object.value("spec", Json::object()),
+                               monitor_context(pass.ns, pass.name, spec, polled.source_spec->labels,
+                                               polled.latency_metric));
+    std::string message = configured.ok() ? "" : configured.message();
+    if (!message.empty() && message != runtime.alerting_config_error) {
+      (void)events_.record(pass.object, kube::EventType::kWarning, "InvalidSpec", message);
+      spdlog::warn("monitor={} reconcile={} alerting: {}", pass.key, pass.id, message);
+    }
+    runtime.alerting_config_error = message;
+    runtime.alerting_generation = pass.generation;
+    if (!runtime.alerting_restored) {
+      auto restored = runtime.step.restore(pass.status.old_status());
+      runtime.alerting_restored = true;
+      if (restored.alerts + restored.slos + restored.history > 0) {
+        spdlog::info(
+            "monitor={} reconcile={} continued {} alerts, {} SLOs, {} history entries from status",
+            pass.key, pass.id, restored.alerts, restored.slos, restored.history);
+      }
+      for (const auto& skipped : restored.skipped)
+        spdlog::info("monitor={} reconcile={} not restored: {}", pass.key, pass.id, skipped);
+    }
+  }
+  if (!spec.notifications.is_null()) {
+    runtime.receivers.refresh(spec.notifications, pass.ns, secrets_, pass.now,
+                              options_.secret_refresh_interval);
+  } else {
+    runtime.receivers.clear();
+  }
+}
+
+// Phase 4: the target's replicas, from the cache (Deployments) or its scale subresource.
+Result<int> QueueMonitorController::read_current_replicas(Pass& pass, const TargetRef& target) {
+  const std::string& ns = pass.ns;
   std::optional<int> replicas;
   if (target.kind == "Deployment" && target.api_version == "apps/v1") {
     kube::Informer* cache = deployment_informer_for(ns);
@@ -393,6 +560,7 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
     replicas = scale->value("/spec/replicas"_json_pointer, 0);
   }
   // Right after a patch the cache may not have caught up yet.
+  Runtime& runtime = pass.runtime;
   if (runtime.pending_replicas && runtime.pending_since) {
     if (*replicas == *runtime.pending_replicas ||
         clock_.now() - *runtime.pending_since > std::chrono::seconds(10)) {
@@ -405,550 +573,204 @@ Result<int> QueueMonitorController::read_current_replicas(Runtime& runtime, cons
   return *replicas;
 }
 
-Status QueueMonitorController::ensure_source(Runtime& runtime, const std::string& ns,
-                                             const QueueMonitorSpec& spec) {
-  WallTime now = clock_.now();
-  SourceCredentials credentials;
-  bool refresh_secret =
-      !spec.auth_secret_name.empty() &&
-      (!runtime.secret_read_at ||
-       now - *runtime.secret_read_at >= options_.secret_refresh_interval || !runtime.source);
-  std::string secret_version = spec.auth_secret_name.empty() ? "" : runtime.secret_version;
-  if (refresh_secret) {
-    auto secret = client_.get(kube::resources::kSecrets, ns, spec.auth_secret_name);
-    if (!secret) {
-      return Error{
-          secret.error().reason == kube::ApiReason::kNotFound ? "SecretNotFound"
-                                                              : "SecretUnreadable",
-          "spec.source." + spec.source_kind + ".authSecretRef: Secret " + ns + "/" +
-              spec.auth_secret_name + ": " +
-              (secret.error().reason == kube::ApiReason::kNotFound ? "not found"
-                                                                   : secret.error().message)};
-    }
-    runtime.secret_read_at = now;
-    secret_version = secret->value("/metadata/resourceVersion"_json_pointer, "");
-    if (fingerprint(spec, secret_version) != runtime.source_fingerprint || !runtime.source) {
-      const Json data = secret->value("data", Json::object());
-      for (const auto& [key, value] : data.items()) {
-        if (value.is_string()) credentials[key] = kube::base64_decode(value.get<std::string>());
-      }
-    }
-    runtime.secret_version = secret_version;
-  }
-  std::string wanted = fingerprint(spec, secret_version);
-  if (runtime.source && runtime.source_fingerprint == wanted) return Ok{};
-  runtime.source.reset();  // release the old connections first
-  auto created = sources_.create(spec.source_kind, spec.source, credentials);
-  if (!created) return created.error();
-  runtime.source = std::move(*created);
-  runtime.source_fingerprint = wanted;
-  return Ok{};
+ReconcileResult QueueMonitorController::target_unavailable(Pass& pass, const QueueMonitorSpec& spec,
+                                                           const PolledSources& polled,
+                                                           const Error& error) {
+  pass.status.set({"ScalingActive", "False", error.code, error.message});
+  pass.status.set({"Ready", "False", error.code, error.message});
+  pass.status.health_unknown(error.message);
+  if (!pass.status.unchanged())
+    (void)events_.record(pass.object, kube::EventType::kWarning, error.code, error.message);
+  write_status(pass);
+  report(pass, spec, polled, nullptr, nullptr);
+  return ReconcileResult::retry(error);
 }
 
-Result<QueueMonitorController::SecretValues> QueueMonitorController::read_secret(
-    const std::string& ns, const std::string& name, const std::string& field) {
-  auto secret = client_.get(kube::resources::kSecrets, ns, name);
-  if (!secret) {
-    bool missing = secret.error().reason == kube::ApiReason::kNotFound;
-    return Error{missing ? "SecretNotFound" : "SecretUnreadable",
-                 field + ": Secret " + ns + "/" + name + ": " +
-                     (missing ? "not found" : secret.error().message)};
-  }
-  SecretValues out;
-  const Json data = secret->value("data", Json::object());
-  for (const auto& [key, value] : data.items()) {
-    if (value.is_string()) out.values[key] = kube::base64_decode(value.get<std::string>());
-  }
-  out.resource_version = secret->value("/metadata/resourceVersion"_json_pointer, "");
-  return out;
+// Phase 5: the poll step (poll_step.h), the same code `lagpilot simulate` runs.
+PollOutcome QueueMonitorController::run_poll_step(Pass& pass, const QueueMonitorSpec& spec,
+                                                  const PolledSources& polled,
+                                                  int current_replicas) {
+  return pass.runtime.step.run(
+      spec.scaling, poll_input(polled.queue, polled.latency_metric, polled.latency_seconds,
+                               pass.now, current_replicas, pass.paused));
 }
 
-Result<std::pair<std::string, double>> QueueMonitorController::poll_latency(
-    Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec, WallTime now) {
-  auto parsed = parse_prometheus_latency_spec(spec.latency);
-  if (!parsed) {
-    runtime.latency.reset();
-    return parsed.error();
-  }
-  std::string wanted = spec.latency.dump();
-  bool stale_secret = !parsed->auth_secret_name.empty() &&
-                      (!runtime.latency_secret_read_at ||
-                       now - *runtime.latency_secret_read_at >= options_.secret_refresh_interval);
-  if (!runtime.latency || runtime.latency_fingerprint.rfind(wanted, 0) != 0 || stale_secret) {
-    std::map<std::string, std::string> secret_values;
-    std::string secret_version;
-    if (!parsed->auth_secret_name.empty()) {
-      auto values =
-          read_secret(ns, parsed->auth_secret_name, "spec.latency.prometheus.authSecretRef");
-      if (!values) return values.error();
-      secret_version = values->resource_version;
-      secret_values = std::move(values->values);
-      runtime.latency_secret_read_at = now;
-    }
-    std::string fingerprint_now = wanted + "|" + secret_version;
-    if (!runtime.latency || runtime.latency_fingerprint != fingerprint_now) {
-      runtime.latency.reset();
-      auto created = PrometheusLatencySource::create(spec.latency, secret_values,
-                                                     latency_gate_for(parsed->server_url));
-      if (!created) return created.error();
-      runtime.latency = std::move(*created);
-      runtime.latency_fingerprint = fingerprint_now;
-    }
-  }
-  auto value = runtime.latency->query(now);
-  if (!value) return value.error();
-  return std::pair<std::string, double>{runtime.latency->spec().name, *value};
-}
-
-std::shared_ptr<OutageGate> QueueMonitorController::latency_gate_for(
-    const std::string& server_url) {
-  std::lock_guard lock(latency_gates_mutex_);
-  std::erase_if(latency_gates_, [](const auto& entry) { return entry.second.expired(); });
-  auto& slot = latency_gates_[server_url];
-  auto gate = slot.lock();
-  if (!gate) {
-    gate = std::make_shared<OutageGate>();
-    slot = gate;
-  }
-  return gate;
-}
-
-void QueueMonitorController::refresh_receivers(Runtime& runtime, const Json& object,
-                                               const QueueMonitorSpec& spec, WallTime now) {
-  std::string wanted = spec.notifications.dump();
-  if (runtime.receivers_fingerprint == wanted && runtime.receivers_read_at &&
-      now - *runtime.receivers_read_at < options_.secret_refresh_interval) {
-    return;
-  }
-  runtime.receivers_fingerprint = wanted;
-  runtime.receivers_read_at = now;
-  const std::string ns = object.value("/metadata/namespace"_json_pointer, "");
-  std::map<std::string, std::map<std::string, std::string>> secrets;
-  std::vector<std::string> unreadable;
-  for (const auto& ref : notify::webhook_secret_refs(spec.notifications)) {
-    if (secrets.count(ref.name)) continue;
-    auto values = read_secret(ns, ref.name, "spec.notifications");
-    if (values) {
-      secrets[ref.name] = std::move(values->values);
-    } else if (values.error().code != "SecretNotFound") {
-      unreadable.push_back(values.error().message);
-    }
-  }
-  auto parsed = notify::parse_webhooks(
-      spec.notifications, [&](const notify::SecretKeyRef& ref) -> std::optional<std::string> {
-        auto secret = secrets.find(ref.name);
-        if (secret == secrets.end()) return std::nullopt;
-        auto value = secret->second.find(ref.key);
-        if (value == secret->second.end()) return std::nullopt;
-        return value->second;
-      });
-  std::string problems;
-  if (!parsed) {
-    runtime.receivers.clear();
-    problems = parsed.error().message;
-  } else {
-    runtime.receivers = parsed->receivers;
-    for (const auto& error : parsed->errors)
-      problems += (problems.empty() ? "" : "; ") + error.message;
-  }
-  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
-  runtime.receivers_error = problems;
-}
-
-bool QueueMonitorController::write_status(const Json& object, const Json& old_status,
-                                          const Json& new_status, Runtime& runtime,
-                                          bool metrics_only) {
-  WallTime now = clock_.now();
-  if (without_poll_time(old_status) == without_poll_time(new_status)) return true;  // nothing new
-  if (options_.may_write && !options_.may_write()) return false;
-  if (metrics_only && runtime.last_status_write &&
-      now - *runtime.last_status_write < options_.metrics_status_interval) {
-    return true;  // metric values alone: throttled
-  }
-  auto [ns, name] = split_key(kube::object_key(object));
-  Json patch = {{"status", merge_patch_diff(old_status, new_status)}};
-  auto written = client_.patch(kube::resources::kQueueMonitors, ns, name, kube::PatchType::kMerge,
-                               patch, "status");
-  if (!written) {
-    spdlog::warn("monitor={}/{} status write failed: {}", ns, name, written.error().message);
-    return false;
-  }
-  ++status_writes_;
-  runtime.last_status_write = now;
-  return true;
-}
-
-ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
-  auto [ns, name] = split_key(key);
-  std::uint64_t reconcile_id = ++reconcile_ids_;
-  auto cached = cached_monitor(key);
-  if (!cached) {
-    drop_runtime(key);
-    if (options_.notifier) options_.notifier->remove_monitor({ns, name});
-    if (observer_) observer_->on_removed(ns, name);
-    spdlog::debug("monitor={} reconcile={} gone: released its source", key, reconcile_id);
-    return {};
-  }
-  const Json& object = *cached;
-  std::string uid = object.value("/metadata/uid"_json_pointer, "");
-  std::int64_t generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
-  auto runtime = runtime_for(key, uid);
-  WallTime now = clock_.now();
-  const Json old_status = object.value("status", Json::object());
-  Json status = old_status;
-  Json conditions = status.value("conditions", Json::array());
-  status["observedGeneration"] = generation;
-
-  auto parsed = parse_queue_monitor_spec(object.value("spec", Json()));
-  if (!parsed) {
-    const std::string& message = parsed.error().message;
-    set_condition(conditions, {"Ready", "False", "InvalidSpec", message}, generation, now);
-    set_condition(conditions,
-                  {"ScalingActive", "False", "InvalidSpec", "not scaling: the spec is invalid"},
-                  generation, now);
-    status["conditions"] = conditions;
-    status["health"] = "Unknown";
-    status["healthReasons"] = Json::array({"invalid spec: " + message});
-    runtime->source.reset();
-    runtime->source_fingerprint.clear();
-    if (status != old_status) {
-      (void)events_.record(object, kube::EventType::kWarning, "InvalidSpec", message);
-      write_status(object, old_status, status, *runtime, false);
-    }
-    spdlog::warn("monitor={} reconcile={} invalid spec: {}", key, reconcile_id, message);
-    return {};  // not retried: a spec change (new generation) enqueues it again
-  }
-  const QueueMonitorSpec& spec = *parsed;
-  const Duration poll_interval = std::chrono::seconds(spec.poll_interval_seconds);
-  const bool paused = is_paused(object);
-  MonitorReport report;
-  report.ns = ns;
-  report.name = name;
-  report.source_kind = spec.source_kind;
-
-  // 1. The queue.
-  auto source_ready = ensure_source(*runtime, ns, spec);
-  Result<QueueSnapshot> polled = source_ready.ok() ? Result<QueueSnapshot>(Error{})
-                                                   : Result<QueueSnapshot>(source_ready.error());
-  if (source_ready) {
-    auto started = std::chrono::steady_clock::now();
-    polled = runtime->source->poll(now);
-    if (observer_) {
-      observer_->on_source_poll(
-          spec.source_kind, polled.ok(), polled.ok() ? "" : polled.error().code,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    }
-  }
-  report.source_ok = polled.ok();
-  if (polled) {
-    report.snapshot = *polled;
-    status["metrics"] = snapshot_metrics(*polled, now);
-    set_condition(conditions, {"SourceReachable", "True", "Polled", runtime->source->describe()},
-                  generation, now);
-  } else {
-    // Keep the last good metrics (their lastPollTime says how old they are); never invent zeros.
-    std::string reason = polled.error().code.empty() ? "SourceError" : polled.error().code;
-    // One Event when the source becomes unreachable (or the reason changes), not one per poll:
-    // a persistent failure is no news and must not write every poll.
-    const Json* before = find_condition(conditions, "SourceReachable");
-    bool news =
-        !before || before->value("status", "") != "False" || before->value("reason", "") != reason;
-    set_condition(conditions, {"SourceReachable", "False", reason, polled.error().message},
-                  generation, now);
-    if (news)
-      (void)events_.record(object, kube::EventType::kWarning, reason, polled.error().message);
-    spdlog::warn("monitor={} reconcile={} source poll failed: {}", key, reconcile_id,
-                 polled.error().message);
-  }
-
-  // 1b. Processing latency (spec.latency): a value, or a condition and no value.
-  std::optional<std::pair<std::string, double>> latency;
-  std::optional<std::string> latency_metric;
-  std::string invalid_spec_message;  // bad parts of the spec that leave the rest working
-  if (!spec.latency.is_null()) {
-    auto latency_spec = parse_prometheus_latency_spec(spec.latency);
-    if (latency_spec) {
-      latency_metric = latency_spec->name;
-    } else {
-      invalid_spec_message = latency_spec.error().message;
-    }
-    auto queried = poll_latency(*runtime, ns, spec, now);
-    Json& metrics = status["metrics"];
-    if (!metrics.is_object()) metrics = Json::object();
-    if (queried) {
-      latency = *queried;
-      double rounded = std::round(queried->second * 1e6) / 1e6;
-      metrics["latency"] = {{queried->first, rounded}};
-      if (queried->first == "latencyP95Seconds") {
-        metrics["latencyP95Seconds"] = rounded;
-      } else {
-        metrics.erase("latencyP95Seconds");
-      }
-      report.latency_seconds = queried->second;
-      set_condition(conditions,
-                    {"LatencyAvailable", "True", "Queried", runtime->latency->describe()},
-                    generation, now);
-    } else {
-      metrics.erase("latency");
-      metrics.erase("latencyP95Seconds");
-      std::string reason =
-          queried.error().code.empty() ? "LatencyQueryFailed" : queried.error().code;
-      const Json* before = find_condition(conditions, "LatencyAvailable");
-      bool news = !before || before->value("status", "") != "False" ||
-                  before->value("reason", "") != reason;
-      set_condition(conditions, {"LatencyAvailable", "False", reason, queried.error().message},
-                    generation, now);
-      if (news)
-        (void)events_.record(object, kube::EventType::kWarning, reason, queried.error().message);
-      spdlog::warn("monitor={} reconcile={} latency unavailable: {}", key, reconcile_id,
-                   queried.error().message);
-    }
-  } else {
-    runtime->latency.reset();
-    remove_condition(conditions, "LatencyAvailable");
-    if (status.contains("metrics") && status["metrics"].is_object()) {
-      status["metrics"].erase("latency");
-      status["metrics"].erase("latencyP95Seconds");
-    }
-  }
-
-  // 1c. Alert rules and SLOs follow the spec's generation; after a restart they continue from
-  // what the last status recorded.
-  const std::string source_identity = spec.source_kind + "|" + spec.source.dump();
-  if (runtime->alerting_generation && runtime->alerting_source != source_identity) {
-    // Another queue: its alerts and SLO budgets start afresh (the old status is not restored).
-    runtime->alerting = alerts::MonitorAlerting();
-    runtime->alerting_generation.reset();
-    runtime->alerting_restored = true;
-  }
-  runtime->alerting_source = source_identity;
-  if (runtime->alerting_generation != generation) {
-    auto configured = runtime->alerting.configure(object.value("spec", Json::object()),
-                                                  monitor_context(ns, name, spec, latency_metric));
-    std::string message = configured.ok() ? "" : configured.message();
-    if (!message.empty() && message != runtime->alerting_config_error) {
-      (void)events_.record(object, kube::EventType::kWarning, "InvalidSpec", message);
-      spdlog::warn("monitor={} reconcile={} alerting: {}", key, reconcile_id, message);
-    }
-    runtime->alerting_config_error = message;
-    runtime->alerting_generation = generation;
-    if (!runtime->alerting_restored) {
-      auto restored = runtime->alerting.restore(old_status);
-      runtime->alerting_restored = true;
-      if (restored.alerts + restored.slos + restored.history > 0) {
-        spdlog::info(
-            "monitor={} reconcile={} continued {} alerts, {} SLOs, {} history entries "
-            "from status",
-            key, reconcile_id, restored.alerts, restored.slos, restored.history);
-      }
-      for (const auto& skipped : restored.skipped) {
-        spdlog::info("monitor={} reconcile={} not restored: {}", key, reconcile_id, skipped);
-      }
-    }
-  }
-  if (!spec.notifications.is_null()) refresh_receivers(*runtime, object, spec, now);
-
-  // 2. The target.
-  auto current = read_current_replicas(*runtime, ns, spec.target);
-  if (!current) {
-    set_condition(conditions,
-                  {"ScalingActive", "False", current.error().code, current.error().message},
-                  generation, now);
-    set_condition(conditions, {"Ready", "False", current.error().code, current.error().message},
-                  generation, now);
-    status["conditions"] = conditions;
-    status["health"] = "Unknown";
-    status["healthReasons"] = Json::array({current.error().message});
-    if (status != old_status) {
-      (void)events_.record(object, kube::EventType::kWarning, current.error().code,
-                           current.error().message);
-    }
-    write_status(object, old_status, status, *runtime, false);
-    if (observer_) observer_->on_report(report);
-    ReconcileResult retry;
-    retry.retry_with_backoff = true;
-    return retry;
-  }
-  // 3. Alerts, SLOs, group progress and health for this poll.
-  const alerts::Evaluation& evaluation =
-      runtime->alerting.evaluate(metric_sample(polled, latency, *current, spec), now);
-  const Json alerting_status = runtime->alerting.status_json();
-  for (const auto& [field, value] : alerting_status.items()) status[field] = value;
+// Phase 6: alert transitions become Events, firing alerts go to the notifier (queued, never
+// waited on).
+void QueueMonitorController::announce_alerts(Pass& pass, const QueueMonitorSpec& spec,
+                                             const PolledSources& polled,
+                                             const alerts::Evaluation& evaluation) {
   for (const auto& transition : evaluation.transitions) {
     bool fired = transition.kind == alerts::AlertTransition::Kind::kFired;
     std::string message = std::string(fired ? "firing" : "resolved") + " (" +
                           std::string(alerts::to_string(transition.severity)) +
                           "): " + transition.summary;
-    (void)events_.record(object, fired ? kube::EventType::kWarning : kube::EventType::kNormal,
+    (void)events_.record(pass.object, fired ? kube::EventType::kWarning : kube::EventType::kNormal,
                          fired ? "AlertFiring" : "AlertResolved",
                          "alert " + transition.name + " " + message);
-    spdlog::info("monitor={} reconcile={} alert {} {}", key, reconcile_id, transition.name,
+    spdlog::info("monitor={} reconcile={} alert {} {}", pass.key, pass.id, transition.name,
                  message);
   }
-  const std::string topic = spec.source.is_object() ? spec.source.value("topic", "") : "";
-  if (options_.notifier && (!spec.notifications.is_null() || !runtime->receivers.empty())) {
-    if (spec.notifications.is_null()) {  // removed from the spec: forget the receivers
-      runtime->receivers.clear();
-      runtime->receivers_error.clear();
-    }
-    // Only queues what has to be sent; never waits on a receiver.
-    options_.notifier->notify(firing_alerts(ns, name, topic, evaluation, runtime->alerting.rules()),
-                              runtime->receivers);
+  const auto& receivers = pass.runtime.receivers.receivers();
+  if (options_.notifier && (!spec.notifications.is_null() || !receivers.empty())) {
+    options_.notifier->notify(firing_alerts(pass.ns, pass.name, polled.source_spec->labels,
+                                            evaluation, pass.runtime.step.alerting().rules()),
+                              receivers);
   }
-  for (const char* severity : {"critical", "high", "medium", "low", "info"})
-    report.alerts_firing[severity] = 0;
-  for (const auto& active : evaluation.active) {
-    if (active.state == alerts::AlertState::kFiring)
-      ++report.alerts_firing[std::string(alerts::to_string(active.severity))];
-  }
-  report.slos = evaluation.slos;
+}
 
-  // 4. The decision.
-  scaler::Observation observation = observation_from(polled, now);
-  if (latency) observation.latency_seconds = latency->second;
-  scaler::Decision decision =
-      scaler::decide(spec.scaling, observation, *current, runtime->scaler, paused);
-  if (evaluation.hold_scale_up) scaler::hold_scale_up(decision, evaluation.hold_scale_up_reason);
-  report.current_replicas = *current;
-  report.desired_replicas = decision.replicas_if_unpaused;
-
-  Json history = status.value("scalingHistory", Json::array());
-  auto add_history = [&](bool dry_run) {
-    Json entry = {{"time", format_rfc3339(now)},
-                  {"from", decision.current_replicas},
-                  {"to", dry_run ? decision.replicas_if_unpaused : decision.desired_replicas},
-                  {"policy", decision.decided_by},
-                  {"reason", decision.reason.substr(0, 1000)}};
-    if (dry_run) entry["dryRun"] = true;
-    history.insert(history.begin(), entry);
-    while (static_cast<int>(history.size()) > spec.scaling.history_limit)
-      history.erase(history.end() - 1);
-  };
-
-  bool scaling_failed = false;
-  if (decision.is_change() && spec.scaling.mode == scaler::Mode::kActive) {
-    if (options_.may_write && !options_.may_write()) {
-      spdlog::warn("monitor={} reconcile={} not leading: scale {} -> {} not applied", key,
-                   reconcile_id, decision.current_replicas, decision.desired_replicas);
-      return {};
-    }
-    auto gvr = client_.resolve_kind(spec.target.api_version, spec.target.kind);
-    auto patched = gvr ? client_.patch_scale(*gvr, ns, spec.target.name, decision.desired_replicas)
-                       : kube::ApiResult<Json>(gvr.error());
-    if (patched) {
-      ++scale_patches_;
-      runtime->scaler.record_scale(now, decision.current_replicas, decision.desired_replicas);
-      runtime->pending_replicas = decision.desired_replicas;
-      runtime->pending_since = now;
-      add_history(false);
-      status["lastScaleTime"] = format_rfc3339(now);
-      bool up = decision.desired_replicas > decision.current_replicas;
-      (void)events_.record(object, kube::EventType::kNormal, up ? "ScaledUp" : "ScaledDown",
-                           decision.reason);
-      spdlog::info("monitor={} reconcile={} scaled {} -> {}: {}", key, reconcile_id,
-                   decision.current_replicas, decision.desired_replicas, decision.reason);
-      report.scaled = true;
-      report.scaled_from = decision.current_replicas;
-      report.scaled_to = decision.desired_replicas;
-      *current = decision.desired_replicas;
-    } else {
-      scaling_failed = true;
-      std::string message = "scaling " + spec.target.kind + " " + spec.target.name + " to " +
-                            std::to_string(decision.desired_replicas) +
-                            " failed: " + patched.error().message;
-      set_condition(conditions, {"ScalingActive", "False", "ScaleFailed", message}, generation,
-                    now);
-      (void)events_.record(object, kube::EventType::kWarning, "ScaleFailed", message);
-      spdlog::error("monitor={} reconcile={} {}", key, reconcile_id, message);
-    }
-  } else if (spec.scaling.mode == scaler::Mode::kDryRun && !paused) {
-    if (decision.replicas_if_unpaused != *current &&
-        runtime->last_dry_run_desired != decision.replicas_if_unpaused) {
-      add_history(true);
-      (void)events_.record(object, kube::EventType::kNormal, "DryRunDecision",
-                           "would scale: " + decision.reason);
-      report.scaled = true;
-      report.scaled_from = *current;
-      report.scaled_to = decision.replicas_if_unpaused;
-    }
-    runtime->last_dry_run_desired = decision.replicas_if_unpaused;
+// Phase 7: scale the target when the step says so (behind the leader fence), or note a DryRun
+// decision.
+QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
+                                                            const QueueMonitorSpec& spec,
+                                                            const PollOutcome& outcome,
+                                                            int current) {
+  Applied applied;
+  applied.replicas = current;
+  const scaler::Decision& decision = outcome.decision;
+  if (outcome.action == PollAction::kRecordDryRun) {
+    pass.status.scaling_history(decision, /*dry_run=*/true, spec.scaling.history_limit);
+    (void)events_.record(pass.object, kube::EventType::kNormal, "DryRunDecision",
+                         "would scale: " + decision.reason);
+    pass.report.scaled = true;
+    pass.report.scaled_from = current;
+    pass.report.scaled_to = decision.replicas_if_unpaused;
+    return applied;
   }
-  if (!history.empty()) status["scalingHistory"] = history;
-  status["replicas"] = {{"current", *current}, {"desired", decision.replicas_if_unpaused}};
+  if (outcome.action != PollAction::kScale) return applied;
+  if (!may_write()) {
+    spdlog::warn("monitor={} reconcile={} not leading: scale {} -> {} not applied", pass.key,
+                 pass.id, decision.current_replicas, decision.desired_replicas);
+    applied.fenced = true;
+    return applied;
+  }
+  auto gvr = client_.resolve_kind(spec.target.api_version, spec.target.kind);
+  auto patched =
+      gvr ? client_.patch_scale(*gvr, pass.ns, spec.target.name, decision.desired_replicas)
+          : kube::ApiResult<Json>(gvr.error());
+  if (!patched) {
+    std::string message = "scaling " + spec.target.kind + " " + spec.target.name + " to " +
+                          std::to_string(decision.desired_replicas) +
+                          " failed: " + patched.error().message;
+    applied.scale_failed = Error{"ScaleFailed", message};
+    (void)events_.record(pass.object, kube::EventType::kWarning, "ScaleFailed", message);
+    spdlog::error("monitor={} reconcile={} {}", pass.key, pass.id, message);
+    return applied;
+  }
+  ++scale_patches_;
+  pass.runtime.step.scaled(decision);
+  pass.runtime.pending_replicas = decision.desired_replicas;
+  pass.runtime.pending_since = pass.now;
+  pass.status.scaling_history(decision, /*dry_run=*/false, spec.scaling.history_limit);
+  bool up = decision.desired_replicas > decision.current_replicas;
+  (void)events_.record(pass.object, kube::EventType::kNormal, up ? "ScaledUp" : "ScaledDown",
+                       decision.reason);
+  spdlog::info("monitor={} reconcile={} scaled {} -> {}: {}", pass.key, pass.id,
+               decision.current_replicas, decision.desired_replicas, decision.reason);
+  pass.report.scaled = true;
+  pass.report.scaled_from = decision.current_replicas;
+  pass.report.scaled_to = decision.desired_replicas;
+  applied.replicas = decision.desired_replicas;
+  return applied;
+}
 
-  // 5. Conditions and health.
-  if (!scaling_failed) {
-    if (paused) {
-      set_condition(
-          conditions,
-          {"ScalingActive", "False", "Paused",
-           std::string("annotation ") + kPausedAnnotation + " is \"true\": observing only"},
-          generation, now);
-    } else if (spec.scaling.mode == scaler::Mode::kDryRun) {
-      set_condition(
-          conditions,
-          {"ScalingActive", "False", "DryRun", "mode DryRun: decisions are recorded, not applied"},
-          generation, now);
-    } else if (!polled) {
-      set_condition(conditions,
-                    {"ScalingActive", "False", scaler::to_string(decision.guard_rail),
-                     "holding replicas: " + decision.reason},
-                    generation, now);
-    } else {
-      set_condition(
-          conditions,
-          {"ScalingActive", "True", "Scaling", "policy " + scaler::to_string(spec.scaling.policy)},
-          generation, now);
-    }
+// Phase 8: replicas, the alerting fields and the conditions.
+void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& spec,
+                                          const PolledSources& polled, const PollOutcome& outcome,
+                                          const Applied& applied) {
+  StatusBuilder& status = pass.status;
+  const scaler::Decision& decision = outcome.decision;
+  status.alerting(pass.runtime.step.alerting().status_json());
+  status.replicas(applied.replicas, decision.replicas_if_unpaused);
+
+  if (applied.scale_failed) {
+    status.set({"ScalingActive", "False", "ScaleFailed", applied.scale_failed->message});
+  } else if (pass.paused) {
+    status.set({"ScalingActive", "False", "Paused",
+                std::string("annotation ") + kPausedAnnotation + " is \"true\": observing only"});
+  } else if (spec.scaling.mode == scaler::Mode::kDryRun) {
+    status.set(
+        {"ScalingActive", "False", "DryRun", "mode DryRun: decisions are recorded, not applied"});
+  } else if (!polled.queue) {
+    status.set({"ScalingActive", "False", scaler::to_string(decision.guard_rail),
+                "holding replicas: " + decision.reason});
+  } else {
+    status.set(
+        {"ScalingActive", "True", "Scaling", "policy " + scaler::to_string(spec.scaling.policy)});
   }
-  if (!runtime->alerting_config_error.empty()) {
-    invalid_spec_message +=
-        (invalid_spec_message.empty() ? "" : "; ") + runtime->alerting_config_error;
-  }
-  if (invalid_spec_message.empty()) {
-    set_condition(conditions, {"Ready", "True", "Reconciled", ""}, generation, now);
+
+  std::string invalid = polled.invalid_spec;
+  const std::string& alerting_error = pass.runtime.alerting_config_error;
+  if (!alerting_error.empty()) invalid += (invalid.empty() ? "" : "; ") + alerting_error;
+  if (invalid.empty()) {
+    status.set({"Ready", "True", "Reconciled", ""});
   } else {
     // The valid rules, SLOs and scaling keep working; the condition names the bad field.
-    set_condition(conditions, {"Ready", "False", "InvalidSpec", invalid_spec_message}, generation,
-                  now);
+    status.set({"Ready", "False", "InvalidSpec", invalid});
   }
-  const std::string health(alerts::to_string(evaluation.health.health));
-  std::string health_message;
-  for (const auto& reason : evaluation.health.reasons)
-    health_message += (health_message.empty() ? "" : "; ") + reason;
-  set_condition(
-      conditions,
-      {"Healthy", health == "Healthy" ? "True" : "False", health, health_message.substr(0, 1000)},
-      generation, now);
-  if (!runtime->receivers_error.empty()) {
-    set_condition(conditions,
-                  {"NotificationsReady", "False", "InvalidNotifications", runtime->receivers_error},
-                  generation, now);
+
+  const auto& health = outcome.evaluation.health;
+  const std::string verdict(alerts::to_string(health.health));
+  std::string reasons;
+  for (const auto& reason : health.reasons) reasons += (reasons.empty() ? "" : "; ") + reason;
+  status.set(
+      {"Healthy", verdict == "Healthy" ? "True" : "False", verdict, reasons.substr(0, 1000)});
+
+  const NotificationReceivers& receivers = pass.runtime.receivers;
+  if (!receivers.problems().empty()) {
+    status.set({"NotificationsReady", "False", "InvalidNotifications", receivers.problems()});
   } else if (!spec.notifications.is_null()) {
-    set_condition(conditions,
-                  {"NotificationsReady", "True", "Configured",
-                   std::to_string(runtime->receivers.size()) + " webhook receiver(s)"},
-                  generation, now);
+    status.set({"NotificationsReady", "True", "Configured",
+                std::to_string(receivers.receivers().size()) + " webhook receiver(s)"});
   } else {
-    remove_condition(conditions, "NotificationsReady");
+    status.remove("NotificationsReady");
   }
-  status["conditions"] = conditions;
-  report.health = health;
+}
 
-  // What changes with every poll alone (metric values, SLO figures, alert values) is throttled;
-  // anything else is written now.
-  bool metrics_only = without_running_figures(old_status) == without_running_figures(status);
-  write_status(object, old_status, status, *runtime, metrics_only);
-  if (observer_) observer_->on_report(report);
-
-  if (scaling_failed) {
-    ReconcileResult retry;
-    retry.retry_with_backoff = true;
-    return retry;
+// Phase 9: only differences, behind the leader fence; what changes with every poll alone (metric
+// values, SLO figures, alert values) at most every metrics_status_interval.
+void QueueMonitorController::write_status(Pass& pass) {
+  if (pass.status.unchanged()) return;
+  if (!may_write()) return;
+  Runtime& runtime = pass.runtime;
+  WallTime now = clock_.now();
+  if (pass.status.only_running_figures() && runtime.last_status_write &&
+      now - *runtime.last_status_write < options_.metrics_status_interval) {
+    return;
   }
-  ReconcileResult result;
-  result.requeue_after = next_poll_delay(key, poll_interval, clock_.now());
-  return result;
+  Json patch = {{"status", merge_patch_diff(pass.status.old_status(), pass.status.build())}};
+  auto written = client_.patch(kube::resources::kQueueMonitors, pass.ns, pass.name,
+                               kube::PatchType::kMerge, patch, "status");
+  if (!written) {
+    spdlog::warn("monitor={} status write failed: {}", pass.key, written.error().message);
+    return;
+  }
+  ++status_writes_;
+  runtime.last_status_write = now;
+}
+
+void QueueMonitorController::report(Pass& pass, const QueueMonitorSpec& spec,
+                                    const PolledSources& polled, const PollOutcome* outcome,
+                                    const Applied* applied) {
+  if (!observer_) return;
+  MonitorReport& report = pass.report;
+  report.source_kind = spec.source_kind;
+  report.source_ok = polled.queue.ok();
+  if (polled.queue) report.snapshot = *polled.queue;
+  report.latency_seconds = polled.latency_seconds;
+  if (outcome && applied) {
+    report.current_replicas = outcome->decision.current_replicas;
+    report.desired_replicas = outcome->decision.replicas_if_unpaused;
+    report.health = std::string(alerts::to_string(outcome->evaluation.health.health));
+    for (const char* severity : {"critical", "high", "medium", "low", "info"})
+      report.alerts_firing[severity] = 0;
+    for (const auto& active : outcome->evaluation.active) {
+      if (active.state == alerts::AlertState::kFiring)
+        ++report.alerts_firing[std::string(alerts::to_string(active.severity))];
+    }
+    report.slos = outcome->evaluation.slos;
+  }
+  observer_->on_report(report);
 }
 
 }  // namespace lagpilot::controllers

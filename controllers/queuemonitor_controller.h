@@ -1,9 +1,11 @@
 #pragma once
 // The QueueMonitor reconciler. Level-triggered and idempotent, keyed by namespace/name through
-// the work queue: each reconcile reads the cached QueueMonitor, polls its queue source, reads the
-// target's replicas, asks the scaler, patches the scale subresource only when the replica count
-// changes, and writes status only when it differs. Polling is requeue_after, to the monitor's next
-// slot of its pollInterval (poll_schedule.h); no thread sleeps per monitor.
+// the work queue. One reconcile is a short orchestration of named phases (docs/architecture.md):
+//   read spec -> poll sources (queue, latency) -> configure alerting -> read the target
+//   -> the poll step (alerts, SLOs, decision; poll_step.h) -> announce alerts -> act (scale)
+//   -> build status (status_builder.h) -> write (only differences, behind the one leader fence).
+// Polling is requeue_after, to the monitor's next slot of its pollInterval (poll_schedule.h); no
+// thread sleeps per monitor.
 #include <atomic>
 #include <functional>
 #include <map>
@@ -16,18 +18,23 @@
 #include <vector>
 
 #include "alerts/slo.h"
-#include "controllers/queuemonitor_spec.h"
+#include "api/queuemonitor_spec.h"
+#include "controllers/credentials.h"
+#include "controllers/poll_step.h"
+#include "controllers/status_builder.h"
 #include "kube/client.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/work_queue.h"
-#include "metrics/queue_source.h"
 #include "notify/notifier.h"
 #include "scaler/engine.h"
+#include "sources/source_registry.h"
 #include "util/clock.h"
-#include "util/outage_gate.h"
 
 namespace lagpilot::controllers {
+
+using api::QueueMonitorSpec;
+using api::TargetRef;
 
 // What one reconcile saw and did, for the operator's own metrics.
 struct MonitorReport {
@@ -77,14 +84,24 @@ struct ControllerOptions {
   notify::Notifier* notifier = nullptr;
 };
 
+// What a reconcile asks of the work queue, as controller-runtime's Reconcile answers (Result,
+// error): poll again after a delay, retry a failure with the queue's backoff, or stop (done, or a
+// terminal error that only a change to the object can fix, like controller-runtime's
+// TerminalError).
 struct ReconcileResult {
   std::optional<Duration> requeue_after;  // poll again after this
   bool retry_with_backoff = false;        // a failure worth retrying with the queue's backoff
+  std::optional<Error> error;             // why, for a retry or a terminal error
+
+  static ReconcileResult poll_again_after(Duration delay) { return {delay, false, std::nullopt}; }
+  static ReconcileResult retry(Error why) { return {std::nullopt, true, std::move(why)}; }
+  static ReconcileResult terminal(Error why) { return {std::nullopt, false, std::move(why)}; }
+  static ReconcileResult done() { return {}; }
 };
 
 class QueueMonitorController {
  public:
-  QueueMonitorController(kube::KubeClient& client, Clock& clock, SourceFactory& sources,
+  QueueMonitorController(kube::KubeClient& client, Clock& clock, SourceRegistry& sources,
                          kube::EventRecorder& events, ControllerOptions options,
                          ReconcileObserver* observer = nullptr);
   ~QueueMonitorController();
@@ -110,6 +127,8 @@ class QueueMonitorController {
 
  private:
   struct Runtime;
+  struct Pass;
+  struct PolledSources;
 
   void worker_loop();
   void on_monitor_event(const kube::Json* old_object, const kube::Json& object);
@@ -120,28 +139,37 @@ class QueueMonitorController {
   kube::Informer* monitor_informer_for(const std::string& ns) const;
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
-  Result<int> read_current_replicas(Runtime& runtime, const std::string& ns,
-                                    const TargetRef& target);
-  Status ensure_source(Runtime& runtime, const std::string& ns, const QueueMonitorSpec& spec);
-  // spec.latency: (name, seconds) when the query answered; the error otherwise.
-  Result<std::pair<std::string, double>> poll_latency(Runtime& runtime, const std::string& ns,
-                                                      const QueueMonitorSpec& spec, WallTime now);
-  // spec.notifications: the receivers, with URLs from their Secrets (re-read as credentials are).
-  void refresh_receivers(Runtime& runtime, const kube::Json& object, const QueueMonitorSpec& spec,
-                         WallTime now);
-  struct SecretValues {
-    std::map<std::string, std::string> values;  // decoded, by key; never logged
-    std::string resource_version;
+  // The phases of one reconcile, in order.
+  ReconcileResult forget(const std::string& key);
+  Result<QueueMonitorSpec> read_spec(Pass& pass);
+  ReconcileResult reject_spec(Pass& pass, const Error& error);
+  PolledSources poll_sources(Pass& pass, const QueueMonitorSpec& spec);
+  void configure_alerting(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled);
+  Result<int> read_current_replicas(Pass& pass, const TargetRef& target);
+  ReconcileResult target_unavailable(Pass& pass, const QueueMonitorSpec& spec,
+                                     const PolledSources& polled, const Error& error);
+  PollOutcome run_poll_step(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
+                            int current_replicas);
+  void announce_alerts(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
+                       const alerts::Evaluation& evaluation);
+  struct Applied {
+    int replicas = 0;  // the target's replicas after this reconcile
+    std::optional<Error> scale_failed;
+    bool fenced = false;  // not leading: nothing written
   };
-  // `field` names the spec field that refers to the Secret, for the error message.
-  Result<SecretValues> read_secret(const std::string& ns, const std::string& name,
-                                   const std::string& field);
-  bool write_status(const kube::Json& object, const kube::Json& old_status,
-                    const kube::Json& new_status, Runtime& runtime, bool metrics_only);
+  Applied act(Pass& pass, const QueueMonitorSpec& spec, const PollOutcome& outcome, int current);
+  void build_status(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
+                    const PollOutcome& outcome, const Applied& applied);
+  void write_status(Pass& pass);
+  void report(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
+              const PollOutcome* outcome, const Applied* applied);
+  // The leader fence: every write of a reconcile goes through here.
+  bool may_write() const { return !options_.may_write || options_.may_write(); }
 
   kube::KubeClient& client_;
   Clock& clock_;
-  SourceFactory& sources_;
+  SourceRegistry& sources_;
+  SecretReader secrets_;
   kube::EventRecorder& events_;
   ControllerOptions options_;
   ReconcileObserver* observer_;
@@ -155,11 +183,6 @@ class QueueMonitorController {
   // "ns/Kind/name" of a target -> keys of the monitors that scale it.
   std::map<std::string, std::set<std::string>> monitors_by_target_;
   std::map<std::string, std::string> target_by_monitor_;
-
-  // One outage gate per Prometheus server URL, shared by the latency sources that query it.
-  std::shared_ptr<OutageGate> latency_gate_for(const std::string& server_url);
-  std::mutex latency_gates_mutex_;
-  std::map<std::string, std::weak_ptr<OutageGate>> latency_gates_;
 
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> status_writes_{0};

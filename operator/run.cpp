@@ -15,13 +15,13 @@
 #include "kube/events.h"
 #include "kube/rest_client.h"
 #include "metrics/operator_metrics.h"
-#include "metrics/queue_source.h"
 #include "notify/http_sender.h"
 #include "notify/webhook_notifier.h"
 #include "operator/leader_election.h"
 #include "operator/logging.h"
 #include "operator/metrics_observer.h"
 #include "operator/probe_server.h"
+#include "sources/builtin_sources.h"
 #include "util/clock.h"
 
 namespace lagpilot::operator_main {
@@ -102,10 +102,9 @@ int run_operator(const RunOptions& options) {
     }
   }
 
-  KafkaOptions kafka_options;
-  kafka_options.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
-  SourceContext source_context(kafka_options);
-  auto sources = SourceFactory::with_builtin_sources(source_context);
+  BuiltinSourceOptions source_options;
+  source_options.kafka.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
+  SourceRegistry sources = builtin_sources(source_options);
   std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
   std::unique_ptr<LeaderElector> elector;
   // Every write (status, scale, Events) goes through the leader-election fence.
@@ -245,7 +244,7 @@ int run_operator(const RunOptions& options) {
   }
   watchdog.stop();
   probes.stop();
-  spdlog::info("stopped: {} live sources left", source_context.live_sources());
+  spdlog::info("stopped: {} live sources left", sources.live_sources());
   return exit_code;
 }
 

@@ -76,11 +76,11 @@ Bounds bounds(const ScalingSpec& spec, const Observation& observation) {
   Bounds bounds{.lower = std::max(spec.min_replicas, 0),
                 .upper = spec.max_replicas,
                 .upper_detail = "capped at maxReplicas " + replicas_text(spec.max_replicas)};
-  if (observation.partitions > 0 && observation.partitions < bounds.upper) {
-    bounds.upper = observation.partitions;
-    bounds.upper_rail = GuardRail::kPartitionCount;
-    bounds.upper_detail = "capped at " + replicas_text(observation.partitions) +
-                          " partitions: more consumers would sit idle";
+  if (observation.max_useful_consumers > 0 && observation.max_useful_consumers < bounds.upper) {
+    bounds.upper = observation.max_useful_consumers;
+    bounds.upper_rail = GuardRail::kConsumerLimit;
+    bounds.upper_detail = "capped at " + replicas_text(observation.max_useful_consumers) +
+                          " replicas" + ": the queue has work for no more consumers";
   }
   if (bounds.upper < bounds.lower) {
     bounds.upper = bounds.lower;
@@ -264,8 +264,8 @@ std::string to_string(GuardRail guard_rail) {
       return "MinReplicas";
     case GuardRail::kMaxReplicas:
       return "MaxReplicas";
-    case GuardRail::kPartitionCount:
-      return "PartitionCount";
+    case GuardRail::kConsumerLimit:
+      return "ConsumerLimit";
     case GuardRail::kScaleUpStabilization:
       return "ScaleUpStabilization";
     case GuardRail::kScaleDownStabilization:

@@ -11,10 +11,11 @@
 //     stabilization, rate limit or cooldown: KEDA semantics, the operator asked for that count)
 //     until a poll succeeds and normal decisions resume.
 //  2. Learning (drainTime). A busy poll (backlog >= 10 s of work at the egress rate) adds
-//     egressRate / min(replicas, consumers, partitions) to an EWMA of per-replica throughput.
+//     egressRate / min(replicas, consumers, maxUsefulConsumers) to an EWMA of per-replica
+//     throughput.
 //     Idle polls teach nothing: their egress is the arrival rate, not capacity.
 //  3. Policy, the raw recommendation:
-//       lagPerReplica  ceil(lag / targetLagPerReplica)                      (KEDA Kafka)
+//       lagPerReplica  ceil(lag / targetLagPerReplica)            (KEDA's lag-per-replica rule)
 //       drainTime      ceil((ingressRate + lag / targetDrainSeconds) / perReplicaThroughput);
 //                      the lagPerReplica rule until a throughput is learned or without ingressRate
 //       depthLatency   depth > 1,000 and latency > 500 ms: x2 (0 -> 1); depth < 100 and
@@ -23,9 +24,10 @@
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
 //     b. Tolerance (HPA): |r / current - 1| <= tolerance keeps current; not from or to zero.
 //        The result is this poll's recommendation in the stabilization history.
-//     c. Bounds [minReplicas, upper], upper = maxReplicas, or the partition count when known and
-//        lower (extra Kafka consumers sit idle); minReplicas wins over both. When current itself is
-//        out of bounds, desired is the bound at once, skipping d-f (as the HPA does).
+//     c. Bounds [minReplicas, upper], upper = maxReplicas, or the most consumers the queue has work
+//        for (the source's limit, e.g. partitions) when known and lower; minReplicas wins over
+//        both. When current itself is out of bounds, desired is the bound at once, skipping d-f (as
+//        the HPA does).
 //     d. Stabilization (HPA): scale up only to the lowest recommendation of the last
 //        scaleUp.stabilizationSeconds, down only to the highest of the last
 //        scaleDown.stabilizationSeconds.
@@ -62,7 +64,7 @@ enum class GuardRail {
   kTolerance,
   kMinReplicas,
   kMaxReplicas,
-  kPartitionCount,
+  kConsumerLimit,  // the most consumers the queue has work for (e.g. its partitions)
   kScaleUpStabilization,
   kScaleDownStabilization,
   kScaleUpRate,

@@ -17,7 +17,7 @@ struct Observation {
   std::optional<std::int64_t> queue_depth;   // messages (sources without consumer lag)
   std::optional<double> lag_seconds;         // how far behind in time
   std::optional<double> latency_seconds;     // processing latency from spec.latency (depthLatency)
-  int partitions = 0;                        // 0 = unknown
+  int max_useful_consumers = 0;              // the queue's limit (e.g. partitions); 0 = none known
   std::optional<int> consumers;              // group members; 0 = known empty group
   std::optional<double> ingress_rate;        // msg/s arriving
   std::optional<double> egress_rate;         // msg/s consumed

@@ -18,7 +18,7 @@ struct Recommendation {
 // Error code for an observation without the metrics a policy needs.
 inline constexpr char kMissingMetric[] = "MissingMetric";
 
-// KEDA's Kafka rule: ceil(backlog / targetLagPerReplica).
+// KEDA's lag-per-replica rule: ceil(backlog / targetLagPerReplica).
 Result<Recommendation> recommend_lag_per_replica(const ScalingSpec& spec,
                                                  const Observation& observation);
 

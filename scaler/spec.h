@@ -35,7 +35,7 @@ struct Fallback {
 struct ThroughputLearning {
   double smoothing = 0.3;  // EWMA weight of the newest sample
   // A sample counts only when the backlog is at least this many seconds of work at the observed
-  // drain rate: below that, consumers may be idle-waiting (e.g. Kafka commits every 5 s) and egress
+  // drain rate: below that, consumers may be idle-waiting (e.g. on commits every 5 s) and egress
   // measures arrivals, not capacity.
   double min_backlog_seconds = 10;
 };

@@ -31,7 +31,8 @@ std::optional<double> busy_per_replica_rate(const Observation& observation, int 
 
   int workers = current_replicas;
   if (observation.consumers) workers = std::min(workers, *observation.consumers);
-  if (observation.partitions > 0) workers = std::min(workers, observation.partitions);
+  if (observation.max_useful_consumers > 0)
+    workers = std::min(workers, observation.max_useful_consumers);
   if (workers <= 0) return std::nullopt;
   return egress / workers;
 }

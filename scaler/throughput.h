@@ -25,7 +25,8 @@ class ThroughputEstimate {
 // backlog of at least learning.min_backlog_seconds of work at that rate. An idle consumer's egress
 // is the arrival rate; learning from it would lower the estimate, scale up, lower it again, and so
 // on. Workers are the replicas that could have consumed: current_replicas, or fewer when the group
-// has fewer members (pods still starting) or the topic has fewer partitions (the rest sit idle).
+// has fewer members (pods still starting) or the queue has work for fewer consumers (the rest sit
+// idle).
 std::optional<double> busy_per_replica_rate(const Observation& observation, int current_replicas,
                                             const ThroughputLearning& learning);
 

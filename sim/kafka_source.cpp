@@ -18,7 +18,7 @@ scaler::Observation SimulatedKafkaSource::poll(const QueueState& state) {
   observation.queue_depth = lag;
   observation.lag_seconds = state.lag_seconds;
   observation.latency_seconds = state.latency_seconds;
-  observation.partitions = state.partitions;
+  observation.max_useful_consumers = state.partitions;
   observation.consumers = state.consumers;
   if (previous_ && state.time > previous_->time) {
     const double seconds = static_cast<double>(state.time - previous_->time);

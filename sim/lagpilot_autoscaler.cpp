@@ -17,26 +17,17 @@ std::optional<int> LagpilotAutoscaler::tick(const QueueState& now, int current_r
 
 const DecisionRecord& LagpilotAutoscaler::decide(const scaler::Observation& observation,
                                                  int current_replicas,
-                                                 std::optional<double> committed_offset_total) {
-  alerts::GroupProgressInput progress_input;
-  progress_input.time = observation.time;
-  progress_input.committed_offset_total = committed_offset_total;
-  progress_input.egress_rate = observation.egress_rate;
-  progress_input.ingress_rate = observation.ingress_rate;
-  if (const auto lag = scaler::backlog(observation))
-    progress_input.consumer_lag = static_cast<double>(*lag);
-  if (observation.consumers) progress_input.consumers = *observation.consumers;
-  progress_input.replicas = current_replicas;
-  const alerts::GroupProgress& progress = progress_.observe(progress_input);
-
+                                                 std::optional<double> progress_position) {
+  controllers::PollInput input;
+  input.observation = observation;
+  input.progress_position = progress_position;
+  input.current_replicas = current_replicas;
+  controllers::PollOutcome outcome = step_.run(spec_, input);
   DecisionRecord record{.observation = observation,
-                        .decision = scaler::decide(spec_, observation, current_replicas, state_,
-                                                   /*paused=*/false)};
-  if (progress.hold_scale_up()) scaler::hold_scale_up(record.decision, progress.describe());
-  if (record.decision.is_change() && spec_.mode == scaler::Mode::kActive) {
-    // Scaling the simulated target always succeeds.
-    state_.record_scale(record.decision.time, record.decision.current_replicas,
-                        record.decision.desired_replicas);
+                        .progress_position = progress_position,
+                        .decision = std::move(outcome.decision)};
+  if (outcome.action == controllers::PollAction::kScale) {
+    step_.scaled(record.decision);
     record.applied = true;
   }
   log_.push_back(std::move(record));

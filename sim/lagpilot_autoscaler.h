@@ -1,13 +1,13 @@
 #pragma once
-// lagpilot in the simulator: the real engine (scaler::decide), called the way the controller
-// calls it (scaler/engine.h), on observations from SimulatedKafkaSource every poll interval. As in
-// the controller, the group's progress (alerts::GroupProgressTracker with the controller's
-// defaults) holds scale-up while the group is stalled or rewinding (scaler::hold_scale_up).
+// lagpilot in the simulator: the controller's own poll step (controllers/poll_step.h: alerting
+// with the group's progress, scaler::decide, the hold while the group is stalled or rewinding, and
+// what to record), on observations from SimulatedKafkaSource every poll interval. Scaling the
+// simulated target always succeeds.
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "alerts/group_progress.h"
+#include "controllers/poll_step.h"
 #include "scaler/engine.h"
 #include "scaler/spec.h"
 #include "scaler/state.h"
@@ -18,6 +18,7 @@ namespace lagpilot::sim {
 
 struct DecisionRecord {
   scaler::Observation observation;
+  std::optional<double> progress_position;  // the group's consumed position at the poll
   scaler::Decision decision;
   bool applied = false;  // the target was scaled (Active mode and a change)
 };
@@ -29,23 +30,21 @@ class LagpilotAutoscaler final : public Autoscaler {
   std::string name() const override { return "lagpilot"; }
   std::optional<int> tick(const QueueState& now, int current_replicas) override;
 
-  // The controller's per-poll step: track the group's progress, decide (holding scale-up while
-  // the group makes no progress), and when the decision is a change and the spec is Active, scale
-  // and record it (ScalerState::record_scale). `committed_offset_total` is the sum of the group's
-  // committed offsets; without it progress is judged by the egress rate, as the controller does.
-  // Returns the decision; `applied` in the log says whether it scaled.
+  // The controller's per-poll step (PollStep::run) on `observation`; when it says scale, the
+  // target is scaled (PollStep::scaled). `progress_position` is the group's consumed position
+  // (QueueSnapshot::progress_position); without it progress is judged by the egress rate, as the
+  // controller does. Returns the decision; `applied` in the log says whether it scaled.
   const DecisionRecord& decide(const scaler::Observation& observation, int current_replicas,
-                               std::optional<double> committed_offset_total = std::nullopt);
+                               std::optional<double> progress_position = std::nullopt);
 
   // Every poll's observation and decision, oldest first.
   const std::vector<DecisionRecord>& log() const { return log_; }
-  const scaler::ScalerState& state() const { return state_; }
+  const scaler::ScalerState& state() const { return step_.scaler_state(); }
 
  private:
   scaler::ScalingSpec spec_;
   int poll_interval_;
-  scaler::ScalerState state_;
-  alerts::GroupProgressTracker progress_;
+  controllers::PollStep step_;
   SimulatedKafkaSource source_;
   std::vector<DecisionRecord> log_;
 };

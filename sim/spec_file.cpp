@@ -192,7 +192,7 @@ Result<SimulationSpec> load_simulation_spec(const std::string& path) {
     return Error{"InvalidSpec", path + ":" + std::to_string(first_line) + ": spec: required"};
   }
 
-  auto parsed = controllers::parse_queue_monitor_spec(monitor["spec"]);
+  auto parsed = api::parse_queue_monitor_spec(monitor["spec"]);
   if (!parsed) return spec_error(path, text, first_line, parsed.error());
   auto slo = lag_seconds_slo(parsed->slos);
   if (!slo) return spec_error(path, text, first_line, slo.error());
@@ -210,7 +210,7 @@ SimulationSpec default_simulation_spec() {
       {"target", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "consumer"}}}};
   SimulationSpec spec;
   spec.source = "CRD defaults";
-  spec.monitor = std::move(controllers::parse_queue_monitor_spec(minimal).value());
+  spec.monitor = std::move(api::parse_queue_monitor_spec(minimal).value());
   return spec;
 }
 

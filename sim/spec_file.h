@@ -4,14 +4,14 @@
 #include <optional>
 #include <string>
 
-#include "controllers/queuemonitor_spec.h"
+#include "api/queuemonitor_spec.h"
 #include "util/result.h"
 
 namespace lagpilot::sim {
 
 struct SimulationSpec {
   std::string source;  // the file, or "CRD defaults"
-  controllers::QueueMonitorSpec monitor;
+  api::QueueMonitorSpec monitor;
   // spec.slos[] on metric lagSeconds: its goodWhen threshold (the first such SLO).
   std::optional<double> lag_seconds_objective;
 };

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "metrics/kafka_client.h"
-#include "metrics/kafka_source.h"
-#include "metrics/queue_source.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/kafka/kafka_source.h"
+#include "sources/queue_source.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 
 namespace lagpilot {

@@ -29,7 +29,7 @@
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/rest_client.h"
-#include "metrics/queue_source.h"
+#include "sources/builtin_sources.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 
 namespace lagpilot {
@@ -123,8 +123,7 @@ int reaction(int cycles) {
   deployments.start();
   deployments.wait_for_sync(std::chrono::seconds(10));
 
-  SourceContext context;
-  auto factory = SourceFactory::with_builtin_sources(context);
+  SourceRegistry factory = builtin_sources();
   kube::EventRecorder events(client, clock, "lagpilot-bench");
   controllers::ControllerOptions options;
   options.namespaces = {"bench"};

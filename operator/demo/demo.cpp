@@ -25,11 +25,11 @@
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 #include "kube/yaml.h"
-#include "metrics/queue_source.h"
 #include "operator/demo/demo_kafka.h"
 #include "operator/demo/live_view.h"
 #include "operator/demo/load_pattern.h"
 #include "operator/demo/svg_plot.h"
+#include "sources/builtin_sources.h"
 #include "util/clock.h"
 
 namespace lagpilot::demo {
@@ -336,8 +336,7 @@ class DemoRun {
   std::unique_ptr<kube::Informer> monitors_;
   // The operator, wired as `lagpilot run` wires it, with its own client.
   std::unique_ptr<kube::RestKubeClient> operator_client_;
-  std::unique_ptr<SourceContext> source_context_;
-  std::unique_ptr<SourceFactory> sources_;
+  std::unique_ptr<SourceRegistry> sources_;
   std::unique_ptr<kube::EventRecorder> events_;
   DemoObserver observer_;
   std::unique_ptr<controllers::QueueMonitorController> controller_;
@@ -531,8 +530,7 @@ Status DemoRun::start_operator() {
   operator_client_ = kube::RestKubeClient::from_config(config_, clock_);
   KafkaOptions kafka_options;
   kafka_options.poll_timeout = std::chrono::seconds(2);
-  source_context_ = std::make_unique<SourceContext>(kafka_options);
-  sources_ = std::make_unique<SourceFactory>(SourceFactory::with_builtin_sources(*source_context_));
+  sources_ = std::make_unique<SourceRegistry>(builtin_sources({.kafka = kafka_options}));
   events_ = std::make_unique<kube::EventRecorder>(*operator_client_, clock_, "lagpilot");
   controllers::ControllerOptions controller_options;
   controller_options.namespaces = {kNamespace};
@@ -600,7 +598,6 @@ void DemoRun::shut_down() {
   controller_.reset();
   events_.reset();
   sources_.reset();
-  source_context_.reset();
   operator_client_.reset();
   if (deployments_) deployments_->stop();
   if (monitors_) monitors_->stop();

@@ -10,10 +10,12 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/rest_client.h"
-#include "metrics/kafka_client.h"
-#include "metrics/queue_source.h"
 #include "notify/http_sender.h"
 #include "notify/webhook_notifier.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/kafka/kafka_source.h"
+#include "sources/prometheus/prometheus_latency.h"
+#include "sources/source_registry.h"
 #include "tests/latency/prometheus_fixture.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 #include "tests/notify/test_http_server.h"
@@ -46,8 +48,11 @@ class ControllerTest : public ::testing::Test {
     // machine; the down-broker test waits it out once, later polls fail at once (outage gate).
     kafka_options.poll_timeout = std::chrono::milliseconds(4000);
     kafka_options.default_lag_seconds_method = LagSecondsMethod::kFetch;
-    context_ = std::make_unique<SourceContext>(kafka_options);
-    factory_ = std::make_unique<SourceFactory>(SourceFactory::with_builtin_sources(*context_));
+    auto kafka_kind = std::make_unique<KafkaSourceKind>(kafka_options);
+    context_ = kafka_kind.get();
+    factory_ = std::make_unique<SourceRegistry>();
+    factory_->add(std::move(kafka_kind));
+    factory_->add(std::make_unique<PrometheusLatencyKind>());
     events_ = std::make_unique<kube::EventRecorder>(client(), clock_, "lagpilot-test");
     start_controller();
   }
@@ -175,8 +180,8 @@ class ControllerTest : public ::testing::Test {
   FakeClock clock_;
   testkit::KafkaMockCluster kafka_{1};
   std::unique_ptr<TestNamespace> ns_;
-  std::unique_ptr<SourceContext> context_;
-  std::unique_ptr<SourceFactory> factory_;
+  KafkaSourceKind* context_ = nullptr;  // owned by factory_
+  std::unique_ptr<SourceRegistry> factory_;
   std::unique_ptr<kube::EventRecorder> events_;
   std::unique_ptr<QueueMonitorController> controller_;
 };

@@ -1,5 +1,5 @@
 // What counts as news in a status (written at once) and what is the passing of time (throttled).
-#include "controllers/monitor_alerting_glue.h"
+#include "controllers/status_builder.h"
 
 #include <gtest/gtest.h>
 

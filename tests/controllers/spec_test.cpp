@@ -1,13 +1,15 @@
 #include <gtest/gtest.h>
 
+#include "api/queuemonitor_spec.h"
 #include "controllers/conditions.h"
 #include "controllers/queuemonitor_controller.h"
-#include "controllers/queuemonitor_spec.h"
 
 namespace lagpilot::controllers {
 namespace {
 
 using Json = nlohmann::json;
+using api::check_spec_for_operator;
+using api::parse_queue_monitor_spec;
 
 Json minimal() {
   return Json::parse(
@@ -25,7 +27,6 @@ TEST(QueueMonitorSpec, MinimalSpecGetsDefaults) {
   EXPECT_EQ(spec->scaling.policy, scaler::Policy::kDrainTime);
   EXPECT_EQ(spec->scaling.min_replicas, 1);
   EXPECT_EQ(spec->scaling.scale_down.stabilization_seconds, 300);
-  EXPECT_TRUE(spec->auth_secret_name.empty());
 }
 
 TEST(QueueMonitorSpec, ReadsScalingFields) {
@@ -53,7 +54,6 @@ TEST(QueueMonitorSpec, ReadsScalingFields) {
   ASSERT_TRUE(parsed->scaling.fallback.replicas.has_value());
   EXPECT_EQ(*parsed->scaling.fallback.replicas, 6);
   EXPECT_EQ(parsed->scaling.history_limit, 5);
-  EXPECT_EQ(parsed->auth_secret_name, "kafka-client");
 }
 
 struct BadSpec {
@@ -68,35 +68,18 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
       {"two sources", [](Json& s) { s["source"]["rabbitmq"] = Json::object(); }, "spec.source"},
       {"no target", [](Json& s) { s.erase("target"); }, "spec.target"},
       {"target without name", [](Json& s) { s["target"].erase("name"); }, "spec.target.name"},
-      {"min above max",
-       [](Json& s) {
-         s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}};
-       },
+      {"min above max", [](Json& s) { s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}}; },
        "spec.scaling.maxReplicas"},
-      {"unknown policy",
-       [](Json& s) {
-         s["scaling"] = {{"policy", "cpu"}};
-       },
+      {"unknown policy", [](Json& s) { s["scaling"] = {{"policy", "cpu"}}; },
        "spec.scaling.policy"},
-      {"unknown mode",
-       [](Json& s) {
-         s["scaling"] = {{"mode", "Sometimes"}};
-       },
+      {"unknown mode", [](Json& s) { s["scaling"] = {{"mode", "Sometimes"}}; },
        "spec.scaling.mode"},
-      {"string replicas",
-       [](Json& s) {
-         s["scaling"] = {{"maxReplicas", "ten"}};
-       },
+      {"string replicas", [](Json& s) { s["scaling"] = {{"maxReplicas", "ten"}}; },
        "spec.scaling.maxReplicas"},
       {"zero poll interval", [](Json& s) { s["pollIntervalSeconds"] = 0; },
        "spec.pollIntervalSeconds"},
-      {"bad scaleUp period",
-       [](Json& s) {
-         s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}};
-       },
+      {"bad scaleUp period", [](Json& s) { s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}}; },
        "spec.scaling.scaleUp.periodSeconds"},
-      {"empty secret ref", [](Json& s) { s["source"]["kafka"]["authSecretRef"] = Json::object(); },
-       "spec.source.kafka.authSecretRef.name"},
       {"alerts not a list", [](Json& s) { s["alerts"] = "x"; }, "spec.alerts"},
   };
   for (const auto& c : cases) {
@@ -108,6 +91,22 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
     EXPECT_EQ(parsed.error().message.rfind(c.field + ":", 0), 0u)
         << c.name << ": " << parsed.error().message;
   }
+}
+
+TEST(QueueMonitorSpec, DepthLatencyWithoutALatencySourceIsInvalidForTheOperator) {
+  Json spec = minimal();
+  spec["scaling"] = {{"policy", "depthLatency"}};
+  auto parsed = parse_queue_monitor_spec(spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;  // `lagpilot simulate` models latency itself
+  auto checked = check_spec_for_operator(*parsed);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code, "InvalidSpec");
+  EXPECT_EQ(checked.error().message, "spec.latency: required by spec.scaling.policy depthLatency");
+
+  spec["latency"] = {{"prometheus", {{"serverUrl", "http://p:9090"}, {"query", "q"}}}};
+  parsed = parse_queue_monitor_spec(spec);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(check_spec_for_operator(*parsed).ok());
 }
 
 TEST(Conditions, TransitionTimeMovesOnlyWhenStatusFlips) {

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "metrics/prometheus_latency.h"
+#include "sources/prometheus/prometheus_latency.h"
 #include "tests/latency/prometheus_fixture.h"
 
 namespace lagpilot {

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "metrics/kafka_source.h"
-#include "metrics/queue_source.h"
+#include "sources/kafka/kafka_source.h"
+#include "sources/queue_source.h"
 #include "tests/metrics/kafka_source_test_support.h"
 
 namespace lagpilot {

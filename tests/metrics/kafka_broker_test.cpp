@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "controlplane/kafka_broker.h"
-#include "metrics/kafka_source.h"
+#include "sources/kafka/kafka_source.h"
 #include "tests/metrics/kafka_real_cluster.h"
 #include "tests/metrics/kafka_source_test_support.h"
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "metrics/kafka_client.h"
-#include "metrics/kafka_source.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/kafka/kafka_source.h"
 #include "tests/metrics/kafka_source_test_support.h"
 
 namespace lagpilot {

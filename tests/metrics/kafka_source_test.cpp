@@ -1,6 +1,6 @@
 // KafkaSource against librdkafka's mock cluster: real Kafka protocol on loopback. The cases that
 // also run against a real broker are in kafka_source_cases.cpp.
-#include "metrics/kafka_source.h"
+#include "sources/kafka/kafka_source.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "controlplane/test_support.h"
-#include "metrics/kafka_client.h"
-#include "metrics/queue_source.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/queue_source.h"
 #include "tests/metrics/kafka_mock_fixture.h"
 #include "tests/metrics/kafka_source_test_support.h"
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "controlplane/test_support.h"
-#include "metrics/kafka_source.h"
-#include "metrics/queue_source.h"
+#include "sources/kafka/kafka_source.h"
+#include "sources/queue_source.h"
 #include "tests/metrics/kafka_test_cluster.h"
 
 namespace lagpilot::testkit {

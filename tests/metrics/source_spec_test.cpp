@@ -3,9 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "metrics/kafka_client.h"
-#include "metrics/kafka_source.h"
-#include "metrics/queue_source.h"
+#include "sources/builtin_sources.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/kafka/kafka_source.h"
 
 namespace lagpilot {
 namespace {
@@ -71,53 +71,102 @@ TEST(KafkaSourceSpec, ErrorsNameTheField) {
   EXPECT_EQ(spec_error(json::array()), "spec.source.kafka: must be an object");
 }
 
-TEST(SourceFactory, CreatesByKindAndRejectsUnknownKinds) {
-  SourceContext context;
-  auto factory = SourceFactory::with_builtin_sources(context);
-  EXPECT_EQ(factory.kinds(), std::vector<std::string>{"kafka"});
+TEST(SourceRegistry, SelectsByKindAndRejectsUnknownKinds) {
+  SourceRegistry registry = builtin_sources();
+  EXPECT_EQ(registry.source_kinds(), std::vector<std::string>{"kafka"});
+  EXPECT_EQ(registry.latency_kinds(), std::vector<std::string>{"prometheus"});
 
-  auto unknown = factory.create(json{{"rabbitmq", {{"queue", "orders"}}}}, {});
+  auto unknown = registry.select_source(json{{"rabbitmq", {{"queue", "orders"}}}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, "InvalidSpec");
   EXPECT_EQ(unknown.error().message,
             "spec.source.rabbitmq: unsupported source kind (supported: kafka)");
 
-  auto two = factory.create(json{{"kafka", valid_kafka_spec()}, {"redis", json::object()}}, {});
+  auto two = registry.select_source(json{{"kafka", valid_kafka_spec()}, {"redis", json::object()}});
   ASSERT_FALSE(two.ok());
-  EXPECT_EQ(two.error().message,
-            "spec.source: exactly one source kind required (supported: kafka)");
+  EXPECT_EQ(two.error().message, "spec.source: set exactly one of kafka (found 2)");
+  auto none = registry.select_source(json::object());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().message, "spec.source: set exactly one of kafka");
 
+  auto latency = registry.select_latency(json{{"graphite", json::object()}});
+  ASSERT_FALSE(latency.ok());
+  EXPECT_EQ(latency.error().message,
+            "spec.latency.graphite: unsupported source kind (supported: prometheus)");
+}
+
+TEST(SourceRegistry, TheKindChecksItsMemberAndNamesItsSecret) {
+  SourceRegistry registry = builtin_sources();
   json bad = valid_kafka_spec();
   bad.erase("topic");
-  auto invalid = factory.create(json{{"kafka", bad}}, {});
+  auto selected = registry.select_source(json{{"kafka", bad}});
+  ASSERT_TRUE(selected.ok());
+  EXPECT_EQ(selected->spec_path, "spec.source.kafka");
+  auto checked = selected->kind->check(selected->spec);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().message, "spec.source.kafka.topic: required");
+
+  json with_secret = valid_kafka_spec();
+  with_secret["authSecretRef"] = {{"name", "kafka-auth"}};
+  auto good = registry.select_source(json{{"kafka", with_secret}});
+  ASSERT_TRUE(good.ok());
+  auto named = good->kind->check(good->spec);
+  ASSERT_TRUE(named.ok()) << named.error().message;
+  EXPECT_EQ(named->labels, (std::map<std::string, std::string>{{"topic", "orders"}}));
+  ASSERT_TRUE(named->credentials.has_value());
+  EXPECT_EQ(named->credentials->name, "kafka-auth");
+  EXPECT_EQ(named->credentials->field, "spec.source.kafka.authSecretRef");
+
+  with_secret["authSecretRef"] = json::object();
+  auto empty_ref = registry.select_source(json{{"kafka", with_secret}});
+  ASSERT_TRUE(empty_ref.ok());
+  auto refused = empty_ref->kind->check(empty_ref->spec);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "spec.source.kafka.authSecretRef.name: required");
+}
+
+TEST(KafkaSourceKind, CreatesWithoutWaitingForTheClusterAndCountsLiveSources) {
+  KafkaSourceKind kafka;
+  json bad = valid_kafka_spec();
+  bad.erase("topic");
+  auto invalid = kafka.create(bad, {});
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.error().message, "spec.source.kafka.topic: required");
-  EXPECT_EQ(context.live_sources(), 0);
+  EXPECT_EQ(kafka.live_sources(), 0);
 
   // Creating does not wait for the cluster: a source for an unreachable one is created, counted.
   json unreachable = valid_kafka_spec();
   unreachable["bootstrapServers"] = "127.0.0.1:2,127.0.0.1:1";
-  auto created = factory.create(json{{"kafka", unreachable}}, {});
+  auto created = kafka.create(unreachable, {});
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ((*created)->describe(),
             "kafka topic=orders group=order-processor bootstrap=127.0.0.1:1,127.0.0.1:2");
-  EXPECT_EQ(context.live_sources(), 1);
+  EXPECT_EQ(kafka.live_sources(), 1);
   created->reset();
-  EXPECT_EQ(context.live_sources(), 0);
-  EXPECT_EQ(context.kafka_clients().size(), 0u);
+  EXPECT_EQ(kafka.live_sources(), 0);
+  EXPECT_EQ(kafka.kafka_clients().size(), 0u);
 }
 
-TEST(SourceFactory, AcceptsExtraKinds) {
-  SourceContext context;
-  SourceFactory factory(context);
-  factory.add("fake",
-              [](const json& spec, const SourceCredentials&,
-                 SourceContext&) -> Result<std::unique_ptr<QueueSource>> {
-                return Error{"InvalidSpec", "spec.source.fake.queue: " + spec.value("queue", "")};
-              });
-  auto result = factory.create(json{{"fake", {{"queue", "q1"}}}}, {});
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().message, "spec.source.fake.queue: q1");
+TEST(SourceRegistry, AcceptsExtraKinds) {
+  class FakeKind final : public SourceKind {
+   public:
+    std::string name() const override { return "fake"; }
+    Result<CheckedSourceSpec> check(const json& spec) const override {
+      return Error{"InvalidSpec", "spec.source.fake.queue: " + spec.value("queue", "")};
+    }
+    Result<std::unique_ptr<QueueSource>> create(const json&, const SourceCredentials&) override {
+      return Error{"Unreachable", "never"};
+    }
+    int live_sources() const override { return 0; }
+  };
+  SourceRegistry registry = builtin_sources();
+  registry.add(std::make_unique<FakeKind>());
+  EXPECT_EQ(registry.source_kinds(), (std::vector<std::string>{"fake", "kafka"}));
+  auto selected = registry.select_source(json{{"fake", {{"queue", "q1"}}}});
+  ASSERT_TRUE(selected.ok()) << selected.error().message;
+  auto checked = selected->kind->check(selected->spec);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().message, "spec.source.fake.queue: q1");
 }
 
 TEST(KafkaConnectionSettings, InfersSecurityFromTheSecretKeys) {

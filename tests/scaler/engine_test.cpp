@@ -44,7 +44,7 @@ Decision decide_lag(const ScalingSpec& spec, int seconds, std::int64_t lag, int 
 }
 
 Observation with_partitions(Observation observation, int partitions) {
-  observation.partitions = partitions;
+  observation.max_useful_consumers = partitions;
   return observation;
 }
 
@@ -135,8 +135,9 @@ TEST(PartitionCap, CapsAtThePartitionCount) {
   const Decision decision =
       decide(spec, with_partitions(lag_observation(at(0), 100'000), 8), 6, state, false);
   EXPECT_EQ(decision.desired_replicas, 8);
-  EXPECT_EQ(decision.guard_rail, GuardRail::kPartitionCount);
-  EXPECT_EQ(decision.guard_rail_detail, "capped at 8 partitions: more consumers would sit idle");
+  EXPECT_EQ(decision.guard_rail, GuardRail::kConsumerLimit);
+  EXPECT_EQ(decision.guard_rail_detail,
+            "capped at 8 replicas: the queue has work for no more consumers");
 }
 
 TEST(PartitionCap, OnlyWhenThePartitionCountIsKnown) {
@@ -175,7 +176,7 @@ TEST(PartitionCap, CurrentAbovePartitionsShrinksAtOnce) {
   const Decision decision =
       decide(spec, with_partitions(lag_observation(at(0), 30'000), 12), 30, state, false);
   EXPECT_EQ(decision.desired_replicas, 12);
-  EXPECT_EQ(decision.guard_rail, GuardRail::kPartitionCount);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kConsumerLimit);
 }
 
 // --- Tolerance -----------------------------------------------------------------------------------
@@ -726,7 +727,7 @@ TEST(DrainTime, ScenarioScalesUpFastAndDownSlowly) {
     Observation observation =
         drain_observation(t, static_cast<std::int64_t>(lag), ingress, processed / kPollSeconds);
     observation.consumers = replicas;
-    observation.partitions = 24;
+    observation.max_useful_consumers = 24;
 
     const Decision decision = decide(spec, observation, replicas, state, false);
     if (t == 1800) replicas_at_drop = replicas;

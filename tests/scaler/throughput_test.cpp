@@ -71,7 +71,7 @@ TEST(BusyPerReplicaRate, DividesByTheWorkersThatCouldConsume) {
   EXPECT_DOUBLE_EQ(*busy_per_replica_rate(starting, 9, ThroughputLearning{}), 615);
 
   Observation few_partitions = busy(48'200, 3'690);
-  few_partitions.partitions = 3;  // 6 replicas idle
+  few_partitions.max_useful_consumers = 3;  // 6 replicas idle
   EXPECT_DOUBLE_EQ(*busy_per_replica_rate(few_partitions, 9, ThroughputLearning{}), 1'230);
 }
 

@@ -1,7 +1,9 @@
-// One engine: the simulator decides with scaler::decide itself, called the way the controller
-// calls it. Feeding the same observations to scaler::decide directly gives the same decisions.
+// One step: the simulator runs the controller's poll step (controllers/poll_step.h). The same
+// polls, fed through the controller's path (a QueueSnapshot, poll_input, PollStep::run, scaled()
+// when it says scale), give the same decisions field by field.
 #include <gtest/gtest.h>
 
+#include "controllers/poll_step.h"
 #include "scaler/engine.h"
 #include "sim/lagpilot_autoscaler.h"
 #include "sim/simulation.h"
@@ -22,19 +24,43 @@ void expect_same(const scaler::Decision& a, const scaler::Decision& b, const std
   EXPECT_EQ(a.reason, b.reason) << where;
 }
 
-// The controller's loop from scaler/engine.h, on a list of observations.
-std::vector<scaler::Decision> controller_decisions(const scaler::ScalingSpec& spec,
-                                                   const std::vector<scaler::Observation>& polls,
-                                                   int replicas) {
-  scaler::ScalerState state;
+// What the controller's source would have reported for `observation`.
+Result<QueueSnapshot> snapshot_of(const scaler::Observation& observation,
+                                  std::optional<double> progress_position) {
+  if (!observation.ok) return Error{"SourceUnreachable", observation.error};
+  QueueSnapshot snapshot;
+  snapshot.time = observation.time;
+  snapshot.consumer_lag = observation.consumer_lag.value_or(0);
+  snapshot.queue_depth = observation.queue_depth.value_or(0);
+  snapshot.lag_seconds = observation.lag_seconds;
+  if (observation.max_useful_consumers > 0) {
+    snapshot.partitions = observation.max_useful_consumers;
+    snapshot.max_useful_consumers = observation.max_useful_consumers;
+  }
+  snapshot.progress_position = progress_position;
+  snapshot.consumers = observation.consumers;
+  snapshot.ingress_rate = observation.ingress_rate;
+  snapshot.egress_rate = observation.egress_rate;
+  return snapshot;
+}
+
+// The controller's step (QueueMonitorController::run_poll_step and act, without the I/O) on a list
+// of polls; the target is scaled whenever the step says so.
+std::vector<scaler::Decision> controller_decisions(
+    const scaler::ScalingSpec& spec, const std::vector<scaler::Observation>& polls, int replicas,
+    const std::vector<std::optional<double>>& progress = {}) {
+  controllers::PollStep step;
   std::vector<scaler::Decision> decisions;
-  for (const scaler::Observation& observation : polls) {
-    scaler::Decision d = scaler::decide(spec, observation, replicas, state, false);
-    if (d.is_change() && spec.mode == scaler::Mode::kActive) {
-      state.record_scale(d.time, d.current_replicas, d.desired_replicas);
-      replicas = d.desired_replicas;
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    const auto position = i < progress.size() ? progress[i] : std::nullopt;
+    controllers::PollOutcome outcome =
+        step.run(spec, controllers::poll_input(snapshot_of(polls[i], position), std::nullopt,
+                                               std::nullopt, polls[i].time, replicas, false));
+    if (outcome.action == controllers::PollAction::kScale) {
+      step.scaled(outcome.decision);
+      replicas = outcome.decision.desired_replicas;
     }
-    decisions.push_back(std::move(d));
+    decisions.push_back(outcome.decision);
   }
   return decisions;
 }
@@ -46,7 +72,7 @@ scaler::Observation poll(int seconds, std::int64_t lag, std::optional<double> in
   o.consumer_lag = lag;
   o.queue_depth = lag;
   o.lag_seconds = lag / 2000.0;
-  o.partitions = 24;
+  o.max_useful_consumers = 24;
   o.consumers = consumers;
   o.ingress_rate = ingress;
   o.egress_rate = egress;
@@ -124,14 +150,21 @@ TEST(EngineEquivalence, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
   LagpilotAutoscaler simulated(spec, 60);
   int replicas = 1;
   std::vector<scaler::Decision> decisions;
+  std::vector<scaler::Observation> polls;
+  std::vector<std::optional<double>> positions;
   for (int i = 0; i <= 4; ++i) {
     // Lag grows by 2,000 per minute; the offsets stay at 5,000 until the last poll.
     const double committed = i < 4 ? 5000 : 5600;
-    const DecisionRecord& record =
-        simulated.decide(poll(60 * i, 2000 * (i + 1), 40, 0, replicas), replicas, committed);
+    polls.push_back(poll(60 * i, 2000 * (i + 1), 40, 0, replicas));
+    positions.push_back(committed);
+    const DecisionRecord& record = simulated.decide(polls.back(), replicas, committed);
     decisions.push_back(record.decision);
     if (record.applied) replicas = record.decision.desired_replicas;
   }
+  // The controller's path holds at the same poll, with the same words.
+  const auto direct = controller_decisions(spec, polls, 1, positions);
+  for (std::size_t i = 0; i < polls.size(); ++i)
+    expect_same(decisions[i], direct[i], "poll " + std::to_string(i));
   EXPECT_EQ(decisions[0].desired_replicas, 2);
   EXPECT_EQ(decisions[1].desired_replicas, 4);
   EXPECT_EQ(decisions[2].desired_replicas, 6);
@@ -147,7 +180,7 @@ TEST(EngineEquivalence, AStalledGroupHoldsScaleUpUntilItsOffsetsMove) {
   EXPECT_EQ(decisions[4].guard_rail, scaler::GuardRail::kNone);
 }
 
-TEST(EngineEquivalence, ASimulationReplaysThroughScalerDecide) {
+TEST(EngineEquivalence, ASimulationReplaysThroughTheControllersStep) {
   scaler::ScalingSpec spec;
   spec.max_replicas = 24;
   auto trace = generate_trace("bursts", 3 * 3600, 5);
@@ -158,11 +191,15 @@ TEST(EngineEquivalence, ASimulationReplaysThroughScalerDecide) {
   LagpilotAutoscaler autoscaler(spec, 10);
   const SimulationResult result = simulate(*trace, model, 4, autoscaler, RunOptions{});
 
-  // Every poll of the run, fed to scaler::decide directly, gives the decision the run acted on.
+  // Every poll of the run, fed through the controller's step, gives the decision the run acted on.
   std::vector<scaler::Observation> polls;
-  for (const DecisionRecord& record : autoscaler.log()) polls.push_back(record.observation);
+  std::vector<std::optional<double>> positions;
+  for (const DecisionRecord& record : autoscaler.log()) {
+    polls.push_back(record.observation);
+    positions.push_back(record.progress_position);
+  }
   ASSERT_EQ(polls.size(), static_cast<std::size_t>(3 * 3600 / 10));
-  const auto direct = controller_decisions(spec, polls, 4);
+  const auto direct = controller_decisions(spec, polls, 4, positions);
   int applied = 0;
   for (std::size_t i = 0; i < polls.size(); ++i) {
     expect_same(autoscaler.log()[i].decision, direct[i], "poll " + std::to_string(i));

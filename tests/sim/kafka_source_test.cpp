@@ -28,7 +28,7 @@ TEST(SimulatedKafkaSource, ReportsWhatTheKafkaSourceReports) {
   EXPECT_EQ(first.queue_depth, 600);
   EXPECT_EQ(first.lag_seconds, 3.5);
   EXPECT_EQ(first.latency_seconds, 3.5025);
-  EXPECT_EQ(first.partitions, 24);
+  EXPECT_EQ(first.max_useful_consumers, 24);
   EXPECT_EQ(first.consumers, 6);
   // Rates need two polls.
   EXPECT_FALSE(first.ingress_rate);

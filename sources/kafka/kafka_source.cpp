@@ -1,4 +1,4 @@
-#include "metrics/kafka_source.h"
+#include "sources/kafka/kafka_source.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "metrics/kafka_client.h"
-#include "metrics/offset_time_table.h"
+#include "sources/kafka/kafka_client.h"
+#include "sources/kafka/offset_time_table.h"
 
 namespace lagpilot {
 
@@ -40,6 +40,17 @@ bool valid_topic_name(const std::string& topic) {
   return std::all_of(topic.begin(), topic.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
   });
+}
+
+// The group's progress position: the sum of its committed offsets, over the partitions it has
+// committed on.
+std::optional<double> committed_offset_total(const std::vector<PartitionLag>& partitions) {
+  if (partitions.empty()) return std::nullopt;
+  double total = 0;
+  for (const auto& partition : partitions) {
+    if (partition.committed_offset >= 0) total += static_cast<double>(partition.committed_offset);
+  }
+  return total;
 }
 
 double seconds_between(WallTime from, WallTime to) {
@@ -258,6 +269,9 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
     snapshot.partition_lags.push_back(partition_lag);
   }
   snapshot.queue_depth = snapshot.consumer_lag;
+  // Past the partition count, consumers of one group sit idle.
+  if (!partitions.empty()) snapshot.max_useful_consumers = static_cast<int>(partitions.size());
+  snapshot.progress_position = committed_offset_total(snapshot.partition_lags);
 
   snapshot.lag_seconds = method == LagSecondsMethod::kFetch
                              ? lag_seconds_fetched(now, start_offsets, deadline)
@@ -371,6 +385,41 @@ std::string KafkaSource::describe() const { return state_->description; }
 LagSecondsMethod KafkaSource::lag_seconds_method() const { return state_->method; }
 
 const KafkaClient& KafkaSource::client() const { return *state_->client; }
+
+KafkaSourceKind::KafkaSourceKind(KafkaOptions kafka_options)
+    : kafka_options_(std::move(kafka_options)),
+      kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_)) {}
+
+KafkaSourceKind::~KafkaSourceKind() = default;
+
+KafkaSourceKind::LiveSourceRegistration::LiveSourceRegistration(KafkaSourceKind& kind)
+    : live_sources_(kind.live_sources_) {
+  live_sources_.fetch_add(1);
+}
+
+KafkaSourceKind::LiveSourceRegistration::~LiveSourceRegistration() { live_sources_.fetch_sub(1); }
+
+Result<CheckedSourceSpec> KafkaSourceKind::check(const nlohmann::json& kind_spec) const {
+  auto spec = KafkaSourceSpec::parse(kind_spec);
+  if (!spec) return spec.error();
+  CheckedSourceSpec checked;
+  checked.labels = {{"topic", spec->topic}};
+  auto ref = kind_spec.find("authSecretRef");
+  if (ref != kind_spec.end() && !ref->is_null()) {
+    if (!ref->is_object() || !ref->contains("name") || !(*ref)["name"].is_string() ||
+        (*ref)["name"].get<std::string>().empty()) {
+      return Error{"InvalidSpec", "spec.source.kafka.authSecretRef.name: required"};
+    }
+    checked.credentials =
+        SecretReference{(*ref)["name"].get<std::string>(), "spec.source.kafka.authSecretRef"};
+  }
+  return checked;
+}
+
+Result<std::unique_ptr<QueueSource>> KafkaSourceKind::create(const nlohmann::json& kind_spec,
+                                                             const SourceCredentials& credentials) {
+  return create_kafka_source(kind_spec, credentials, *this);
+}
 
 Result<std::unique_ptr<QueueSource>> create_kafka_source(const nlohmann::json& kafka_spec,
                                                          const SourceCredentials& credentials,

@@ -1,8 +1,8 @@
-#include "controllers/queuemonitor_spec.h"
+#include "api/queuemonitor_spec.h"
 
 #include <limits>
 
-namespace lagpilot::controllers {
+namespace lagpilot::api {
 namespace {
 
 using Json = nlohmann::json;
@@ -109,21 +109,13 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
   // source: exactly one kind.
   const Json& source = top.child("source");
   if (!source.is_object() || source.empty())
-    return invalid("spec.source", "required: set exactly one source (kafka)");
+    return invalid("spec.source", "required: set exactly one source");
   if (source.size() != 1)
     return invalid("spec.source", "set exactly one source, found " + std::to_string(source.size()));
   out.source_kind = source.begin().key();
   out.source = source.begin().value();
   std::string source_path = "spec.source." + out.source_kind;
   if (!out.source.is_object()) return invalid(source_path, "must be an object");
-  if (out.source.contains("authSecretRef") && !out.source["authSecretRef"].is_null()) {
-    const Json& ref = out.source["authSecretRef"];
-    if (!ref.is_object() || !ref.contains("name") || !ref["name"].is_string() ||
-        ref["name"].get<std::string>().empty()) {
-      return invalid(source_path + ".authSecretRef.name", "required");
-    }
-    out.auth_secret_name = ref["name"].get<std::string>();
-  }
 
   top.integer("pollIntervalSeconds", out.poll_interval_seconds, 1, 3600);
 
@@ -198,4 +190,10 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
   return out;
 }
 
-}  // namespace lagpilot::controllers
+Status check_spec_for_operator(const QueueMonitorSpec& spec) {
+  if (spec.scaling.policy == scaler::Policy::kDepthLatency && spec.latency.is_null())
+    return invalid("spec.latency", "required by spec.scaling.policy depthLatency");
+  return Ok{};
+}
+
+}  // namespace lagpilot::api

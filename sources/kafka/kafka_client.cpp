@@ -1,4 +1,4 @@
-#include "metrics/kafka_client.h"
+#include "sources/kafka/kafka_client.h"
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>

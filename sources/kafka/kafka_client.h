@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/kafka_options.h"
-#include "metrics/queue_source.h"
+#include "sources/kafka/kafka_options.h"
+#include "sources/queue_source.h"
 #include "util/clock.h"
 #include "util/result.h"
 

@@ -5,13 +5,57 @@
 #include <optional>
 #include <string>
 
-#include "metrics/kafka_options.h"
-#include "metrics/queue_source.h"
+#include <atomic>
+
+#include "sources/kafka/kafka_options.h"
+#include "sources/queue_source.h"
 #include "util/result.h"
 
 namespace lagpilot {
 
 class KafkaClient;
+class KafkaClientPool;
+
+// The kind "kafka" (spec.source.kafka): its options, the client pool its sources share (one
+// connection set per cluster and credentials) and the live-source count. Create one at operator
+// start; it must outlive every source created with it.
+class KafkaSourceKind final : public SourceKind {
+ public:
+  explicit KafkaSourceKind(KafkaOptions kafka_options = {});
+  ~KafkaSourceKind() override;
+  KafkaSourceKind(const KafkaSourceKind&) = delete;
+  KafkaSourceKind& operator=(const KafkaSourceKind&) = delete;
+
+  std::string name() const override { return "kafka"; }
+  // Labels: topic. Credentials: authSecretRef (sasl.*, ca.crt, security.protocol).
+  Result<CheckedSourceSpec> check(const nlohmann::json& kind_spec) const override;
+  Result<std::unique_ptr<QueueSource>> create(const nlohmann::json& kind_spec,
+                                              const SourceCredentials& credentials) override;
+  int live_sources() const override { return live_sources_.load(); }
+
+  const KafkaOptions& kafka_options() const { return kafka_options_; }
+  KafkaClientPool& kafka_clients() { return *kafka_clients_; }
+
+  // Held by every source for its lifetime; keeps live_sources() exact.
+  class LiveSourceRegistration {
+   public:
+    explicit LiveSourceRegistration(KafkaSourceKind& kind);
+    ~LiveSourceRegistration();
+    LiveSourceRegistration(const LiveSourceRegistration&) = delete;
+    LiveSourceRegistration& operator=(const LiveSourceRegistration&) = delete;
+
+   private:
+    std::atomic<int>& live_sources_;
+  };
+
+ private:
+  KafkaOptions kafka_options_;
+  std::atomic<int> live_sources_{0};
+  std::unique_ptr<KafkaClientPool> kafka_clients_;
+};
+
+// What the Kafka tests and benches call the kind they create sources with.
+using SourceContext = KafkaSourceKind;
 
 // Where the group would start on a partition it never committed.
 enum class OffsetResetPolicy {
@@ -57,7 +101,7 @@ class KafkaSource final : public QueueSource {
   std::unique_ptr<State> state_;
 };
 
-// SourceFactory::Create for kind "kafka".
+// A Kafka source from spec.source.kafka, as KafkaSourceKind::create makes it.
 Result<std::unique_ptr<QueueSource>> create_kafka_source(const nlohmann::json& kafka_spec,
                                                          const SourceCredentials& credentials,
                                                          SourceContext& context);

@@ -1,4 +1,4 @@
-#include "metrics/offset_time_table.h"
+#include "sources/kafka/offset_time_table.h"
 
 #include <algorithm>
 #include <chrono>

@@ -17,6 +17,9 @@
 #include <optional>
 #include <string>
 
+#include <mutex>
+
+#include "sources/latency_source.h"
 #include "util/clock.h"
 #include "util/outage_gate.h"
 #include "util/result.h"
@@ -37,7 +40,7 @@ struct PrometheusLatencySpec {
 // "spec.latency.prometheus.serverUrl: must start with http:// or https://".
 Result<PrometheusLatencySpec> parse_prometheus_latency_spec(const nlohmann::json& latency_spec);
 
-class PrometheusLatencySource {
+class PrometheusLatencySource final : public LatencySource {
  public:
   // `latency_spec` as for parse_prometheus_latency_spec. `secret_values` holds the keys of the
   // Secret named by authSecretRef (token, or username and password; optional ca.crt); empty when
@@ -48,17 +51,17 @@ class PrometheusLatencySource {
       const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values,
       std::shared_ptr<OutageGate> gate = nullptr);
 
-  ~PrometheusLatencySource();
+  ~PrometheusLatencySource() override;
   PrometheusLatencySource(const PrometheusLatencySource&) = delete;
   PrometheusLatencySource& operator=(const PrometheusLatencySource&) = delete;
 
   // Evaluates the query at `now` (the `time` parameter of the instant query) and returns the
   // single sample's value in seconds. Blocks at most about spec().timeout. Thread-safe.
-  Result<double> query(WallTime now);
+  Result<double> query(WallTime now) override;
 
   // For logs and status messages: "prometheus http://host:9090 name=latencyP95Seconds
   // query=histogram_quantile(...)"; no credentials.
-  std::string describe() const;
+  std::string describe() const override;
 
   const PrometheusLatencySpec& spec() const;
 
@@ -67,6 +70,22 @@ class PrometheusLatencySource {
  private:
   explicit PrometheusLatencySource(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// The kind "prometheus" (spec.latency.prometheus). Owns one outage gate per server URL, shared by
+// the sources that query it.
+class PrometheusLatencyKind final : public LatencySourceKind {
+ public:
+  std::string name() const override { return "prometheus"; }
+  // metric_name: spec.latency.prometheus.name; credentials: authSecretRef.
+  Result<CheckedLatencySpec> check(const nlohmann::json& kind_spec) const override;
+  Result<std::unique_ptr<LatencySource>> create(const nlohmann::json& kind_spec,
+                                                const SourceCredentials& credentials) override;
+
+ private:
+  std::shared_ptr<OutageGate> gate_for(const std::string& server_url);
+  std::mutex gates_mutex_;
+  std::map<std::string, std::weak_ptr<OutageGate>> gates_;
 };
 
 }  // namespace lagpilot

@@ -1,6 +1,6 @@
 // The Prometheus HTTP API client behind PrometheusLatencySource. The only translation unit of the
 // latency reader that includes cpprestsdk.
-#include "metrics/prometheus_latency.h"
+#include "sources/prometheus/prometheus_latency.h"
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
@@ -467,5 +467,39 @@ Result<double> PrometheusLatencySource::query(WallTime now) { return impl_->quer
 std::string PrometheusLatencySource::describe() const { return impl_->description(); }
 
 const PrometheusLatencySpec& PrometheusLatencySource::spec() const { return impl_->spec(); }
+
+Result<CheckedLatencySpec> PrometheusLatencyKind::check(const nlohmann::json& kind_spec) const {
+  auto spec = parse_prometheus_latency_spec(kind_spec);
+  if (!spec) return spec.error();
+  CheckedLatencySpec checked;
+  checked.metric_name = spec->name;
+  if (!spec->auth_secret_name.empty()) {
+    checked.credentials =
+        SecretReference{spec->auth_secret_name, "spec.latency.prometheus.authSecretRef"};
+  }
+  return checked;
+}
+
+Result<std::unique_ptr<LatencySource>> PrometheusLatencyKind::create(
+    const nlohmann::json& kind_spec, const SourceCredentials& credentials) {
+  auto spec = parse_prometheus_latency_spec(kind_spec);
+  if (!spec) return spec.error();
+  auto created =
+      PrometheusLatencySource::create(kind_spec, credentials, gate_for(spec->server_url));
+  if (!created) return created.error();
+  return std::unique_ptr<LatencySource>(std::move(created).value());
+}
+
+std::shared_ptr<OutageGate> PrometheusLatencyKind::gate_for(const std::string& server_url) {
+  std::lock_guard lock(gates_mutex_);
+  std::erase_if(gates_, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = gates_[server_url];
+  auto gate = slot.lock();
+  if (!gate) {
+    gate = std::make_shared<OutageGate>();
+    slot = gate;
+  }
+  return gate;
+}
 
 }  // namespace lagpilot

@@ -1,6 +1,8 @@
 #pragma once
-// spec of a QueueMonitor, parsed and checked. The CRD schema rejects most bad input with a 422;
-// this catches the rest (and specs that bypassed the schema) with an error naming the field.
+// spec of a QueueMonitor (lagpilot.io/v1alpha1), parsed and checked. The CRD schema rejects most
+// bad input with a 422; this catches the rest (and specs that bypassed the schema) with an error
+// naming the field. spec.source and spec.latency are checked here only for shape (one member, an
+// object); each member is checked by its source kind (sources/source_registry.h).
 #include <optional>
 #include <string>
 
@@ -9,7 +11,7 @@
 #include "scaler/spec.h"
 #include "util/result.h"
 
-namespace lagpilot::controllers {
+namespace lagpilot::api {
 
 struct TargetRef {
   std::string api_version;
@@ -18,9 +20,8 @@ struct TargetRef {
 };
 
 struct QueueMonitorSpec {
-  std::string source_kind;       // "kafka"
-  nlohmann::json source;         // spec.source.<kind>, as written
-  std::string auth_secret_name;  // spec.source.<kind>.authSecretRef.name; empty: none
+  std::string source_kind;  // the one member of spec.source, its kind
+  nlohmann::json source;    // spec.source.<kind>, as written
   int poll_interval_seconds = 10;
   TargetRef target;
   scaler::ScalingSpec scaling;
@@ -35,4 +36,8 @@ struct QueueMonitorSpec {
 // e.g. "spec.scaling.maxReplicas: must be >= minReplicas (3)".
 Result<QueueMonitorSpec> parse_queue_monitor_spec(const nlohmann::json& spec);
 
-}  // namespace lagpilot::controllers
+// What the operator needs beyond a well-formed spec (`lagpilot simulate` models latency itself
+// and does not): depthLatency needs spec.latency, without which it could only ever hold.
+Status check_spec_for_operator(const QueueMonitorSpec& spec);
+
+}  // namespace lagpilot::api

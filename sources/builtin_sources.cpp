@@ -1,0 +1,15 @@
+#include "sources/builtin_sources.h"
+
+#include "sources/kafka/kafka_source.h"
+#include "sources/prometheus/prometheus_latency.h"
+
+namespace lagpilot {
+
+SourceRegistry builtin_sources(const BuiltinSourceOptions& options) {
+  SourceRegistry registry;
+  registry.add(std::make_unique<KafkaSourceKind>(options.kafka));
+  registry.add(std::make_unique<PrometheusLatencyKind>());
+  return registry;
+}
+
+}  // namespace lagpilot

@@ -1,0 +1,16 @@
+#pragma once
+// The source kinds lagpilot ships, registered in one place.
+#include "sources/kafka/kafka_options.h"
+#include "sources/source_registry.h"
+#include "util/clock.h"
+
+namespace lagpilot {
+
+struct BuiltinSourceOptions {
+  KafkaOptions kafka;
+};
+
+// A registry with every built-in kind: spec.source.kafka, spec.latency.prometheus.
+SourceRegistry builtin_sources(const BuiltinSourceOptions& options = {});
+
+}  // namespace lagpilot
