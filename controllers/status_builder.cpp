@@ -67,8 +67,8 @@ void StatusBuilder::remove(const std::string& condition_type) {
 }
 
 bool StatusBuilder::is_news(const Condition& condition) const {
-  const json* before =
-      find_condition(old_status_.value("conditions", json::array()), condition.type);
+  const json old_conditions = old_status_.value("conditions", json::array());
+  const json* before = find_condition(old_conditions, condition.type);
   return !before || before->value("status", "") != condition.status ||
          before->value("reason", "") != condition.reason;
 }
