@@ -8,8 +8,12 @@
 namespace lagpilot {
 
 SourceContext::SourceContext(KafkaOptions kafka_options)
+    : SourceContext(std::move(kafka_options), system_clock_) {}
+
+SourceContext::SourceContext(KafkaOptions kafka_options, Clock& clock)
     : kafka_options_(std::move(kafka_options)),
-      kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_)) {}
+      clock_(clock),
+      kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_, clock_)) {}
 
 SourceContext::~SourceContext() = default;
 

@@ -57,17 +57,22 @@ using SourceCredentials = std::map<std::string, std::string>;
 
 class KafkaClientPool;
 
-// Shared state of all sources of one operator: connection pools and the live-source count.
-// Create one at operator start; it must outlive every source created with it.
+// Shared state of all sources of one operator: connection pools, the clock sources time their
+// work with, and the live-source count. Create one at operator start; it must outlive every
+// source created with it.
 class SourceContext {
  public:
+  // Times with the system clock.
   explicit SourceContext(KafkaOptions kafka_options = {});
+  // Times with `clock` (poll deadlines, cache ages), which must outlive the context.
+  SourceContext(KafkaOptions kafka_options, Clock& clock);
   ~SourceContext();
   SourceContext(const SourceContext&) = delete;
   SourceContext& operator=(const SourceContext&) = delete;
 
   const KafkaOptions& kafka_options() const { return kafka_options_; }
   KafkaClientPool& kafka_clients() { return *kafka_clients_; }
+  Clock& clock() const { return clock_; }
 
   // Sources created with this context and not destroyed yet (deleting monitors must bring it
   // back down; tests use it to check for leaks).
@@ -87,6 +92,8 @@ class SourceContext {
 
  private:
   KafkaOptions kafka_options_;
+  SystemClock system_clock_;  // used unless a clock is given
+  Clock& clock_;
   std::atomic<int> live_sources_{0};
   std::unique_ptr<KafkaClientPool> kafka_clients_;
 };

@@ -104,7 +104,7 @@ int run_operator(const RunOptions& options) {
 
   KafkaOptions kafka_options;
   kafka_options.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
-  SourceContext source_context(kafka_options);
+  SourceContext source_context(kafka_options, clock);
   auto sources = SourceFactory::with_builtin_sources(source_context);
   std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
   std::unique_ptr<LeaderElector> elector;
