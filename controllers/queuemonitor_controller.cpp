@@ -199,7 +199,7 @@ std::shared_ptr<const Json> QueueMonitorController::cached_deployment(
 
 void QueueMonitorController::worker_loop() {
   while (auto key = queue_.get()) {
-    auto started = std::chrono::steady_clock::now();
+    auto started = clock_.monotonic_now();
     ReconcileResult result;
     std::string outcome = "ok";
     try {
@@ -223,7 +223,7 @@ void QueueMonitorController::worker_loop() {
     if (observer_) {
       observer_->on_reconcile(
           outcome,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     }
   }
 }
@@ -412,13 +412,13 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
   auto source = pass.runtime.source.ensure(selected, polled.source_spec->credentials, pass.ns,
                                            secrets_, pass.now, options_.secret_refresh_interval);
   if (source) {
-    auto started = std::chrono::steady_clock::now();
+    auto started = clock_.monotonic_now();
     polled.queue = (*source)->poll(pass.now);
     polled.queue_description = (*source)->describe();
     if (observer_) {
       observer_->on_source_poll(
           spec.source_kind, polled.queue.ok(), polled.queue.ok() ? "" : polled.queue.error().code,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     }
   } else {
     polled.queue = source.error();

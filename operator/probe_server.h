@@ -112,6 +112,7 @@ class HeartbeatClock final : public Clock {
   HeartbeatClock(Clock& inner, Watchdog& watchdog, std::string loop)
       : inner_(inner), watchdog_(watchdog), loop_(std::move(loop)) {}
   WallTime now() const override { return inner_.now(); }
+  MonotonicTime monotonic_now() const override { return inner_.monotonic_now(); }
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                   WallTime deadline, const std::function<bool()>& wake) override {
     watchdog_.beat(loop_);

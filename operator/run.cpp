@@ -104,6 +104,7 @@ int run_operator(const RunOptions& options) {
 
   BuiltinSourceOptions source_options;
   source_options.kafka.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
+  source_options.clock = &clock;
   SourceRegistry sources = builtin_sources(source_options);
   std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
   std::unique_ptr<LeaderElector> elector;

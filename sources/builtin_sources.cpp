@@ -7,7 +7,8 @@ namespace lagpilot {
 
 SourceRegistry builtin_sources(const BuiltinSourceOptions& options) {
   SourceRegistry registry;
-  registry.add(std::make_unique<KafkaSourceKind>(options.kafka));
+  registry.add(options.clock ? std::make_unique<KafkaSourceKind>(options.kafka, *options.clock)
+                             : std::make_unique<KafkaSourceKind>(options.kafka));
   registry.add(std::make_unique<PrometheusLatencyKind>());
   return registry;
 }

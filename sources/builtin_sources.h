@@ -8,6 +8,7 @@ namespace lagpilot {
 
 struct BuiltinSourceOptions {
   KafkaOptions kafka;
+  Clock* clock = nullptr;  // what sources time their work with; nullptr: the system clock
 };
 
 // A registry with every built-in kind: spec.source.kafka, spec.latency.prometheus.

@@ -12,12 +12,17 @@
 namespace lagpilot {
 
 using WallTime = std::chrono::system_clock::time_point;
+// For intervals and deadlines: never jumps when the wall clock is set.
+using MonotonicTime = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::nanoseconds;
 
+// Two readings, as Envoy's TimeSource has: wall time for stamps and for what Kubernetes stores,
+// monotonic time for measuring intervals. A fake clock moves both together.
 class Clock {
  public:
   virtual ~Clock() = default;
   virtual WallTime now() const = 0;
+  virtual MonotonicTime monotonic_now() const = 0;
   // Blocks until `deadline` (by this clock) or until `wake` returns true after a notify on `cv`.
   // Real clocks wait on the condition variable; fake clocks wait until advanced.
   virtual void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
@@ -29,6 +34,7 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   WallTime now() const override { return std::chrono::system_clock::now(); }
+  MonotonicTime monotonic_now() const override { return std::chrono::steady_clock::now(); }
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                   WallTime deadline, const std::function<bool()>& wake) override {
     if (deadline == WallTime::max()) {
@@ -41,6 +47,7 @@ class SystemClock final : public Clock {
 };
 
 // A clock that only moves when told to. Waiters wake when time is advanced past their deadline.
+// advance() and sleep_for() move wall and monotonic time by the same amount.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(WallTime start = WallTime{std::chrono::seconds(1'700'000'000)})
@@ -51,9 +58,15 @@ class FakeClock final : public Clock {
     return now_;
   }
 
+  MonotonicTime monotonic_now() const override {
+    std::lock_guard lock(mutex_);
+    return monotonic_now_;
+  }
+
   void advance(Duration by) {
     std::lock_guard lock(mutex_);
     now_ += std::chrono::duration_cast<WallTime::duration>(by);
+    monotonic_now_ += std::chrono::duration_cast<MonotonicTime::duration>(by);
   }
 
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
@@ -78,6 +91,8 @@ class FakeClock final : public Clock {
  private:
   mutable std::mutex mutex_;
   WallTime now_;
+  // Starts far from steady_clock's epoch, as a booted machine's does.
+  MonotonicTime monotonic_now_{std::chrono::hours(24)};
   Duration slept_{0};
 };
 

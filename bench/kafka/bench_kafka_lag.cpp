@@ -1,5 +1,6 @@
 // Cost of reading consumer-group lag from Kafka, against librdkafka's mock cluster (loopback):
-//   - poll latency p50/p99 on a 1,000-partition topic for each lagSeconds method,
+//   - poll latency p50/p99 on a 1,000-partition topic for each lagSeconds method (and with
+//     lagSecondsMethod omitted: fetch, interpolating where the fetch cannot read),
 //   - broker requests per poll at 10, 100 and 1,000 partitions (counted by the mock brokers),
 //   - resident memory of 1 source vs 1,000 sources on one cluster, and of unshared clients.
 // Usage: bench_kafka_lag [polls=50]
@@ -60,12 +61,13 @@ long resident_kib() {
 
 long threads() { return proc_status("Threads"); }
 
+// `method` empty: lagSecondsMethod omitted.
 nlohmann::json spec_for(const std::string& bootstrap, const std::string& topic,
                         const std::string& group, const std::string& method) {
-  return {{"bootstrapServers", bootstrap},
-          {"topic", topic},
-          {"consumerGroup", group},
-          {"lagSecondsMethod", method}};
+  nlohmann::json spec = {
+      {"bootstrapServers", bootstrap}, {"topic", topic}, {"consumerGroup", group}};
+  if (!method.empty()) spec["lagSecondsMethod"] = method;
+  return spec;
 }
 
 std::unique_ptr<QueueSource> make_source(SourceContext& context, const nlohmann::json& spec) {
@@ -155,22 +157,28 @@ void latency_section(int polls) {
     must_poll(*source, kT0);
     report("interpolate", measure(kafka, *source, polls, [](int) {}));
   }
-  {
-    auto source = make_source(
-        context, spec_for(kafka.bootstrap_servers(), "orders", "order-processor", "fetch"));
-    must_poll(*source, kT0);
-    report("fetch, group idle (head records cached)", measure(kafka, *source, polls, [](int) {}));
-  }
-  {
-    auto source = make_source(
-        context, spec_for(kafka.bootstrap_servers(), "orders", "order-processor", "fetch"));
-    must_poll(*source, kT0);
-    // The group moves on every partition between polls: every head record is read again.
-    report("fetch, group moving on all partitions", measure(kafka, *source, polls, [&](int i) {
-             std::map<int32_t, int64_t> commits;
-             for (int p = 0; p < kPartitions; ++p) commits[p] = 6 + i % 30;
-             kafka.commit("order-processor", "orders", commits);
-           }));
+  // The group moves on every partition between polls: every head record is read again.
+  auto move_group = [&](int i) {
+    std::map<int32_t, int64_t> commits;
+    for (int p = 0; p < kPartitions; ++p) commits[p] = 6 + i % 30;
+    kafka.commit("order-processor", "orders", commits);
+  };
+  for (const std::string method : {"fetch", ""}) {
+    const std::string name = method.empty() ? "omitted" : method;
+    {
+      auto source = make_source(
+          context, spec_for(kafka.bootstrap_servers(), "orders", "order-processor", method));
+      must_poll(*source, kT0);
+      report((name + ", group idle (head records cached)").c_str(),
+             measure(kafka, *source, polls, [](int) {}));
+    }
+    {
+      auto source = make_source(
+          context, spec_for(kafka.bootstrap_servers(), "orders", "order-processor", method));
+      must_poll(*source, kT0);
+      report((name + ", group moving on all partitions").c_str(),
+             measure(kafka, *source, polls, move_group));
+    }
   }
 }
 

@@ -17,8 +17,6 @@
 namespace lagpilot {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // librdkafka 2.0.2's admin request timeout cannot exceed one hour.
 constexpr int kMaxAdminTimeoutMs = 3'600'000;
 // Kafka's consumer group for the head-record reader; it only ever assign()s, so it never joins
@@ -50,9 +48,10 @@ std::string trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-int remaining_ms(SteadyDeadline deadline) {
+int remaining_ms(const Clock& clock, SteadyDeadline deadline) {
   const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.monotonic_now())
+          .count();
   return static_cast<int>(std::clamp<int64_t>(left, 0, 3'600'000));
 }
 
@@ -104,9 +103,8 @@ std::string error_code_for(rd_kafka_resp_err_t err) {
 class LogRateLimiter {
  public:
   // Returns how many lines were dropped before this one, or nullopt to drop this one too.
-  std::optional<int> admit() {
+  std::optional<int> admit(MonotonicTime now) {
     std::lock_guard lock(mutex_);
-    const auto now = SteadyClock::now();
     if (now - window_start_ > kWindow) {
       window_start_ = now;
       admitted_ = 0;
@@ -123,7 +121,7 @@ class LogRateLimiter {
   static constexpr auto kWindow = std::chrono::seconds(30);
   static constexpr int kLinesPerWindow = 5;
   std::mutex mutex_;
-  SteadyClock::time_point window_start_{};
+  MonotonicTime window_start_{};
   int admitted_ = 0;
   int dropped_ = 0;
 };
@@ -144,7 +142,11 @@ std::string without_retry_details(const std::string& error) {
 
 // What librdkafka callbacks need about the client they report for. Outlives its rd_kafka_t.
 struct CallbackContext {
+  CallbackContext(std::string client_description, const Clock& client_clock)
+      : description(std::move(client_description)), clock(client_clock) {}
+
   std::string description;  // KafkaConnectionSettings::describe(), no secrets
+  const Clock& clock;
   LogRateLimiter log_limiter;
   std::mutex mutex;
   std::string last_error;
@@ -181,7 +183,7 @@ void route_librdkafka_log(CallbackContext& context, int level, const char* facil
     }
     return;
   }
-  const auto dropped = context.log_limiter.admit();
+  const auto dropped = context.log_limiter.admit(context.clock.monotonic_now());
   if (!dropped) return;
   if (*dropped > 0) {
     spdlog::warn("kafka client={} librdkafka {}: {} ({} similar lines dropped)",
@@ -264,7 +266,7 @@ Result<std::vector<int64_t>> query_offsets(rd_kafka_t* rk, const std::string& de
     rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = which_end;
   }
   const rd_kafka_resp_err_t err =
-      rd_kafka_offsets_for_times(rk, list, std::max(1, remaining_ms(deadline)));
+      rd_kafka_offsets_for_times(rk, list, std::max(1, remaining_ms(context.clock, deadline)));
   Result<std::vector<int64_t>> result = std::vector<int64_t>{};
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     result =
@@ -396,7 +398,7 @@ std::string KafkaConnectionSettings::describe() const {
 namespace {
 
 struct PendingAdmin {
-  SteadyClock::time_point issued;
+  MonotonicTime issued;
   std::vector<int32_t> partitions;  // committed offsets: order of the answer
   std::optional<std::promise<Result<std::vector<int64_t>>>> committed;
   std::optional<std::promise<Result<GroupMembers>>> members;
@@ -405,8 +407,10 @@ struct PendingAdmin {
 class ConnectionHandle {
  public:
   static Result<std::shared_ptr<ConnectionHandle>> open(const KafkaConnectionSettings& settings,
-                                                        const KafkaOptions& options) {
-    auto handle = std::shared_ptr<ConnectionHandle>(new ConnectionHandle(settings.describe()));
+                                                        const KafkaOptions& options,
+                                                        const Clock& clock) {
+    auto handle =
+        std::shared_ptr<ConnectionHandle>(new ConnectionHandle(settings.describe(), clock));
     ClientConfig config;
     if (auto status = config.set_connection(settings, options); !status) return status.error();
     if (auto status = config.set("group.id", kAdminClientGroup); !status) return status.error();
@@ -454,13 +458,13 @@ class ConnectionHandle {
     return id;
   }
 
-  std::optional<SteadyClock::duration> oldest_pending_age() {
+  std::optional<Duration> oldest_pending_age() {
     std::lock_guard lock(mutex_);
     if (pending_.empty()) return std::nullopt;
     auto oldest = std::min_element(pending_.begin(), pending_.end(), [](auto& a, auto& b) {
       return a.second.issued < b.second.issued;
     });
-    return SteadyClock::now() - oldest->second.issued;
+    return context_.clock.monotonic_now() - oldest->second.issued;
   }
 
   // DescribeGroups is not implemented by librdkafka's mock cluster, and in 2.0.2 a refused admin
@@ -477,9 +481,8 @@ class ConnectionHandle {
   }
 
  private:
-  explicit ConnectionHandle(std::string description) {
-    context_.description = std::move(description);
-  }
+  ConnectionHandle(std::string description, const Clock& clock)
+      : context_(std::move(description), clock) {}
 
   static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
     auto* handle = static_cast<ConnectionHandle*>(rd_kafka_opaque(rk));
@@ -597,8 +600,8 @@ class ConnectionHandle {
 class HeadReader {
  public:
   static Result<std::unique_ptr<HeadReader>> open(const KafkaConnectionSettings& settings,
-                                                  const KafkaOptions& options) {
-    auto reader = std::unique_ptr<HeadReader>(new HeadReader(settings.describe()));
+                                                  const KafkaOptions& options, const Clock& clock) {
+    auto reader = std::unique_ptr<HeadReader>(new HeadReader(settings.describe(), clock));
     ClientConfig config;
     if (auto status = config.set_connection(settings, options); !status) return status.error();
     const std::vector<std::pair<std::string, std::string>> properties = {
@@ -654,11 +657,19 @@ class HeadReader {
                    "kafka " + context_.description +
                        ": assigning partitions for head records: " + rd_kafka_err2str(err)};
     }
+    // librdkafka waits in real time. A clock that only moves when told to (a test's) would never
+    // reach the deadline here, so the waits that brought nothing are counted against it too.
+    const int budget_ms = remaining_ms(context_.clock, deadline);
+    int idle_ms = 0;
     while (heads.size() < start_offsets.size()) {
-      const int wait_ms = remaining_ms(deadline);
+      const int wait_ms = std::min(remaining_ms(context_.clock, deadline), budget_ms - idle_ms);
       if (wait_ms <= 0) break;
-      rd_kafka_message_t* message = rd_kafka_consumer_poll(rk_, std::min(wait_ms, 100));
-      if (message == nullptr) continue;
+      const int poll_ms = std::min(wait_ms, 100);
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(rk_, poll_ms);
+      if (message == nullptr) {
+        idle_ms += poll_ms;
+        continue;
+      }
       if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR && message->rkt != nullptr &&
           topic == rd_kafka_topic_name(message->rkt)) {
         auto start = start_offsets.find(message->partition);
@@ -682,7 +693,8 @@ class HeadReader {
   }
 
  private:
-  explicit HeadReader(std::string description) { context_.description = std::move(description); }
+  HeadReader(std::string description, const Clock& clock)
+      : context_(std::move(description), clock) {}
 
   static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
     auto* context = static_cast<CallbackContext*>(rd_kafka_opaque(rk));
@@ -706,6 +718,9 @@ class HeadReader {
 // KafkaClient
 
 struct KafkaClient::Impl {
+  explicit Impl(const Clock& client_clock) : clock(client_clock) {}
+
+  const Clock& clock;
   KafkaConnectionSettings settings;
   KafkaOptions options;
   std::string description;
@@ -740,7 +755,7 @@ struct KafkaClient::Impl {
     std::lock_guard lock(handle_mutex);
     const auto age = handle->oldest_pending_age();
     if (age && *age >= options.admin_recycle_age) {
-      auto fresh = ConnectionHandle::open(settings, options);
+      auto fresh = ConnectionHandle::open(settings, options, clock);
       if (fresh.ok()) {
         spdlog::warn(
             "kafka client={} admin request pending for {}s: reconnecting to stay clear of "
@@ -790,8 +805,9 @@ Result<std::vector<int32_t>> read_topic_partitions(ConnectionHandle& handle,
                                     rd_kafka_err2str(rd_kafka_last_error())};
   }
   const struct rd_kafka_metadata* metadata = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle.rk(), 0, topic_handle, &metadata,
-                                                    std::max(1, remaining_ms(deadline)));
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(handle.rk(), 0, topic_handle, &metadata,
+                        std::max(1, remaining_ms(handle.context().clock, deadline)));
   rd_kafka_topic_destroy(topic_handle);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Error{error_code_for(err),
@@ -853,7 +869,7 @@ std::future<Result<std::vector<int64_t>>> KafkaClient::request_committed_offsets
     const std::string& group, const std::string& topic, const std::vector<int32_t>& partitions) {
   auto handle = impl_->current_handle();
   PendingAdmin pending;
-  pending.issued = SteadyClock::now();
+  pending.issued = impl_->clock.monotonic_now();
   pending.partitions = partitions;
   pending.committed.emplace();
   auto future = pending.committed->get_future();
@@ -890,7 +906,7 @@ std::future<Result<GroupMembers>> KafkaClient::request_group_member_count(
     return unknown.get_future();
   }
   PendingAdmin pending;
-  pending.issued = SteadyClock::now();
+  pending.issued = impl_->clock.monotonic_now();
   pending.members.emplace();
   auto future = pending.members->get_future();
   const uint64_t id = handle->add_pending(std::move(pending));
@@ -913,12 +929,12 @@ Result<std::map<int32_t, HeadRecord>> KafkaClient::read_head_records(
     const std::string& topic, const std::map<int32_t, int64_t>& start_offsets,
     SteadyDeadline deadline) {
   std::unique_lock lock(impl_->head_reader_mutex, std::defer_lock);
-  if (!lock.try_lock_until(deadline)) {
+  if (!lock.try_lock_for(deadline - impl_->clock.monotonic_now())) {
     return Error{"SourceUnreachable",
                  "kafka " + impl_->description + ": head reader busy until the poll deadline"};
   }
   if (!impl_->head_reader) {
-    auto reader = HeadReader::open(impl_->settings, impl_->options);
+    auto reader = HeadReader::open(impl_->settings, impl_->options, impl_->clock);
     if (!reader.ok()) return reader.error();
     impl_->head_reader = std::move(reader).value();
   }
@@ -928,7 +944,8 @@ Result<std::map<int32_t, HeadRecord>> KafkaClient::read_head_records(
 // ---------------------------------------------------------------------------------------------
 // KafkaClientPool
 
-KafkaClientPool::KafkaClientPool(KafkaOptions options) : options_(std::move(options)) {}
+KafkaClientPool::KafkaClientPool(KafkaOptions options, Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
 
 KafkaClientPool::~KafkaClientPool() = default;
 
@@ -938,11 +955,11 @@ Result<std::shared_ptr<KafkaClient>> KafkaClientPool::acquire(
   auto& slot = clients_[settings];
   if (auto client = slot.lock()) return client;
 
-  auto impl = std::make_unique<KafkaClient::Impl>();
+  auto impl = std::make_unique<KafkaClient::Impl>(clock_);
   impl->settings = settings;
   impl->options = options_;
   impl->description = settings.describe();
-  auto handle = ConnectionHandle::open(settings, options_);
+  auto handle = ConnectionHandle::open(settings, options_, clock_);
   if (!handle.ok()) {
     clients_.erase(settings);
     return handle.error();

@@ -20,8 +20,8 @@
 
 namespace lagpilot {
 
-// Network deadlines are real elapsed time, independent of the injected wall clock.
-using SteadyDeadline = std::chrono::steady_clock::time_point;
+// Deadlines are read from the injected Clock's monotonic_now(); librdkafka is given the time left.
+using SteadyDeadline = MonotonicTime;
 
 // Where and how to connect. Sources with equal settings share one client.
 struct KafkaConnectionSettings {
@@ -113,7 +113,8 @@ class KafkaClient {
 // source holding it is destroyed. Memory grows with clusters, not with monitors.
 class KafkaClientPool {
  public:
-  explicit KafkaClientPool(KafkaOptions options);
+  // `clock` times requests and ages; it must outlive the pool and its clients.
+  KafkaClientPool(KafkaOptions options, Clock& clock);
   ~KafkaClientPool();
   KafkaClientPool(const KafkaClientPool&) = delete;
   KafkaClientPool& operator=(const KafkaClientPool&) = delete;
@@ -124,6 +125,7 @@ class KafkaClientPool {
 
  private:
   KafkaOptions options_;
+  Clock& clock_;
   mutable std::mutex mutex_;
   mutable std::map<KafkaConnectionSettings, std::weak_ptr<KafkaClient>> clients_;
 };

@@ -15,11 +15,17 @@ enum class LagSecondsMethod {
   // requests, known from the second poll on, accurate to about one poll interval.
   kInterpolate,
   // Reads the timestamp of the record at the committed offset of each lagging partition: exact,
-  // costs a batched Fetch per poll for partitions whose committed offset moved.
+  // costs a batched Fetch per poll for partitions whose committed offset moved. Unknown while
+  // any lagging partition's record cannot be read.
   kFetch,
+  // kFetch, and kInterpolate for each lagging partition whose record the Fetch did not return
+  // (fetch error, timeout, no timestamp); such a partition is fetched again once its committed
+  // offset moves. What a source uses when spec.source.kafka.lagSecondsMethod is omitted.
+  kFetchWithInterpolateFallback,
 };
 
-std::string to_string(LagSecondsMethod method);  // "interpolate" | "fetch"
+// "interpolate" | "fetch" | "fetch+interpolate"; only the first two are spec values.
+std::string to_string(LagSecondsMethod method);
 std::optional<LagSecondsMethod> parse_lag_seconds_method(const std::string& name);
 
 struct KafkaOptions {
@@ -27,8 +33,8 @@ struct KafkaOptions {
   Duration poll_timeout = std::chrono::seconds(5);
   // How long a topic's partition list is reused before it is read again from metadata.
   Duration metadata_max_age = std::chrono::seconds(60);
-  LagSecondsMethod default_lag_seconds_method = LagSecondsMethod::kInterpolate;
-  // (high watermark, time) points kept per partition for kInterpolate.
+  LagSecondsMethod default_lag_seconds_method = LagSecondsMethod::kFetchWithInterpolateFallback;
+  // (high watermark, time) points kept per partition for interpolation.
   std::size_t interpolation_points = 64;
   // librdkafka 2.0.2 aborts when a group-coordinator admin request times out while it still waits
   // for the coordinator and the coordinator then comes back (librdkafka #4605). Admin requests

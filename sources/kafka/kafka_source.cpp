@@ -16,7 +16,15 @@
 namespace lagpilot {
 
 std::string to_string(LagSecondsMethod method) {
-  return method == LagSecondsMethod::kFetch ? "fetch" : "interpolate";
+  switch (method) {
+    case LagSecondsMethod::kFetch:
+      return "fetch";
+    case LagSecondsMethod::kFetchWithInterpolateFallback:
+      return "fetch+interpolate";
+    case LagSecondsMethod::kInterpolate:
+      break;
+  }
+  return "interpolate";
 }
 
 std::optional<LagSecondsMethod> parse_lag_seconds_method(const std::string& name) {
@@ -27,7 +35,6 @@ std::optional<LagSecondsMethod> parse_lag_seconds_method(const std::string& name
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
 constexpr const char* kSpecPath = "spec.source.kafka.";
 
 Error invalid(const std::string& field, const std::string& problem) {
@@ -117,6 +124,7 @@ struct KafkaSource::State {
   State(SourceContext& context, KafkaSourceSpec source_spec, std::shared_ptr<KafkaClient> kafka)
       : spec(std::move(source_spec)),
         options(context.kafka_options()),
+        clock(context.clock()),
         method(spec.lag_seconds_method.value_or(options.default_lag_seconds_method)),
         client(std::move(kafka)),
         registration(context),
@@ -125,8 +133,9 @@ struct KafkaSource::State {
 
   struct PartitionMemory {
     explicit PartitionMemory(std::size_t points) : high_watermarks(points) {}
-    OffsetTimeTable high_watermarks;  // for kInterpolate
-    // kFetch: the head record read at `head_start`, reused while the group stays there.
+    OffsetTimeTable high_watermarks;  // for interpolation
+    // Fetch: the head record read at `head_start`, reused while the group stays there; none when
+    // the read did not return it.
     int64_t head_start = -1;
     std::optional<HeadRecord> head;
   };
@@ -139,6 +148,7 @@ struct KafkaSource::State {
 
   KafkaSourceSpec spec;
   KafkaOptions options;
+  const Clock& clock;
   LagSecondsMethod method;
   std::shared_ptr<KafkaClient> client;
   SourceContext::LiveSourceRegistration registration;
@@ -146,7 +156,7 @@ struct KafkaSource::State {
 
   std::mutex mutex;  // one poll at a time
   std::vector<int32_t> partitions;
-  std::optional<SteadyClock::time_point> partitions_read_at;
+  std::optional<MonotonicTime> partitions_read_at;
   // Admin requests a previous poll stopped waiting for; at most one of each is in flight.
   std::optional<std::future<Result<std::vector<int64_t>>>> committed_in_flight;
   std::optional<std::future<Result<GroupMembers>>> members_in_flight;
@@ -162,6 +172,20 @@ struct KafkaSource::State {
   std::optional<double> lag_seconds_fetched(WallTime now,
                                             const std::map<int32_t, int64_t>& start_offsets,
                                             SteadyDeadline deadline);
+  struct LagSecondsReading {
+    std::optional<double> seconds;
+    std::string method;  // "fetch", "interpolate" or "fetch+interpolate": what the value took
+  };
+  LagSecondsReading lag_seconds_fetched_or_interpolated(
+      WallTime now, const std::map<int32_t, int64_t>& start_offsets, SteadyDeadline deadline);
+  // Reads the head records of the partitions whose start moved since the last read (and, with
+  // `retry_unanswered`, of those the last read did not return). False when the read failed.
+  bool read_head_records(const std::map<int32_t, int64_t>& start_offsets, SteadyDeadline deadline,
+                         bool retry_unanswered);
+  // Time left until `deadline` by the source's clock, for waits on futures.
+  Duration time_left(SteadyDeadline deadline) const {
+    return std::max(Duration::zero(), Duration(deadline - clock.monotonic_now()));
+  }
   PartitionMemory& memory_of(int32_t partition) {
     return memory.try_emplace(partition, options.interpolation_points).first->second;
   }
@@ -169,7 +193,7 @@ struct KafkaSource::State {
 
 Result<QueueSnapshot> KafkaSource::State::poll(WallTime now) {
   std::lock_guard lock(mutex);
-  auto result = read(now, SteadyClock::now() + options.poll_timeout);
+  auto result = read(now, clock.monotonic_now() + options.poll_timeout);
   if (!result.ok()) {
     partitions_read_at.reset();  // the topic may have moved or changed: re-read metadata
     if (!failing) {
@@ -197,11 +221,12 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
     committed_in_flight.reset();  // stale: read afresh below
   }
 
-  if (!partitions_read_at || SteadyClock::now() - *partitions_read_at >= options.metadata_max_age) {
+  if (!partitions_read_at ||
+      clock.monotonic_now() - *partitions_read_at >= options.metadata_max_age) {
     auto read_partitions = client->topic_partitions(spec.topic, deadline);
     if (!read_partitions) return read_partitions.error();
     partitions = std::move(read_partitions).value();
-    partitions_read_at = SteadyClock::now();
+    partitions_read_at = clock.monotonic_now();
     std::erase_if(memory, [&](const auto& entry) {
       return !std::binary_search(partitions.begin(), partitions.end(), entry.first);
     });
@@ -217,7 +242,7 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   if (!members_in_flight) {
     members_in_flight = client->request_group_member_count(spec.consumer_group);
   }
-  if (committed_future.wait_until(deadline) != std::future_status::ready) {
+  if (committed_future.wait_for(time_left(deadline)) != std::future_status::ready) {
     committed_in_flight = std::move(committed_future);
     return Error{"SourceUnreachable", "kafka " + client->settings().describe() +
                                           ": committed offsets of group " + spec.consumer_group +
@@ -262,7 +287,7 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
     partition_lag.lag = std::max<int64_t>(0, partition_lag.high_watermark - start);
     if (partition_lag.lag > 0) start_offsets[partition_lag.partition] = start;
     current.high_watermarks[partition_lag.partition] = partition_lag.high_watermark;
-    if (method == LagSecondsMethod::kInterpolate) {
+    if (method != LagSecondsMethod::kFetch) {
       memory_of(partition_lag.partition).high_watermarks.record(partition_lag.high_watermark, now);
     }
     snapshot.consumer_lag += partition_lag.lag;
@@ -273,11 +298,17 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   if (!partitions.empty()) snapshot.max_useful_consumers = static_cast<int>(partitions.size());
   snapshot.progress_position = committed_offset_total(snapshot.partition_lags);
 
-  snapshot.lag_seconds = method == LagSecondsMethod::kFetch
-                             ? lag_seconds_fetched(now, start_offsets, deadline)
-                             : lag_seconds_interpolated(now, start_offsets);
+  if (method == LagSecondsMethod::kFetchWithInterpolateFallback) {
+    LagSecondsReading reading = lag_seconds_fetched_or_interpolated(now, start_offsets, deadline);
+    snapshot.lag_seconds = reading.seconds;
+    snapshot.lag_seconds_method = std::move(reading.method);
+  } else {
+    snapshot.lag_seconds = method == LagSecondsMethod::kFetch
+                               ? lag_seconds_fetched(now, start_offsets, deadline)
+                               : lag_seconds_interpolated(now, start_offsets);
+  }
 
-  if (members_in_flight->wait_until(deadline) == std::future_status::ready) {
+  if (members_in_flight->wait_for(time_left(deadline)) == std::future_status::ready) {
     auto members = members_in_flight->get();
     members_in_flight.reset();
     if (members.ok() && members->no_classic_group && !current.committed.empty()) {
@@ -331,27 +362,34 @@ std::optional<double> KafkaSource::State::lag_seconds_interpolated(
   return oldest;
 }
 
-std::optional<double> KafkaSource::State::lag_seconds_fetched(
-    WallTime now, const std::map<int32_t, int64_t>& start_offsets, SteadyDeadline deadline) {
+bool KafkaSource::State::read_head_records(const std::map<int32_t, int64_t>& start_offsets,
+                                           SteadyDeadline deadline, bool retry_unanswered) {
   std::map<int32_t, int64_t> to_read;
   for (const auto& [partition, start] : start_offsets) {
     const PartitionMemory& remembered = memory_of(partition);
-    if (!remembered.head || remembered.head_start != start) to_read[partition] = start;
-  }
-  if (!to_read.empty()) {
-    auto heads = client->read_head_records(spec.topic, to_read, deadline);
-    if (!heads) {
-      spdlog::debug("kafka source={} head records unavailable: {}", description,
-                    heads.error().message);
-      return std::nullopt;
-    }
-    for (const auto& [partition, start] : to_read) {
-      PartitionMemory& remembered = memory_of(partition);
-      auto head = heads->find(partition);
-      remembered.head_start = start;
-      remembered.head = head == heads->end() ? std::nullopt : std::optional(head->second);
+    if (remembered.head_start != start || (retry_unanswered && !remembered.head)) {
+      to_read[partition] = start;
     }
   }
+  if (to_read.empty()) return true;
+  auto heads = client->read_head_records(spec.topic, to_read, deadline);
+  if (!heads) {
+    spdlog::debug("kafka source={} head records unavailable: {}", description,
+                  heads.error().message);
+    return false;
+  }
+  for (const auto& [partition, start] : to_read) {
+    PartitionMemory& remembered = memory_of(partition);
+    auto head = heads->find(partition);
+    remembered.head_start = start;
+    remembered.head = head == heads->end() ? std::nullopt : std::optional(head->second);
+  }
+  return true;
+}
+
+std::optional<double> KafkaSource::State::lag_seconds_fetched(
+    WallTime now, const std::map<int32_t, int64_t>& start_offsets, SteadyDeadline deadline) {
+  if (!read_head_records(start_offsets, deadline, /*retry_unanswered=*/true)) return std::nullopt;
   double oldest = 0;
   for (const auto& [partition, start] : start_offsets) {
     const PartitionMemory& remembered = memory_of(partition);
@@ -359,6 +397,36 @@ std::optional<double> KafkaSource::State::lag_seconds_fetched(
     oldest = std::max(oldest, seconds_between(remembered.head->timestamp, now));
   }
   return oldest;
+}
+
+KafkaSource::State::LagSecondsReading KafkaSource::State::lag_seconds_fetched_or_interpolated(
+    WallTime now, const std::map<int32_t, int64_t>& start_offsets, SteadyDeadline deadline) {
+  // A failed read leaves every partition's memory as it was: those whose start moved fall back
+  // this poll and are read again at the next.
+  read_head_records(start_offsets, deadline, /*retry_unanswered=*/false);
+  bool fetched = false;
+  bool interpolated = false;
+  bool unknown = false;
+  double oldest = 0;
+  for (const auto& [partition, start] : start_offsets) {
+    const PartitionMemory& remembered = memory_of(partition);
+    if (remembered.head && remembered.head_start == start) {
+      fetched = true;
+      oldest = std::max(oldest, seconds_between(remembered.head->timestamp, now));
+      continue;
+    }
+    interpolated = true;
+    const auto appended_at = remembered.high_watermarks.time_of_offset(start);
+    if (appended_at) {
+      oldest = std::max(oldest, seconds_between(*appended_at, now));
+    } else {
+      unknown = true;
+    }
+  }
+  LagSecondsReading reading;
+  if (!unknown) reading.seconds = oldest;
+  reading.method = interpolated ? (fetched ? "fetch+interpolate" : "interpolate") : "fetch";
+  return reading;
 }
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaSourceSpec& spec,
@@ -387,8 +455,12 @@ LagSecondsMethod KafkaSource::lag_seconds_method() const { return state_->method
 const KafkaClient& KafkaSource::client() const { return *state_->client; }
 
 KafkaSourceKind::KafkaSourceKind(KafkaOptions kafka_options)
+    : KafkaSourceKind(std::move(kafka_options), system_clock_) {}
+
+KafkaSourceKind::KafkaSourceKind(KafkaOptions kafka_options, Clock& clock)
     : kafka_options_(std::move(kafka_options)),
-      kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_)) {}
+      clock_(clock),
+      kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_, clock_)) {}
 
 KafkaSourceKind::~KafkaSourceKind() = default;
 

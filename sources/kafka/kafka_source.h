@@ -21,7 +21,10 @@ class KafkaClientPool;
 // start; it must outlive every source created with it.
 class KafkaSourceKind final : public SourceKind {
  public:
+  // Times with the system clock.
   explicit KafkaSourceKind(KafkaOptions kafka_options = {});
+  // Times with `clock` (poll deadlines, cache ages), which must outlive the kind.
+  KafkaSourceKind(KafkaOptions kafka_options, Clock& clock);
   ~KafkaSourceKind() override;
   KafkaSourceKind(const KafkaSourceKind&) = delete;
   KafkaSourceKind& operator=(const KafkaSourceKind&) = delete;
@@ -35,6 +38,7 @@ class KafkaSourceKind final : public SourceKind {
 
   const KafkaOptions& kafka_options() const { return kafka_options_; }
   KafkaClientPool& kafka_clients() { return *kafka_clients_; }
+  Clock& clock() const { return clock_; }
 
   // Held by every source for its lifetime; keeps live_sources() exact.
   class LiveSourceRegistration {
@@ -50,6 +54,8 @@ class KafkaSourceKind final : public SourceKind {
 
  private:
   KafkaOptions kafka_options_;
+  SystemClock system_clock_;  // used unless a clock is given
+  Clock& clock_;
   std::atomic<int> live_sources_{0};
   std::unique_ptr<KafkaClientPool> kafka_clients_;
 };

@@ -36,9 +36,9 @@ TEST_P(KafkaSourceCase, ReportsExactLagPerPartitionWithLatestReset) {
   EXPECT_EQ(snapshot.time, kT0 + seconds(60));
   EXPECT_FALSE(snapshot.ingress_rate.has_value());  // first poll: no rates
   EXPECT_FALSE(snapshot.egress_rate.has_value());
-  // Default method: interpolation needs an earlier poll.
-  EXPECT_EQ(snapshot.lag_seconds_method, "interpolate");
-  EXPECT_FALSE(snapshot.lag_seconds.has_value());
+  // Default method: fetch, known from the first poll.
+  EXPECT_EQ(snapshot.lag_seconds_method, "fetch");
+  EXPECT_TRUE(snapshot.lag_seconds.has_value());
   if (kafka.describes_groups()) {
     EXPECT_EQ(snapshot.consumers, std::optional<int>(0));  // committed, no members
   } else {
@@ -70,6 +70,24 @@ TEST_P(KafkaSourceCase, FetchedLagSecondsIsTheAgeOfTheRecordAtTheCommittedOffset
   const QueueSnapshot from_start = poll_ok(*earliest, kT0 + seconds(60));
   ASSERT_TRUE(from_start.lag_seconds.has_value());
   EXPECT_DOUBLE_EQ(*from_start.lag_seconds, 90.0);
+}
+
+TEST_P(KafkaSourceCase, WithoutLagSecondsMethodTheRecordAtTheCommittedOffsetIsFetched) {
+  auto source = make_source(context, orders_spec());
+  ASSERT_TRUE(source);
+  EXPECT_EQ(dynamic_cast<KafkaSource&>(*source).lag_seconds_method(),
+            LagSecondsMethod::kFetchWithInterpolateFallback);
+  const QueueSnapshot snapshot = poll_ok(*source, kT0 + seconds(60));
+  // Every lagging partition's record was read: the value is fetch's alone.
+  EXPECT_EQ(snapshot.lag_seconds_method, "fetch");
+  ASSERT_TRUE(snapshot.lag_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*snapshot.lag_seconds, 57.0);  // partition 0's record 3, stamped T0 + 3 s
+
+  kafka.commit(group, topic, {{0, 10}});  // partition 0 done; partition 2 waits on record 5
+  const QueueSnapshot caught_up = poll_ok(*source, kT0 + seconds(70));
+  EXPECT_EQ(caught_up.lag_seconds_method, "fetch");
+  ASSERT_TRUE(caught_up.lag_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*caught_up.lag_seconds, 59.5);  // stamped T0 + 10.5 s
 }
 
 TEST_P(KafkaSourceCase, NoLagMeansZeroLagSeconds) {

@@ -272,11 +272,12 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   kafka.produce("orders", 1, 10, kT0);
   kafka.commit("order-processor", "orders", {{0, 4}, {1, 6}});
 
+  FakeClock clock;
   KafkaOptions options;
   options.poll_timeout = milliseconds(300);
-  options.admin_request_timeout = seconds(4);
+  options.admin_request_timeout = seconds(3);
   options.admin_recycle_age = seconds(1);
-  SourceContext context(options);
+  SourceContext context(options, clock);
   auto source = create_kafka_source(
       kafka_spec(kafka.bootstrap_servers(), "orders", "order-processor"), {}, context);
   ASSERT_TRUE(source.ok());
@@ -285,12 +286,16 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   poll_ok(**source, kT0);  // metadata, leaders and the coordinator are known now
 
   kafka.set_broker_down(3);
+  // librdkafka's own admin timeout runs on real time, whatever the source's clock.
   const auto stuck_issued = std::chrono::steady_clock::now();
   auto stuck = (*source)->poll(kT0 + seconds(5));
   ASSERT_FALSE(stuck.ok());
   EXPECT_EQ(stuck.error().code, "SourceUnreachable");
+  (void)(*source)->poll(kT0 +
+                        seconds(6));  // the request is younger than admin_recycle_age by the clock
+  EXPECT_EQ(kafka_source.client().recycle_count(), 0);
 
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock.advance(milliseconds(1100));
   auto still_down = (*source)->poll(kT0 + seconds(10));
   ASSERT_FALSE(still_down.ok());
   EXPECT_EQ(kafka_source.client().recycle_count(), 1);
@@ -300,7 +305,7 @@ TEST(KafkaSourceCoordinator, StuckAdminRequestIsAbandonedWithoutCrashing) {
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(recovered->consumer_lag, 10);
   // Outlive the abandoned request's librdkafka timeout (admin_request_timeout after it was
-  // issued): it must not fire into freed memory (ASan would report it).
+  // issued, in real time): it must not fire into freed memory (ASan would report it).
   std::this_thread::sleep_until(stuck_issued + options.admin_request_timeout + milliseconds(500));
   EXPECT_TRUE((*source)->poll(kT0 + seconds(30)).ok());
 }
@@ -325,6 +330,55 @@ TEST_F(KafkaSourceIsolatedTest, NotCoordinatorAnswerToCommittedOffsetsDoesNotCra
     ASSERT_TRUE(recovered.ok()) << recovered.error().message;
     EXPECT_EQ(recovered->consumer_lag, 32);
   }
+}
+
+// Without lagSecondsMethod a source fetches, and interpolates each partition whose record the Fetch
+// does not return: here partition 2, whose leader answers every Fetch with an error.
+TEST_F(KafkaSourceIsolatedTest, OmittedMethodInterpolatesWhereTheFetchCannotRead) {
+  kafka.set_partition_leader(topic, 0, 1);
+  kafka.set_partition_leader(topic, 2, 2);
+  constexpr int16_t kFetchApiKey = 1;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(
+        rd_kafka_mock_broker_push_request_error_rtts(
+            kafka.handle(), 2, kFetchApiKey, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  auto fetch_errors_left = [&] {
+    size_t left = 0;
+    rd_kafka_mock_broker_error_stack_cnt(kafka.handle(), 2, kFetchApiKey, &left);
+    return static_cast<int64_t>(left);
+  };
+  FakeClock clock;
+  KafkaOptions options = test_options();
+  options.poll_timeout = seconds(1);
+  SourceContext fallback_context(options, clock);
+  auto source = make_source(fallback_context, orders_spec());
+  ASSERT_TRUE(source);
+  EXPECT_EQ(dynamic_cast<KafkaSource&>(*source).lag_seconds_method(),
+            LagSecondsMethod::kFetchWithInterpolateFallback);
+
+  const QueueSnapshot first = poll_ok(*source, kT0 + seconds(60));
+  EXPECT_EQ(first.consumer_lag, 32);
+  EXPECT_LT(fetch_errors_left(), 100);  // partition 2 was asked for
+  // Partition 0's record was fetched; partition 2 has one high watermark and no rate yet.
+  EXPECT_EQ(first.lag_seconds_method, "fetch+interpolate");
+  EXPECT_FALSE(first.lag_seconds.has_value());
+  // A Fetch that was in flight when the reader stopped can still reach the broker.
+  ASSERT_TRUE(controlplane::eventually_steady(fetch_errors_left, milliseconds(500), seconds(10),
+                                              milliseconds(50)));
+  const int64_t errors_before = fetch_errors_left();
+
+  kafka.produce(topic, 2, 1, kT0 + seconds(65));  // high watermark 31
+  clock.advance(seconds(10));
+  const QueueSnapshot second = poll_ok(*source, kT0 + seconds(70));
+  // The committed offset of partition 2 stayed: no new Fetch for it.
+  EXPECT_EQ(fetch_errors_left(), errors_before);
+  EXPECT_EQ(second.lag_seconds_method, "fetch+interpolate");
+  ASSERT_TRUE(second.lag_seconds.has_value());
+  // Partition 2's watermark went 30 -> 31 in 10 s: offset 5, 25 records below 30, was reached
+  // 250 s before T0 + 60 s, 260 s ago. (Partition 0's fetched record is 67 s old.)
+  EXPECT_NEAR(*second.lag_seconds, 260.0, 1e-6);
 }
 
 TEST_F(KafkaSourceTest, SourcesOnOneClusterShareOneClient) {
@@ -403,7 +457,10 @@ TEST(KafkaSourceRequests, RequestsPerPollDoNotGrowWithPartitions) {
       commits[p] = 1;
     }
     kafka.commit("group", topic, commits);
-    auto source = make_source(context, kafka_spec(kafka.bootstrap_servers(), topic, "group"));
+    // Interpolation: no Fetch at all. (A fetching source adds Fetch requests only where the
+    // committed offset moved: FetchReadsHeadRecordsOnlyWhereTheCommittedOffsetMoved.)
+    auto source = make_source(context, kafka_spec(kafka.bootstrap_servers(), topic, "group",
+                                                  {{"lagSecondsMethod", "interpolate"}}));
     ASSERT_TRUE(source);
     poll_ok(*source, kT0);  // connects, caches metadata
     kafka.reset_request_counts();

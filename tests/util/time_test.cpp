@@ -32,5 +32,27 @@ TEST(FakeClock, MovesOnlyWhenAdvanced) {
   EXPECT_EQ(clock.now() - start, std::chrono::seconds(5));
 }
 
+TEST(FakeClock, AdvancesWallAndMonotonicTimeTogether) {
+  FakeClock clock;
+  const WallTime wall_start = clock.now();
+  const MonotonicTime monotonic_start = clock.monotonic_now();
+  EXPECT_EQ(clock.monotonic_now(), monotonic_start);
+  clock.advance(std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.now() - wall_start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.monotonic_now() - monotonic_start, std::chrono::milliseconds(1500));
+  clock.sleep_for(std::chrono::seconds(2));  // a fake sleep is an advance
+  EXPECT_EQ(clock.now() - wall_start, std::chrono::milliseconds(3500));
+  EXPECT_EQ(clock.monotonic_now() - monotonic_start, std::chrono::milliseconds(3500));
+}
+
+TEST(SystemClock, MonotonicReadingNeverGoesBack) {
+  SystemClock clock;
+  const MonotonicTime first = clock.monotonic_now();
+  const MonotonicTime second = clock.monotonic_now();
+  EXPECT_GE(second, first);
+  EXPECT_LE(second - first, std::chrono::seconds(10));  // the same clock as steady_clock
+  EXPECT_LE(std::chrono::steady_clock::now() - second, std::chrono::seconds(10));
+}
+
 }  // namespace
 }  // namespace lagpilot
