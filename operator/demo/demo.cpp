@@ -31,6 +31,7 @@
 #include "operator/demo/load_pattern.h"
 #include "operator/demo/svg_plot.h"
 #include "util/clock.h"
+#include "util/duration.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -776,40 +777,14 @@ int DemoRun::run() {
 
 // ---------------------------------------------------------------------------------------------
 
-Result<std::chrono::seconds> parse_duration(const std::string& text) {
-  const Error bad{"InvalidFlag", "\"" + text + "\" is not a duration (e.g. 20s, 2m, 1m30s)"};
-  if (text.empty()) return bad;
-  long long total = 0;
-  std::size_t i = 0;
-  bool bare = true;
-  while (i < text.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad;
-    long long value = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      value = value * 10 + (text[i] - '0');
-      if (value > 1'000'000) return bad;
-      ++i;
-    }
-    if (i == text.size()) {
-      if (!bare) return bad;  // "1m30" is ambiguous
-      total += value;
-      break;
-    }
-    bare = false;
-    const char unit = text[i++];
-    if (unit == 'h') {
-      total += value * 3600;
-    } else if (unit == 'm') {
-      total += value * 60;
-    } else if (unit == 's') {
-      total += value;
-    } else {
-      return bad;
-    }
+Result<std::chrono::seconds> parse_demo_duration(const std::string& text) {
+  auto parsed = parse_whole_seconds(text);
+  if (!parsed) return parsed.error();
+  if (parsed->count() <= 0) return Error{"InvalidFlag", "\"" + text + "\" must be more than 0s"};
+  if (*parsed > std::chrono::hours(24)) {
+    return Error{"InvalidFlag", "\"" + text + "\" is more than 24h"};
   }
-  if (total <= 0) return Error{"InvalidFlag", "\"" + text + "\" must be more than 0s"};
-  if (total > 24 * 3600) return Error{"InvalidFlag", "\"" + text + "\" is more than 24h"};
-  return std::chrono::seconds(total);
+  return *parsed;
 }
 
 Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
@@ -837,7 +812,7 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
     } else if (flag == "--duration") {
       auto text = value();
       if (!text) return text.error();
-      auto duration = parse_duration(*text);
+      auto duration = parse_demo_duration(*text);
       if (!duration) return Error{"InvalidFlag", "--duration: " + duration.error().message};
       options.duration = *duration;
     } else if (flag == "--seed") {
