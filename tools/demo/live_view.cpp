@@ -1,4 +1,4 @@
-#include "operator/demo/live_view.h"
+#include "tools/demo/live_view.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>

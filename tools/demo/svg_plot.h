@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "operator/demo/live_view.h"
+#include "tools/demo/live_view.h"
 
 namespace lagpilot::demo {
 

@@ -1,4 +1,4 @@
-#include "operator/demo/svg_plot.h"
+#include "tools/demo/svg_plot.h"
 #include "util/xml.h"
 
 #include <algorithm>

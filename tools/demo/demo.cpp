@@ -1,4 +1,4 @@
-#include "operator/demo/demo.h"
+#include "tools/demo/demo.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -26,10 +26,10 @@
 #include "kube/rest_client.h"
 #include "kube/yaml.h"
 #include "metrics/queue_source.h"
-#include "operator/demo/demo_kafka.h"
-#include "operator/demo/live_view.h"
-#include "operator/demo/load_pattern.h"
-#include "operator/demo/svg_plot.h"
+#include "tools/demo/demo_kafka.h"
+#include "tools/demo/live_view.h"
+#include "tools/demo/load_pattern.h"
+#include "tools/demo/svg_plot.h"
 #include "util/clock.h"
 #include "util/duration.h"
 
@@ -137,7 +137,7 @@ spec:
 )yaml";
 
 std::string usage_text() {
-  return R"(Usage: lagpilot demo [flags]
+  return R"(Usage: lagpilot-demo [flags]   (scripts/demo builds and runs it)
 
 lagpilot end to end on this machine, no cluster needed. Starts a local Kubernetes control plane
 (controlplane/start: Kubernetes 1.37.2, or 1.20.2 with LAGPILOT_KUBE_VERSION=1.20; the first run
@@ -836,10 +836,10 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
       if (auto ok = no_value(); !ok) return ok.error();
       options.keep = true;
     } else if (!flag.empty() && flag[0] == '-') {
-      return Error{"InvalidFlag", "unknown flag " + flag + " (see lagpilot demo --help)"};
+      return Error{"InvalidFlag", "unknown flag " + flag + " (see lagpilot-demo --help)"};
     } else {
       return Error{"InvalidFlag",
-                   "unexpected argument \"" + flag + "\" (see lagpilot demo --help)"};
+                   "unexpected argument \"" + flag + "\" (see lagpilot-demo --help)"};
     }
   }
   return options;
