@@ -12,9 +12,9 @@
 
 #include "tests/operator/operator_process.h"
 #include "tools/demo/demo.h"
+#include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
-#include "tools/demo/svg_plot.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -162,10 +162,10 @@ TEST(DemoSummary, CountsFromHistoryAndSamples) {
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].reason, "up");  // oldest first
   EXPECT_DOUBLE_EQ(events[0].t, 3);
-  Summary summary = summarize(ramp_samples(), events, 10);
+  RunSummary summary = summarize(ramp_samples(), events, 10);
   EXPECT_EQ(summary.scale_ups, 1);
   EXPECT_EQ(summary.scale_downs, 1);
-  EXPECT_DOUBLE_EQ(summary.seconds_behind, 2);  // lagSeconds 12 and 15 > 10
+  EXPECT_DOUBLE_EQ(summary.violation_seconds, 2);  // lagSeconds 12 and 15 > 10
   EXPECT_EQ(summary.max_lag, 2000);
   EXPECT_EQ(summary.peak_replicas, 4);
   EXPECT_DOUBLE_EQ(summary.replica_seconds, 1 + 1 + 4 * 5 + 2 * 3);

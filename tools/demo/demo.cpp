@@ -27,9 +27,9 @@
 #include "kube/yaml.h"
 #include "metrics/queue_source.h"
 #include "tools/demo/demo_kafka.h"
+#include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
-#include "tools/demo/svg_plot.h"
 #include "util/clock.h"
 #include "util/duration.h"
 
@@ -740,7 +740,7 @@ int DemoRun::run() {
   info.processed = fleet_->processed();
   info.scales_applied = static_cast<int>(observer_.scales().size());
   const auto events = final_scaling_events();
-  const Summary summary = summarize(samples, events, kObjectiveSeconds);
+  const RunSummary summary = summarize(samples, events, kObjectiveSeconds);
 
   int exit_code = 0;
   {
