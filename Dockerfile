@@ -4,7 +4,7 @@
 #   helm install lagpilot helm/lagpilot --set image.repository=<registry>/lagpilot
 #
 # Not built in this repository's CI (no container runtime there); the build stage runs the same
-# CMake build as scripts/build, with only the operator binary as target.
+# CMake build as scripts/build, with only the operator binary as target (no demo, no tests).
 
 # ---- build ------------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS build

@@ -1,10 +1,9 @@
-// lagpilot: the operator binary. Subcommands: run (the operator), version.
+// lagpilot: the operator binary. Subcommands: run (the operator), simulate, version.
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "operator/demo/demo.h"
 #include "operator/options.h"
 #include "operator/run.h"
 #include "operator/simulate.h"
@@ -26,8 +25,6 @@ const char* kUsage = R"(Usage: lagpilot <command> [flags]
 
 Commands:
   run       run the operator (see lagpilot run --help)
-  demo      lagpilot end to end on this machine: local control plane, mock Kafka, consumers
-            scaling live (see lagpilot demo --help)
   simulate  replay an arrival trace against a QueueMonitor spec with the real scaling engine
             (see lagpilot simulate --help)
   version   print the version
@@ -47,7 +44,13 @@ int main(int argc, char** argv) {
     std::printf("lagpilot %s\n", LAGPILOT_VERSION);
     return 0;
   }
-  if (command == "demo") return lagpilot::demo::run_demo(args);  // handles its own signals
+  if (command == "demo") {
+    std::fputs(
+        "lagpilot: the demo is a separate tool of the source tree: run scripts/demo (it builds "
+        "and runs lagpilot-demo)\n",
+        stderr);
+    return 2;
+  }
   if (command == "simulate") return lagpilot::operator_main::run_simulate(args);
   if (command == "run") {
     for (const auto& arg : args) {

@@ -3,6 +3,8 @@
 #include <set>
 #include <sstream>
 
+#include "util/duration.h"
+
 namespace lagpilot::operator_main {
 namespace {
 
@@ -19,31 +21,6 @@ std::optional<long> parse_long(const std::string& text) {
   } catch (...) {
     return std::nullopt;
   }
-}
-
-// "30s", "2m", "1h" or plain seconds.
-std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  long factor = 1;
-  std::string number = text;
-  switch (text.back()) {
-    case 's':
-      number.pop_back();
-      break;
-    case 'm':
-      factor = 60;
-      number.pop_back();
-      break;
-    case 'h':
-      factor = 3600;
-      number.pop_back();
-      break;
-    default:
-      break;
-  }
-  auto value = parse_long(number);
-  if (!value || *value < 0) return std::nullopt;
-  return std::chrono::seconds(*value * factor);
 }
 
 }  // namespace
@@ -101,8 +78,8 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       value = args[++i];
     }
     auto duration = [&](std::chrono::seconds& out) -> std::optional<Error> {
-      auto parsed = parse_duration(value);
-      if (!parsed) return flag_error(name, "\"" + value + "\" is not a duration (e.g. 15s, 2m)");
+      auto parsed = parse_whole_seconds(value);
+      if (!parsed) return flag_error(name, parsed.error().message);
       out = *parsed;
       return std::nullopt;
     };

@@ -64,8 +64,8 @@ std::string format_summary(const SimulationResult& result) {
   std::string text;
   text += "  violation        " + thousands(static_cast<double>(s.violation_seconds)) + " s (" +
           percent(static_cast<double>(s.violation_seconds), static_cast<double>(s.duration)) +
-          " of " + format_duration(s.duration) + ", lagSeconds > " + fixed(s.objective_seconds, 0) +
-          " s)\n";
+          " of " + format_duration(static_cast<std::int64_t>(s.duration)) + ", lagSeconds > " +
+          fixed(s.objective_seconds, 0) + " s)\n";
   text += "  replica-seconds  " + thousands(s.replica_seconds) + " (mean " +
           fixed(s.mean_replicas, 2) + " replicas, peak " + std::to_string(s.peak_replicas) + ")\n";
   text += "  max lag          " + thousands(s.max_lag) + " msgs\n";

@@ -22,9 +22,7 @@ SimulationResult simulate(const Trace& trace, const ModelConfig& model, int init
   SimulationResult result;
   result.policy = autoscaler.name();
   result.trace = trace.description.empty() ? trace.name : trace.description;
-  Summary& summary = result.summary;
-  summary.duration = trace.duration();
-  summary.objective_seconds = options.objective_seconds;
+  RunSummaryBuilder summary(options.objective_seconds);
   if (options.keep_series) result.series.reserve(trace.rates.size());
 
   QueueModel queue(model, initial_replicas);
@@ -36,18 +34,13 @@ SimulationResult simulate(const Trace& trace, const ModelConfig& model, int init
       const int target = std::max(*wanted, 0);
       if (target != before) {
         queue.set_replicas(target);
-        ++summary.scaling_actions;
-        ++(target > before ? summary.scale_ups : summary.scale_downs);
+        summary.add_scaling(before, target);
       }
     }
     const int replicas = queue.state().replicas;
     const QueueState& after = queue.advance(trace.rates[static_cast<std::size_t>(t)]);
 
-    summary.replica_seconds += replicas;
-    summary.peak_replicas = std::max(summary.peak_replicas, replicas);
-    summary.max_lag = std::max(summary.max_lag, after.lag);
-    summary.max_lag_seconds = std::max(summary.max_lag_seconds, after.lag_seconds);
-    if (after.lag_seconds > options.objective_seconds) ++summary.violation_seconds;
+    summary.add_interval(1, replicas, after.lag, after.lag_seconds);
     if (options.keep_series) {
       result.series.push_back(SecondRecord{.time = t,
                                            .arrivals = after.arrivals,
@@ -62,10 +55,10 @@ SimulationResult simulate(const Trace& trace, const ModelConfig& model, int init
       options.progress(t + 1, total);
     }
   }
-  summary.arrived = queue.state().produced;
-  summary.processed = queue.state().consumed;
-  summary.final_lag = queue.state().lag;
-  summary.mean_replicas = total > 0 ? summary.replica_seconds / static_cast<double>(total) : 0;
+  result.summary = summary.summary();
+  result.summary.arrived = queue.state().produced;
+  result.summary.processed = queue.state().consumed;
+  result.summary.final_lag = queue.state().lag;
   return result;
 }
 

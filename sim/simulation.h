@@ -9,6 +9,7 @@
 #include "sim/autoscaler.h"
 #include "sim/model.h"
 #include "sim/traces.h"
+#include "util/run_summary.h"
 
 namespace lagpilot::sim {
 
@@ -24,22 +25,9 @@ struct SecondRecord {
   bool rebalancing = false;
 };
 
-struct Summary {
-  std::int64_t duration = 0;     // seconds simulated
-  double objective_seconds = 0;  // violation: lagSeconds > objective at a second's end
-  std::int64_t violation_seconds = 0;
-  double replica_seconds = 0;  // sum over seconds of spec.replicas
-  double max_lag = 0;
-  double max_lag_seconds = 0;
-  int scaling_actions = 0;  // changes of spec.replicas
-  int scale_ups = 0;
-  int scale_downs = 0;
-  int peak_replicas = 0;
-  double mean_replicas = 0;
-  double arrived = 0;  // messages
-  double processed = 0;
-  double final_lag = 0;
-};
+// The run's figures: one interval per simulated second; arrived, processed and final_lag from
+// the queue model.
+using Summary = RunSummary;
 
 struct SimulationResult {
   std::string policy;  // the autoscaler's name

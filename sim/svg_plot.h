@@ -1,6 +1,7 @@
 #pragma once
 // The picture of a run (or of several policies on one trace): stacked panels sharing the time
-// axis — arrivals, lag (msgs), lagSeconds against the objective, replicas — as a standalone SVG.
+// axis — arrivals, lag (msgs), lagSeconds against the objective, replicas — as a standalone SVG,
+// drawn by util/svg_plot.h.
 #include <string>
 #include <vector>
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "util/duration.h"
+
 namespace lagpilot::sim {
 
 std::optional<double> parse_number(const std::string& text) {
@@ -39,44 +41,9 @@ std::vector<std::string> split_list(const std::string& text, char separator) {
 }
 
 std::optional<std::int64_t> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  if (auto plain = parse_number(text)) {
-    if (*plain < 0) return std::nullopt;
-    return static_cast<std::int64_t>(std::llround(*plain));
-  }
-  double total = 0;
-  std::size_t position = 0;
-  while (position < text.size()) {
-    std::size_t end = position;
-    while (end < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) {
-      ++end;
-    }
-    if (end == position || end == text.size()) return std::nullopt;
-    const auto number = parse_number(text.substr(position, end - position));
-    if (!number) return std::nullopt;
-    double unit = 0;
-    switch (text[end]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return std::nullopt;
-    }
-    total += *number * unit;
-    position = end + 1;
-  }
-  if (total > 1e12) return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(total));
+  const auto parsed = parse_rounded_seconds(text);
+  if (!parsed) return std::nullopt;
+  return parsed->count();
 }
 
 std::string format_duration(std::int64_t seconds) {

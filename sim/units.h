@@ -7,8 +7,8 @@
 
 namespace lagpilot::sim {
 
-// "90", "90s", "20m", "2h", "1d", "1h30m", "1.5h" -> whole seconds (rounded). nullopt when
-// malformed or negative.
+// util/duration.h's parse_duration in the simulator's whole seconds, rounded to the nearest:
+// "90", "90s", "20m", "2h", "1d", "1h30m", "1.5h". nullopt when malformed.
 std::optional<std::int64_t> parse_duration(const std::string& text);
 // 7200 -> "2h", 5400 -> "1h30m", 45 -> "45s", 0 -> "0s".
 std::string format_duration(std::int64_t seconds);

@@ -1,5 +1,5 @@
-// `lagpilot demo`: its pure parts (flags, the load pattern, the summary, the plot) and one real
-// 20 s run of the built binary (local control plane, mock Kafka, consumers, operator).
+// lagpilot-demo (tools/demo/): its pure parts (flags, the load pattern, the summary, the plot) and
+// one real 20 s run of the built tool (local control plane, mock Kafka, consumers, operator).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,11 +10,11 @@
 #include <regex>
 #include <sstream>
 
-#include "operator/demo/demo.h"
-#include "operator/demo/live_view.h"
-#include "operator/demo/load_pattern.h"
-#include "operator/demo/svg_plot.h"
 #include "tests/operator/operator_process.h"
+#include "tools/demo/demo.h"
+#include "tools/demo/demo_plot.h"
+#include "tools/demo/live_view.h"
+#include "tools/demo/load_pattern.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -28,10 +28,10 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-// Runs the lagpilot binary with `args`, stdout and stderr into `log_path`; interrupts it after
+// Runs the lagpilot-demo binary with `args`, stdout and stderr into `log_path`; interrupts it after
 // `limit`. Returns the exit code, or -1 when it did not exit in time or died of a signal.
-int run_lagpilot(const std::vector<std::string>& args, const std::string& log_path,
-                 std::chrono::seconds limit) {
+int run_demo_binary(const std::vector<std::string>& args, const std::string& log_path,
+                    std::chrono::seconds limit) {
   testkit::OperatorProcess process(args, log_path);
   if (process.wait_exit(limit)) return *process.exit_code();
   process.signal(SIGINT);  // the demo cleans up on SIGINT
@@ -64,13 +64,14 @@ TEST(DemoFlags, AllFlagsInBothSpellings) {
 }
 
 TEST(DemoFlags, Durations) {
-  EXPECT_EQ(*parse_duration("20s"), seconds(20));
-  EXPECT_EQ(*parse_duration("2m"), seconds(120));
-  EXPECT_EQ(*parse_duration("1m30s"), seconds(90));
-  EXPECT_EQ(*parse_duration("1h"), seconds(3600));
-  EXPECT_EQ(*parse_duration("45"), seconds(45));
-  for (const char* bad : {"", "0s", "2x", "1m30", "-5s", "s", "25h", "1.5m"}) {
-    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  EXPECT_EQ(*parse_demo_duration("20s"), seconds(20));
+  EXPECT_EQ(*parse_demo_duration("2m"), seconds(120));
+  EXPECT_EQ(*parse_demo_duration("1m30s"), seconds(90));
+  EXPECT_EQ(*parse_demo_duration("1.5m"), seconds(90));  // util/duration.h: fractions too
+  EXPECT_EQ(*parse_demo_duration("1h"), seconds(3600));
+  EXPECT_EQ(*parse_demo_duration("45"), seconds(45));
+  for (const char* bad : {"", "0s", "2x", "1m30", "-5s", "s", "25h", "1500ms"}) {
+    EXPECT_FALSE(parse_demo_duration(bad).ok()) << bad;
   }
 }
 
@@ -161,10 +162,10 @@ TEST(DemoSummary, CountsFromHistoryAndSamples) {
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].reason, "up");  // oldest first
   EXPECT_DOUBLE_EQ(events[0].t, 3);
-  Summary summary = summarize(ramp_samples(), events, 10);
+  RunSummary summary = summarize(ramp_samples(), events, 10);
   EXPECT_EQ(summary.scale_ups, 1);
   EXPECT_EQ(summary.scale_downs, 1);
-  EXPECT_DOUBLE_EQ(summary.seconds_behind, 2);  // lagSeconds 12 and 15 > 10
+  EXPECT_DOUBLE_EQ(summary.violation_seconds, 2);  // lagSeconds 12 and 15 > 10
   EXPECT_EQ(summary.max_lag, 2000);
   EXPECT_EQ(summary.peak_replicas, 4);
   EXPECT_DOUBLE_EQ(summary.replica_seconds, 1 + 1 + 4 * 5 + 2 * 3);
@@ -245,11 +246,11 @@ class DemoBinary : public ::testing::Test {
 
 TEST_F(DemoBinary, BadFlagIsOneLineAndExit2) {
   const std::string log = (dir_ / "bad-flag.log").string();
-  EXPECT_EQ(run_lagpilot({"demo", "--duration", "forever"}, log, seconds(10)), 2);
+  EXPECT_EQ(run_demo_binary({"--duration", "forever"}, log, seconds(10)), 2);
   const std::string output = read_file(log);
   EXPECT_EQ(output,
             "lagpilot demo: --duration: \"forever\" is not a duration (e.g. 20s, 2m, 1m30s)\n");
-  EXPECT_EQ(run_lagpilot({"demo", "--help"}, log, seconds(10)), 0);
+  EXPECT_EQ(run_demo_binary({"--help"}, log, seconds(10)), 0);
   EXPECT_NE(read_file(log).find("--use-kubeconfig"), std::string::npos);
 }
 
@@ -259,12 +260,12 @@ TEST_F(DemoBinary, TwentySecondsScaleUpAndDownWithSummaryAndPlot) {
   const std::string log = (dir_ / "demo.log").string();
   const std::string plot = (dir_ / "demo.svg").string();
   const auto started = std::chrono::steady_clock::now();
-  const int code = run_lagpilot({"demo", "--duration", "20s", "--plot", plot}, log, seconds(150));
+  const int code = run_demo_binary({"--duration", "20s", "--plot", plot}, log, seconds(150));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string output = read_file(log);
   ASSERT_EQ(code, 0) << output;
-  std::printf("lagpilot demo --duration 20s took %.1f s\n", took);
+  std::printf("lagpilot-demo --duration 20s took %.1f s\n", took);
 
   std::smatch counts;
   ASSERT_TRUE(

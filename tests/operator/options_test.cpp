@@ -37,6 +37,25 @@ TEST(RunOptions, BadFlagsNameTheFlag) {
   }
 }
 
+TEST(RunOptions, DurationsAreCompoundAndWholeSeconds) {
+  auto options = parse_run_options({"--lease-duration", "1m30s", "--renew-deadline=1.5m",
+                                    "--retry-period", "2000ms", "--health-stall-timeout", "90"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->lease_duration, std::chrono::seconds(90));
+  EXPECT_EQ(options->renew_deadline, std::chrono::seconds(90));
+  EXPECT_EQ(options->retry_period, std::chrono::seconds(2));
+  EXPECT_EQ(options->health_stall_timeout, std::chrono::seconds(90));
+
+  auto fraction = parse_run_options({"--retry-period", "1500ms"});
+  ASSERT_FALSE(fraction.ok());
+  EXPECT_EQ(fraction.error().message,
+            "--retry-period: \"1500ms\" is not a whole number of seconds");
+  auto malformed = parse_run_options({"--lease-duration=1m30"});
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().message,
+            "--lease-duration: \"1m30\" is not a duration (e.g. 20s, 2m, 1m30s)");
+}
+
 TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
   auto line = nlohmann::json::parse(
       json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",

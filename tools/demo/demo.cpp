@@ -1,4 +1,4 @@
-#include "operator/demo/demo.h"
+#include "tools/demo/demo.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -25,12 +25,13 @@
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 #include "kube/yaml.h"
-#include "operator/demo/demo_kafka.h"
-#include "operator/demo/live_view.h"
-#include "operator/demo/load_pattern.h"
-#include "operator/demo/svg_plot.h"
 #include "sources/builtin_sources.h"
+#include "tools/demo/demo_kafka.h"
+#include "tools/demo/demo_plot.h"
+#include "tools/demo/live_view.h"
+#include "tools/demo/load_pattern.h"
 #include "util/clock.h"
+#include "util/duration.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -136,7 +137,7 @@ spec:
 )yaml";
 
 std::string usage_text() {
-  return R"(Usage: lagpilot demo [flags]
+  return R"(Usage: lagpilot-demo [flags]   (scripts/demo builds and runs it)
 
 lagpilot end to end on this machine, no cluster needed. Starts a local Kubernetes control plane
 (controlplane/start: Kubernetes 1.37.2, or 1.20.2 with LAGPILOT_KUBE_VERSION=1.20; the first run
@@ -736,7 +737,7 @@ int DemoRun::run() {
   info.processed = fleet_->processed();
   info.scales_applied = static_cast<int>(observer_.scales().size());
   const auto events = final_scaling_events();
-  const Summary summary = summarize(samples, events, kObjectiveSeconds);
+  const RunSummary summary = summarize(samples, events, kObjectiveSeconds);
 
   int exit_code = 0;
   {
@@ -773,40 +774,14 @@ int DemoRun::run() {
 
 // ---------------------------------------------------------------------------------------------
 
-Result<std::chrono::seconds> parse_duration(const std::string& text) {
-  const Error bad{"InvalidFlag", "\"" + text + "\" is not a duration (e.g. 20s, 2m, 1m30s)"};
-  if (text.empty()) return bad;
-  long long total = 0;
-  std::size_t i = 0;
-  bool bare = true;
-  while (i < text.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad;
-    long long value = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      value = value * 10 + (text[i] - '0');
-      if (value > 1'000'000) return bad;
-      ++i;
-    }
-    if (i == text.size()) {
-      if (!bare) return bad;  // "1m30" is ambiguous
-      total += value;
-      break;
-    }
-    bare = false;
-    const char unit = text[i++];
-    if (unit == 'h') {
-      total += value * 3600;
-    } else if (unit == 'm') {
-      total += value * 60;
-    } else if (unit == 's') {
-      total += value;
-    } else {
-      return bad;
-    }
+Result<std::chrono::seconds> parse_demo_duration(const std::string& text) {
+  auto parsed = parse_whole_seconds(text);
+  if (!parsed) return parsed.error();
+  if (parsed->count() <= 0) return Error{"InvalidFlag", "\"" + text + "\" must be more than 0s"};
+  if (*parsed > std::chrono::hours(24)) {
+    return Error{"InvalidFlag", "\"" + text + "\" is more than 24h"};
   }
-  if (total <= 0) return Error{"InvalidFlag", "\"" + text + "\" must be more than 0s"};
-  if (total > 24 * 3600) return Error{"InvalidFlag", "\"" + text + "\" is more than 24h"};
-  return std::chrono::seconds(total);
+  return *parsed;
 }
 
 Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
@@ -834,7 +809,7 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
     } else if (flag == "--duration") {
       auto text = value();
       if (!text) return text.error();
-      auto duration = parse_duration(*text);
+      auto duration = parse_demo_duration(*text);
       if (!duration) return Error{"InvalidFlag", "--duration: " + duration.error().message};
       options.duration = *duration;
     } else if (flag == "--seed") {
@@ -858,10 +833,10 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
       if (auto ok = no_value(); !ok) return ok.error();
       options.keep = true;
     } else if (!flag.empty() && flag[0] == '-') {
-      return Error{"InvalidFlag", "unknown flag " + flag + " (see lagpilot demo --help)"};
+      return Error{"InvalidFlag", "unknown flag " + flag + " (see lagpilot-demo --help)"};
     } else {
       return Error{"InvalidFlag",
-                   "unexpected argument \"" + flag + "\" (see lagpilot demo --help)"};
+                   "unexpected argument \"" + flag + "\" (see lagpilot-demo --help)"};
     }
   }
   return options;

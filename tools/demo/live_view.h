@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "util/run_summary.h"
+
 namespace lagpilot::demo {
 
 struct Sample {
@@ -40,20 +42,10 @@ struct ScalingEvent {
 std::vector<ScalingEvent> scaling_events_from_status(const nlohmann::json& status,
                                                      double start_unix);
 
-struct Summary {
-  double duration = 0;  // seconds sampled
-  int scale_ups = 0;
-  int scale_downs = 0;
-  double seconds_behind = 0;   // lagSeconds > objective
-  double replica_seconds = 0;  // integral of spec.replicas
-  double mean_replicas = 0;
-  int peak_replicas = 0;
-  std::int64_t max_lag = 0;
-  double max_lag_seconds = 0;
-};
-
-Summary summarize(const std::vector<Sample>& samples, const std::vector<ScalingEvent>& events,
-                  double objective_seconds);
+// The run's figures from the samples (one interval per sample, spec.replicas during it, lag and
+// lagSeconds at its end) and the applied scalings (dry runs do not count).
+RunSummary summarize(const std::vector<Sample>& samples, const std::vector<ScalingEvent>& events,
+                     double objective_seconds);
 
 struct RunInfo {
   std::uint64_t seed = 0;
@@ -70,7 +62,7 @@ struct RunInfo {
   int scales_applied = -1;
 };
 
-std::string format_summary(const Summary& summary, const std::vector<ScalingEvent>& events,
+std::string format_summary(const RunSummary& summary, const std::vector<ScalingEvent>& events,
                            const RunInfo& info);
 
 // "12,345"

@@ -1,4 +1,4 @@
-#include "operator/demo/load_pattern.h"
+#include "tools/demo/load_pattern.h"
 
 #include <cmath>
 #include <cstdio>

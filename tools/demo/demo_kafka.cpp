@@ -1,4 +1,4 @@
-#include "operator/demo/demo_kafka.h"
+#include "tools/demo/demo_kafka.h"
 
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>

@@ -25,8 +25,9 @@ struct DemoOptions {
 
 // Errors name the flag: "--duration: \"2x\" is not a duration (e.g. 20s, 2m, 1m30s)".
 Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args);
-// "20s", "2m", "1m30s", "1h", or plain seconds ("90"); more than 0, at most 24h.
-Result<std::chrono::seconds> parse_duration(const std::string& text);
+// A duration of util/duration.h in whole seconds ("20s", "2m", "1m30s", "90"); more than 0, at
+// most 24h.
+Result<std::chrono::seconds> parse_demo_duration(const std::string& text);
 std::string demo_usage();
 
 // args: everything after "demo". Returns the exit code: 0 done (also when Ctrl-C ended the run

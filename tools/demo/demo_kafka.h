@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "operator/demo/load_pattern.h"
+#include "tools/demo/load_pattern.h"
 #include "util/result.h"
 
 namespace lagpilot::demo {

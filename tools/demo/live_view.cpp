@@ -1,4 +1,4 @@
-#include "operator/demo/live_view.h"
+#include "tools/demo/live_view.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -132,32 +132,23 @@ std::vector<ScalingEvent> scaling_events_from_status(const nlohmann::json& statu
   return events;
 }
 
-Summary summarize(const std::vector<Sample>& samples, const std::vector<ScalingEvent>& events,
-                  double objective_seconds) {
-  Summary summary;
+RunSummary summarize(const std::vector<Sample>& samples, const std::vector<ScalingEvent>& events,
+                     double objective_seconds) {
+  RunSummaryBuilder summary(objective_seconds);
   double previous_t = 0;
   for (const auto& s : samples) {
-    const double dt = std::max(0.0, s.t - previous_t);
+    std::optional<double> lag;
+    if (s.lag) lag = static_cast<double>(*s.lag);
+    summary.add_interval(s.t - previous_t, s.current, lag, s.lag_seconds);
     previous_t = s.t;
-    summary.duration = s.t;
-    summary.replica_seconds += dt * s.current;
-    summary.peak_replicas = std::max(summary.peak_replicas, s.current);
-    if (s.lag) summary.max_lag = std::max(summary.max_lag, *s.lag);
-    if (s.lag_seconds) {
-      summary.max_lag_seconds = std::max(summary.max_lag_seconds, *s.lag_seconds);
-      if (*s.lag_seconds > objective_seconds) summary.seconds_behind += dt;
-    }
   }
-  if (summary.duration > 0) summary.mean_replicas = summary.replica_seconds / summary.duration;
   for (const auto& e : events) {
-    if (e.dry_run) continue;
-    if (e.to > e.from) ++summary.scale_ups;
-    if (e.to < e.from) ++summary.scale_downs;
+    if (!e.dry_run) summary.add_scaling(e.from, e.to);
   }
-  return summary;
+  return summary.summary();
 }
 
-std::string format_summary(const Summary& summary, const std::vector<ScalingEvent>& events,
+std::string format_summary(const RunSummary& summary, const std::vector<ScalingEvent>& events,
                            const RunInfo& info) {
   std::string out;
   out += printf_string("\n── lagpilot demo summary (%s%s, seed %llu) ──\n",
@@ -177,11 +168,11 @@ std::string format_summary(const Summary& summary, const std::vector<ScalingEven
       printf_string("\nscale-ups: %d, scale-downs: %d\n", summary.scale_ups, summary.scale_downs);
   out += printf_string(
       "seconds behind the objective (lagSeconds > targetDrainSeconds %.0f s): %.0f s of %.0f s\n",
-      info.objective_seconds, summary.seconds_behind, summary.duration);
+      info.objective_seconds, summary.violation_seconds, summary.duration);
   out += printf_string("replica-seconds: %.0f (mean %.1f replicas, peak %d)\n",
                        summary.replica_seconds, summary.mean_replicas, summary.peak_replicas);
   out += printf_string("max lag: %s msgs (max lagSeconds %.1f s)\n",
-                       thousands(summary.max_lag).c_str(), summary.max_lag_seconds);
+                       thousands(std::llround(summary.max_lag)).c_str(), summary.max_lag_seconds);
   out += printf_string("messages: produced %s, processed %s\n", thousands(info.produced).c_str(),
                        thousands(info.processed).c_str());
   if (!info.plot_path.empty()) out += "plot: " + info.plot_path + "\n";
