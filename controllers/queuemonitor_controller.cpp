@@ -329,8 +329,9 @@ kube::Informer* QueueMonitorController::deployment_informer_for(const std::strin
 }
 
 ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
+  const std::uint64_t id = ++reconcile_ids_;
   auto cached = cached_monitor(key);
-  if (!cached) return forget(key);
+  if (!cached) return forget(key, id);
   const Json& object = *cached;
   auto [ns, name] = split_key(key);
   auto runtime = runtime_for(key, object.value("/metadata/uid"_json_pointer, ""));
@@ -339,7 +340,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   Pass pass{.key = key,
             .ns = ns,
             .name = name,
-            .id = ++reconcile_ids_,
+            .id = id,
             .object = object,
             .generation = generation,
             .now = now,
@@ -366,12 +367,12 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
       next_poll_delay(key, std::chrono::seconds(spec->poll_interval_seconds), clock_.now()));
 }
 
-ReconcileResult QueueMonitorController::forget(const std::string& key) {
+ReconcileResult QueueMonitorController::forget(const std::string& key, std::uint64_t id) {
   auto [ns, name] = split_key(key);
   drop_runtime(key);
   if (options_.notifier) options_.notifier->remove_monitor({ns, name});
   if (observer_) observer_->on_removed(ns, name);
-  spdlog::debug("monitor={} gone: released its source", key);
+  spdlog::debug("monitor={} reconcile={} gone: released its source", key, id);
   return ReconcileResult::done();
 }
 
@@ -754,6 +755,8 @@ void QueueMonitorController::report(Pass& pass, const QueueMonitorSpec& spec,
                                     const Applied* applied) {
   if (!observer_) return;
   MonitorReport& report = pass.report;
+  report.ns = pass.ns;
+  report.name = pass.name;
   report.source_kind = spec.source_kind;
   report.source_ok = polled.queue.ok();
   if (polled.queue) report.snapshot = *polled.queue;

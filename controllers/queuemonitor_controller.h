@@ -140,7 +140,7 @@ class QueueMonitorController {
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
   // The phases of one reconcile, in order.
-  ReconcileResult forget(const std::string& key);
+  ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);
   Result<QueueMonitorSpec> read_spec(Pass& pass);
   ReconcileResult reject_spec(Pass& pass, const Error& error);
   PolledSources poll_sources(Pass& pass, const QueueMonitorSpec& spec);
