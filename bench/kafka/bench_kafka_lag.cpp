@@ -21,7 +21,7 @@
 #include "sources/kafka/kafka_client.h"
 #include "sources/kafka/kafka_source.h"
 #include "sources/queue_source.h"
-#include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 
 namespace lagpilot {
 namespace {

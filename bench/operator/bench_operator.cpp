@@ -30,7 +30,7 @@
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 #include "sources/builtin_sources.h"
-#include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 
 namespace lagpilot {
 namespace {

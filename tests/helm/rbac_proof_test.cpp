@@ -36,7 +36,7 @@
 #include "controlplane/test_support.h"
 #include "kube/config.h"
 #include "kube/yaml.h"
-#include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/operator/operator_process.h"
 
 namespace lagpilot {

@@ -21,7 +21,7 @@
 
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
-#include "tests/metrics/kafka_mock_fixture.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/operator/exposition.h"
 #include "tests/operator/operator_process.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 // A Kafka cluster for tests: librdkafka's mock cluster (real Kafka protocol on loopback, in this
 // process, no Kafka install). Self-contained, for any test binary:
-//   #include "tests/metrics/kafka_mock_fixture.h"   and link PkgConfig::RDKAFKA.
+//   #include "tests/sources/kafka/kafka_mock_fixture.h"   and link PkgConfig::RDKAFKA.
 //
 //   lagpilot::testkit::KafkaMockCluster kafka;          // 3 brokers
 //   kafka.create_topic("orders", 4);
@@ -37,7 +37,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "tests/metrics/kafka_test_cluster.h"
+#include "tests/sources/kafka/kafka_test_cluster.h"
 
 namespace lagpilot::testkit {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "controlplane/kafka_broker.h"
-#include "tests/metrics/kafka_test_cluster.h"
+#include "tests/sources/kafka/kafka_test_cluster.h"
 
 namespace lagpilot::testkit {
 

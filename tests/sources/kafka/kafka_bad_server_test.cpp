@@ -16,7 +16,7 @@
 
 #include "sources/kafka/kafka_source.h"
 #include "sources/queue_source.h"
-#include "tests/metrics/kafka_source_test_support.h"
+#include "tests/sources/kafka/kafka_source_test_support.h"
 
 namespace lagpilot {
 namespace {

@@ -14,7 +14,7 @@
 #include "controlplane/test_support.h"
 #include "sources/kafka/kafka_source.h"
 #include "sources/queue_source.h"
-#include "tests/metrics/kafka_test_cluster.h"
+#include "tests/sources/kafka/kafka_test_cluster.h"
 
 namespace lagpilot::testkit {
 

@@ -12,7 +12,7 @@
 #include <fstream>
 
 #include "sources/prometheus/prometheus_latency.h"
-#include "tests/latency/prometheus_fixture.h"
+#include "tests/sources/prometheus/prometheus_fixture.h"
 
 namespace lagpilot {
 namespace {

@@ -13,8 +13,8 @@
 #include "controlplane/test_support.h"
 #include "sources/kafka/kafka_client.h"
 #include "sources/queue_source.h"
-#include "tests/metrics/kafka_mock_fixture.h"
-#include "tests/metrics/kafka_source_test_support.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
+#include "tests/sources/kafka/kafka_source_test_support.h"
 
 namespace lagpilot {
 namespace {

@@ -26,8 +26,8 @@
 
 #include "controlplane/kafka_broker.h"
 #include "sources/kafka/kafka_source.h"
-#include "tests/metrics/kafka_real_cluster.h"
-#include "tests/metrics/kafka_source_test_support.h"
+#include "tests/sources/kafka/kafka_real_cluster.h"
+#include "tests/sources/kafka/kafka_source_test_support.h"
 
 namespace lagpilot {
 namespace {
@@ -362,7 +362,7 @@ TEST_P(KafkaBrokerTest, PartitionsAddedWhilePolling) {
 
 // A KIP-848 consumer group (group.protocol=consumer, GA in Kafka 4.0) as librdkafka 2.0.2 sees it.
 // librdkafka 2.0.2 cannot be such a member; the Java client (kafka-clients, in the broker's
-// libs) runs one: tests/metrics/Kip848Member.java through java's source launcher (needs a JDK).
+// libs) runs one: tests/sources/kafka/Kip848Member.java through java's source launcher (needs a JDK).
 class JavaMember {
  public:
   JavaMember(const std::string& java, const std::string& libs, const std::string& output,
@@ -370,7 +370,7 @@ class JavaMember {
       : output_(output) {
     std::vector<std::string> argv = {
         java, "-Xmx128m", "-cp", libs + "/*",
-        std::string(LAGPILOT_SOURCE_DIR) + "/tests/metrics/Kip848Member.java"};
+        std::string(LAGPILOT_SOURCE_DIR) + "/tests/sources/kafka/Kip848Member.java"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> raw;
     for (auto& arg : argv) raw.push_back(arg.data());
