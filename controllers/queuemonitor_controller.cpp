@@ -222,8 +222,7 @@ void QueueMonitorController::worker_loop() {
     queue_.done(*key);
     if (observer_) {
       observer_->on_reconcile(
-          outcome,
-          std::chrono::duration<double>(clock_.monotonic_now() - started).count());
+          outcome, std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     }
   }
 }
@@ -428,16 +427,9 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
     pass.status.queue_metrics(*polled.queue);
     pass.status.set({"SourceReachable", "True", "Polled", polled.queue_description});
   } else {
-    const Error& error = polled.queue.error();
-    Condition unreachable{"SourceReachable", "False",
-                          error.code.empty() ? "SourceError" : error.code, error.message};
-    if (pass.status.is_news(unreachable)) {
-      (void)events_.record(pass.object, kube::EventType::kWarning, unreachable.reason,
-                           error.message);
-    }
-    pass.status.set(unreachable);
+    set_failed(pass, "SourceReachable", "SourceError", polled.queue.error());
     spdlog::warn("monitor={} reconcile={} source poll failed: {}", pass.key, pass.id,
-                 error.message);
+                 polled.queue.error().message);
   }
 
   if (spec.latency.is_null()) {
@@ -473,18 +465,21 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
     pass.status.set({"LatencyAvailable", "True", "Queried", latency_description});
   } else {
     pass.status.no_latency();
-    const Error& error = latency.error();
-    Condition unavailable{"LatencyAvailable", "False",
-                          error.code.empty() ? "LatencyQueryFailed" : error.code, error.message};
-    if (pass.status.is_news(unavailable)) {
-      (void)events_.record(pass.object, kube::EventType::kWarning, unavailable.reason,
-                           error.message);
-    }
-    pass.status.set(unavailable);
+    set_failed(pass, "LatencyAvailable", "LatencyQueryFailed", latency.error());
     spdlog::warn("monitor={} reconcile={} latency unavailable: {}", pass.key, pass.id,
-                 error.message);
+                 latency.error().message);
   }
   return polled;
+}
+
+void QueueMonitorController::set_failed(Pass& pass, const std::string& condition_type,
+                                        const std::string& default_reason, const Error& error) {
+  Condition failed{condition_type, "False", error.code.empty() ? default_reason : error.code,
+                   error.message};
+  // One Event when a failure starts or its reason changes; a failure that persists is no news.
+  if (pass.status.is_news(failed))
+    (void)events_.record(pass.object, kube::EventType::kWarning, failed.reason, error.message);
+  pass.status.set(failed);
 }
 
 // Phase 3: alert rules and SLOs follow the spec's generation; after a restart they continue from

@@ -144,6 +144,9 @@ class QueueMonitorController {
   Result<QueueMonitorSpec> read_spec(Pass& pass);
   ReconcileResult reject_spec(Pass& pass, const Error& error);
   PolledSources poll_sources(Pass& pass, const QueueMonitorSpec& spec);
+  // Condition `condition_type` False with the error's code (or `default_reason`) and message.
+  void set_failed(Pass& pass, const std::string& condition_type, const std::string& default_reason,
+                  const Error& error);
   void configure_alerting(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled);
   Result<int> read_current_replicas(Pass& pass, const TargetRef& target);
   ReconcileResult target_unavailable(Pass& pass, const QueueMonitorSpec& spec,

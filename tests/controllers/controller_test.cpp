@@ -16,9 +16,9 @@
 #include "sources/kafka/kafka_source.h"
 #include "sources/prometheus/prometheus_latency.h"
 #include "sources/source_registry.h"
-#include "tests/sources/prometheus/prometheus_fixture.h"
-#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/notify/test_http_server.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
+#include "tests/sources/prometheus/prometheus_fixture.h"
 
 namespace lagpilot::controllers {
 namespace {
