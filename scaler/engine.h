@@ -22,7 +22,8 @@
 //                      latency < 100 ms: /2 rounded up; otherwise hold
 //  4. Guard rails, in order; Decision::guard_rail names the last one that changed the value.
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
-//     b. Tolerance (HPA): |r / current - 1| <= tolerance keeps current; not from or to zero.
+//     b. Tolerance: |r / current - 1| <= tolerance keeps current; not from or to zero. Unlike
+//        the HPA's (raw usage ratio), r is the rounded recommendation.
 //        The result is this poll's recommendation in the stabilization history.
 //     c. Bounds [minReplicas, upper], upper = maxReplicas, or the most consumers the queue has work
 //        for (the source's limit, e.g. partitions) when known and lower; minReplicas wins over

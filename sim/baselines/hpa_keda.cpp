@@ -66,6 +66,38 @@ int HorizontalPodAutoscaler::stabilize(std::int64_t now, int current, int desire
   return stabilized;
 }
 
+int HorizontalPodAutoscaler::normalize_legacy(std::int64_t now, int current, int desired,
+                                              std::string& reason) {
+  // stabilizeRecommendation: the highest recommendation of the downscale window, this one included.
+  int stabilized = desired;
+  for (const Recommendation& past : recommendations_) {
+    if (past.time > now - config_.downscale_stabilization_seconds)
+      stabilized = std::max(stabilized, past.replicas);
+  }
+  std::erase_if(recommendations_, [&](const Recommendation& past) {
+    return past.time <= now - config_.downscale_stabilization_seconds;
+  });
+  recommendations_.push_back({now, desired});
+  if (stabilized != desired) reason = "ScaleDownStabilized";
+  // convertDesiredReplicasWithRules.
+  const int scale_up_limit = std::max(2 * current, 4);  // calculateScaleUpLimit
+  int most = config_.max_replicas;
+  std::string limiting = "TooManyReplicas";
+  if (most > scale_up_limit) {
+    most = scale_up_limit;
+    limiting = "ScaleUpLimit";
+  }
+  if (stabilized < config_.min_replicas) {
+    reason = "TooFewReplicas";
+    return config_.min_replicas;
+  }
+  if (stabilized > most) {
+    reason = limiting;
+    return most;
+  }
+  return stabilized;
+}
+
 int HorizontalPodAutoscaler::limit_rate(std::int64_t now, int current, int desired,
                                         std::string& reason) const {
   if (desired > current) {
@@ -160,8 +192,12 @@ HpaDecision HorizontalPodAutoscaler::reconcile(std::int64_t now, int current_rep
     }
     decision.metric_replicas = proposal;
     decision.reason = "DesiredWithinRange";
-    const int stabilized = stabilize(now, current, proposal, decision.reason);
-    decision.desired_replicas = limit_rate(now, current, stabilized, decision.reason);
+    if (config_.legacy_behavior) {
+      decision.desired_replicas = normalize_legacy(now, current, proposal, decision.reason);
+    } else {
+      const int stabilized = stabilize(now, current, proposal, decision.reason);
+      decision.desired_replicas = limit_rate(now, current, stabilized, decision.reason);
+    }
   }
   if (decision.desired_replicas > current) {
     scale_up_events_.push_back({now, decision.desired_replicas - current});
@@ -181,12 +217,13 @@ HpaDecision HorizontalPodAutoscaler::reconcile(std::int64_t now, int current_rep
 }
 
 double keda_kafka_metric(std::int64_t total_lag, int partitions, const KedaKafkaConfig& config) {
-  double lag = static_cast<double>(std::max<std::int64_t>(total_lag, 0));
-  if (!config.allow_idle_consumers && partitions > 0 && config.lag_threshold > 0 &&
-      lag / config.lag_threshold > partitions) {
-    lag = partitions * config.lag_threshold;
+  const std::int64_t lag = std::max<std::int64_t>(total_lag, 0);
+  const auto threshold = static_cast<std::int64_t>(config.lag_threshold);
+  if (!config.allow_idle_consumers && partitions > 0 && threshold > 0 &&
+      lag / threshold > partitions) {  // Go's integer division
+    return static_cast<double>(partitions * threshold);
   }
-  return lag;
+  return static_cast<double>(lag);
 }
 
 HpaKedaConfig hpa_keda_config_for(const scaler::ScalingSpec& spec) {
@@ -199,6 +236,7 @@ HpaKedaConfig hpa_keda_config_for(const scaler::ScalingSpec& spec) {
   // KEDA gives the HPA minReplicas = max(minReplicaCount, 1) and handles 0 <-> 1 itself.
   config.hpa.min_replicas = std::max(spec.min_replicas, 1);
   config.hpa.max_replicas = std::max(spec.max_replicas, config.hpa.min_replicas);
+  config.hpa.legacy_behavior = true;  // KEDA sets spec.behavior only from `advanced`
   return config;
 }
 

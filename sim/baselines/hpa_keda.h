@@ -3,16 +3,20 @@
 // without tuning (a ScaledObject with a kafka trigger and no `advanced` section).
 //
 // Sources (see docs/simulate.md for the links):
-// - KEDA, "Apache Kafka" scaler (keda.sh/docs/<version>/scalers/apache-kafka): the metric is the
-//   group's total lag; the HPA gets it as an External metric with an AverageValue target of
-//   lagThreshold, so desired = ceil(totalLag / lagThreshold). Unless allowIdleConsumers, the
-//   replica count will not exceed the partition count: KEDA caps the reported lag at
-//   partitions * lagThreshold. activationLagThreshold decides 0 <-> 1 (with minReplicaCount 0).
-// - KEDA, ScaledObject spec (keda.sh/docs/<version>/reference/scaledobject-spec): pollingInterval
-//   30 s, cooldownPeriod 300 s (only for scaling to zero). The metric the HPA reads is the one
-//   KEDA polled last, refreshed every pollingInterval (the model; KEDA calls this
-//   useCachedMetrics; without it the metrics server asks Kafka at each HPA sync, which
-//   metric_refresh_seconds = 15 reproduces).
+// - KEDA, pkg/scalers/kafka_scaler.go, getTotalLag: the metric is the group's total lag; the HPA
+//   gets it as an External metric with an AverageValue target of lagThreshold, so desired =
+//   ceil(totalLag / lagThreshold). Unless allowIdleConsumers, when totalLag / lagThreshold
+//   (integer division) exceeds the partition count, the reported lag becomes partitions *
+//   lagThreshold; so partitions + 1 replicas are reachable (lag just under (P+1) * threshold).
+//   activationLagThreshold decides 0 <-> 1 (with minReplicaCount 0).
+// - KEDA, ScaledObject spec: pollingInterval 30 s (activation), cooldownPeriod 300 s (only for
+//   scaling to zero). useCachedMetrics (apis/keda/v1alpha1/scaletriggers_types.go) is a per-trigger
+//   opt-in, false by default: KEDA's metrics server then reads Kafka at every HPA request
+//   (pkg/scaling/scale_handler.go, GetScaledObjectMetrics), so the HPA sees a fresh value at each
+//   15 s sync (metric_refresh_seconds 15). 30 reproduces useCachedMetrics: true.
+// - KEDA, controllers/keda/hpa.go (newHPAForScaledObject): spec.behavior comes only from
+//   advanced.horizontalPodAutoscalerConfig.behavior; without `advanced` the HPA has none and takes
+//   its legacy path (below).
 // - Kubernetes, "Horizontal Pod Autoscaling" (kubernetes.io/docs/tasks/run-application/
 //   horizontal-pod-autoscale/) and pkg/controller/podautoscaler (horizontal.go,
 //   replica_calculator.go): sync every 15 s; for an External AverageValue metric
@@ -21,8 +25,13 @@
 //   recordInitialRecommendation): up to the lowest recommendation of the scale-up window, down to
 //   the highest of the scale-down window; then the rate policies from the replicas at the
 //   period's start (events strictly inside the period); min/maxReplicas.
-//   Default behavior: scaleUp window 0 s, policies Percent 100 / 15 s and Pods 4 / 15 s,
-//   selectPolicy Max; scaleDown window 300 s, policy Percent 100 / 15 s (not lagpilot's default).
+//   With spec.behavior (v2 defaults): scaleUp window 0 s, policies Percent 100 / 15 s and Pods
+//   4 / 15 s, selectPolicy Max; scaleDown window 300 s, policy Percent 100 / 15 s.
+//   Without spec.behavior (what KEDA creates; horizontal.go, normalizeDesiredReplicas):
+//   stabilizeRecommendation takes the highest recommendation of the last
+//   --horizontal-pod-autoscaler-downscale-stabilization (300 s), and
+//   convertDesiredReplicasWithRules caps a scale-up at calculateScaleUpLimit = max(2 * current, 4)
+//   per sync (scaleUpLimitFactor 2, scaleUpLimitMinimum 4), with no scale-down rate limit.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,6 +67,10 @@ struct HpaConfig {
   int sync_period_seconds = 15;  // --horizontal-pod-autoscaler-sync-period
   HpaRules scale_up = default_hpa_scale_up();
   HpaRules scale_down = default_hpa_scale_down();
+  // spec.behavior is nil: the legacy path (normalizeDesiredReplicas) instead of scale_up /
+  // scale_down.
+  bool legacy_behavior = false;
+  int downscale_stabilization_seconds = 300;  // --horizontal-pod-autoscaler-downscale-stabilization
 };
 
 struct HpaDecision {
@@ -92,6 +105,7 @@ class HorizontalPodAutoscaler {
     int change = 0;  // replicas added (up events) or removed (down events)
   };
   int stabilize(std::int64_t now, int current, int desired, std::string& reason);
+  int normalize_legacy(std::int64_t now, int current, int desired, std::string& reason);
   int limit_rate(std::int64_t now, int current, int desired, std::string& reason) const;
   int change_in_period(const std::vector<ScaleEvent>& events, std::int64_t now,
                        int period_seconds) const;
@@ -111,11 +125,14 @@ struct KedaKafkaConfig {
   int cooldown_period_seconds = 300;
   int min_replica_count = 1;  // ScaledObject minReplicaCount (KEDA's default is 0)
   int max_replica_count = 10;
-  int metric_refresh_seconds = 30;  // how often the value the HPA reads is refreshed
+  // How often the value the HPA reads is refreshed: 15 (every HPA sync) without useCachedMetrics,
+  // KEDA's default; pollingInterval with it.
+  int metric_refresh_seconds = 15;
 };
 
-// The value KEDA's Kafka scaler reports for the HPA: total lag, capped at partitions *
-// lagThreshold unless allowIdleConsumers (partitions 0 = unknown: no cap).
+// The value KEDA's Kafka scaler reports for the HPA (getTotalLag): total lag; unless
+// allowIdleConsumers, partitions * lagThreshold once totalLag / lagThreshold (integer division)
+// exceeds the partition count (partitions 0 = unknown: no cap).
 double keda_kafka_metric(std::int64_t total_lag, int partitions, const KedaKafkaConfig& config);
 
 struct HpaKedaConfig {
@@ -125,7 +142,7 @@ struct HpaKedaConfig {
 
 // The baseline for a QueueMonitor: lagThreshold = targetLagPerReplica, activationLagThreshold =
 // activationLag, min/maxReplicaCount = min/maxReplicas; everything else KEDA's and the HPA's
-// defaults.
+// defaults as shipped: no useCachedMetrics, no `advanced` (so the HPA's legacy behavior).
 HpaKedaConfig hpa_keda_config_for(const scaler::ScalingSpec& spec);
 
 class HpaKedaAutoscaler final : public Autoscaler {

@@ -107,11 +107,16 @@ TEST(HorizontalPodAutoscaler, OutOfBoundsAndMissingMetrics) {
   EXPECT_EQ(hpa.reconcile(45, 0, 1e6, 5000).reason, "ScalingDisabled");
 }
 
-TEST(KedaKafkaScaler, CapsTheLagAtPartitionsTimesLagThreshold) {
+// kafka_scaler.go, getTotalLag: `if (totalLag / s.metadata.lagThreshold) > totalTopicPartitions`,
+// Go integer division, so a lag just under (P + 1) * lagThreshold passes uncapped and the HPA
+// asks for P + 1 replicas.
+TEST(KedaKafkaScaler, CapsTheLagOnlyWhenItsIntegerRatioExceedsThePartitionCount) {
   KedaKafkaConfig config;
   config.lag_threshold = 5000;
   EXPECT_EQ(keda_kafka_metric(1'000'000, 24, config), 120000);
   EXPECT_EQ(keda_kafka_metric(100000, 24, config), 100000);
+  EXPECT_EQ(keda_kafka_metric(124'999, 24, config), 124'999);  // 24 (integer) is not > 24
+  EXPECT_EQ(keda_kafka_metric(125'000, 24, config), 120'000);  // 25 > 24
   EXPECT_EQ(keda_kafka_metric(1'000'000, 0, config), 1'000'000);
   EXPECT_EQ(keda_kafka_metric(-5, 24, config), 0);
   config.allow_idle_consumers = true;
@@ -132,6 +137,43 @@ TEST(HpaKedaConfigFor, TakesTheThresholdAndBoundsFromTheSpec) {
   EXPECT_EQ(config.hpa.min_replicas, 1);
   EXPECT_EQ(config.hpa.max_replicas, 30);
   EXPECT_EQ(config.hpa.sync_period_seconds, 15);
+  // As shipped: no useCachedMetrics (a fresh value at every HPA sync), no `advanced` (the HPA's
+  // legacy behavior).
+  EXPECT_EQ(config.keda.metric_refresh_seconds, 15);
+  EXPECT_TRUE(config.hpa.legacy_behavior);
+}
+
+// horizontal.go without spec.behavior: normalizeDesiredReplicas -> stabilizeRecommendation (the
+// highest recommendation of the last 300 s) and convertDesiredReplicasWithRules (scale-up capped at
+// calculateScaleUpLimit = max(2 * current, 4) per sync; no scale-down rate limit).
+TEST(HorizontalPodAutoscaler, LegacyBehaviorDoublesOrAddsFourAndHoldsScaleDown300Seconds) {
+  HpaConfig config;
+  config.max_replicas = 100;
+  config.legacy_behavior = true;
+  HorizontalPodAutoscaler hpa(config);
+  HpaDecision d = hpa.reconcile(0, 1, 50000, 1000);  // wants 50
+  EXPECT_EQ(d.desired_replicas, 4);                  // max(2, 4)
+  EXPECT_EQ(d.reason, "ScaleUpLimit");
+  EXPECT_EQ(hpa.reconcile(15, 4, 50000, 1000).desired_replicas, 8);    // max(8, 4)
+  EXPECT_EQ(hpa.reconcile(30, 8, 50000, 1000).desired_replicas, 16);   // max(16, 4)
+  EXPECT_EQ(hpa.reconcile(45, 16, 50000, 1000).desired_replicas, 32);  // the v2 default: 32 too
+  EXPECT_EQ(hpa.reconcile(60, 32, 50000, 1000).desired_replicas, 50);
+  // Lag gone: the highest recommendation of the last 300 s (50) holds ...
+  d = hpa.reconcile(75, 50, 0, 1000);
+  EXPECT_EQ(d.desired_replicas, 50);
+  EXPECT_EQ(d.reason, "ScaleDownStabilized");
+  EXPECT_EQ(hpa.reconcile(345, 50, 0, 1000).desired_replicas, 50);  // 50 recommended at 60
+  // ... and once it has left the window the HPA drops to minReplicas at once.
+  d = hpa.reconcile(375, 50, 0, 1000);
+  EXPECT_EQ(d.desired_replicas, 1);
+  EXPECT_EQ(d.reason, "TooFewReplicas");
+
+  HpaConfig small = config;
+  small.max_replicas = 6;
+  HorizontalPodAutoscaler capped(small);
+  d = capped.reconcile(0, 5, 50000, 1000);  // limit max(10, 4) > maxReplicas 6
+  EXPECT_EQ(d.desired_replicas, 6);
+  EXPECT_EQ(d.reason, "TooManyReplicas");
 }
 
 QueueState queue(std::int64_t time, double lag) {
@@ -142,17 +184,31 @@ QueueState queue(std::int64_t time, double lag) {
   return state;
 }
 
-TEST(HpaKedaAutoscaler, TheHpaReadsWhatKedaPolledLast) {
+TEST(HpaKedaAutoscaler, WithoutUseCachedMetricsTheHpaReadsKafkaAtEverySync) {
   scaler::ScalingSpec spec;
   spec.max_replicas = 24;
   HpaKedaAutoscaler autoscaler(hpa_keda_config_for(spec));
   EXPECT_FALSE(autoscaler.tick(queue(0, 0), 4));
+  for (int t = 1; t < 15; ++t) EXPECT_FALSE(autoscaler.tick(queue(t, 100000), 4));
+  // The HPA syncs at 15 s and reads the lag now: 100,000 / 5,000 = 20, limited to max(8, 4).
+  EXPECT_EQ(autoscaler.tick(queue(15, 100000), 4), 8);
+  // At 30: max(16, 4) = 16.
+  EXPECT_EQ(autoscaler.tick(queue(30, 100000), 8), 16);
+}
+
+TEST(HpaKedaAutoscaler, WithUseCachedMetricsTheHpaReadsWhatKedaPolledLast) {
+  scaler::ScalingSpec spec;
+  spec.max_replicas = 24;
+  HpaKedaConfig config = hpa_keda_config_for(spec);
+  config.keda.metric_refresh_seconds = config.keda.polling_interval_seconds;
+  HpaKedaAutoscaler autoscaler(config);
+  EXPECT_FALSE(autoscaler.tick(queue(0, 0), 4));
   // The HPA syncs at 15 s but KEDA last polled at 0 (lag 0): nothing to do.
   EXPECT_FALSE(autoscaler.tick(queue(15, 100000), 4));
   for (int t = 16; t < 30; ++t) EXPECT_FALSE(autoscaler.tick(queue(t, 100000), 4));
-  // KEDA polls at 30: 100,000 / 5,000 = 20, rate limited to max(8, 8).
+  // KEDA polls at 30: 100,000 / 5,000 = 20, limited to max(8, 4).
   EXPECT_EQ(autoscaler.tick(queue(30, 100000), 4), 8);
-  // At 45 the HPA reuses the value from 30: max(16, 12) = 16.
+  // At 45 the HPA reuses the value from 30: max(16, 4) = 16.
   EXPECT_EQ(autoscaler.tick(queue(45, 0), 8), 16);
 }
 
@@ -185,13 +241,14 @@ TEST(HpaKedaAutoscaler, SmallTraceByHand) {
   Trace trace{
       .name = "constant", .description = "constant", .rates = std::vector<double>(60, 1000)};
   const SimulationResult result = simulate(trace, model, 1, autoscaler, RunOptions{});
-  // t=0: lag 0, the window holds 1. t=15: still KEDA's value from 0. t=30: lag 27,000, capped at
-  // 10 partitions * 1,000 -> wants 10, allowed max(2, 5) = 5. t=45: from 5, max(10, 9) = 10.
+  // t=0: lag 0 wants 0; the window's 1 (the initial recommendation) holds. t=15: lag 13,500, capped
+  // at 10 partitions * 1,000 -> wants 10, allowed max(2, 4) = 4. t=30: from 4, max(8, 4) = 8.
+  // t=45: from 8, max(16, 4) -> 10.
   for (const SecondRecord& second : result.series) {
-    const int expected = second.time < 30 ? 1 : second.time < 45 ? 5 : 10;
+    const int expected = second.time < 15 ? 1 : second.time < 30 ? 4 : second.time < 45 ? 8 : 10;
     ASSERT_EQ(second.replicas_desired, expected) << "t=" << second.time;
   }
-  EXPECT_EQ(result.summary.scaling_actions, 2);
+  EXPECT_EQ(result.summary.scaling_actions, 3);
 }
 
 }  // namespace
