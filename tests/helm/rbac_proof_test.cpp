@@ -36,8 +36,8 @@
 #include "controlplane/test_support.h"
 #include "kube/config.h"
 #include "kube/yaml.h"
-#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/operator/operator_process.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 
 namespace lagpilot {
 namespace {

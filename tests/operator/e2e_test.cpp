@@ -14,9 +14,9 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/operator_process.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/sources/kafka/kafka_real_cluster.h"
-#include "tests/operator/operator_process.h"
 
 namespace lagpilot {
 namespace {

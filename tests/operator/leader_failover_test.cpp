@@ -36,9 +36,9 @@
 #include "controlplane/test_support.h"
 #include "kube/lease.h"
 #include "operator/leader_election.h"
-#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/operator/fault_proxy.h"
 #include "tests/operator/operator_process.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "util/clock.h"
 
 namespace lagpilot {

@@ -21,9 +21,9 @@
 
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
-#include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/operator/exposition.h"
 #include "tests/operator/operator_process.h"
+#include "tests/sources/kafka/kafka_mock_fixture.h"
 
 namespace lagpilot {
 namespace {

@@ -362,7 +362,8 @@ TEST_P(KafkaBrokerTest, PartitionsAddedWhilePolling) {
 
 // A KIP-848 consumer group (group.protocol=consumer, GA in Kafka 4.0) as librdkafka 2.0.2 sees it.
 // librdkafka 2.0.2 cannot be such a member; the Java client (kafka-clients, in the broker's
-// libs) runs one: tests/sources/kafka/Kip848Member.java through java's source launcher (needs a JDK).
+// libs) runs one: tests/sources/kafka/Kip848Member.java through java's source launcher (needs a
+// JDK).
 class JavaMember {
  public:
   JavaMember(const std::string& java, const std::string& libs, const std::string& output,
