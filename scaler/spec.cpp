@@ -54,6 +54,10 @@ std::optional<Mode> parse_mode(std::string_view text) {
   return std::nullopt;
 }
 
+double objective_seconds(const ScalingSpec& spec) {
+  return spec.freshness_objective_seconds.value_or(spec.target_drain_seconds);
+}
+
 Status validate(const ScalingSpec& spec) {
   const std::string prefix = "spec.scaling.";
   if (spec.min_replicas < 0) {
@@ -86,6 +90,15 @@ Status validate(const ScalingSpec& spec) {
   if (spec.cooldown_seconds < 0) {
     return invalid(prefix + "cooldownSeconds must be >= 0, got " +
                    std::to_string(spec.cooldown_seconds));
+  }
+  if (spec.startup_delay_seconds &&
+      (*spec.startup_delay_seconds < 0 || *spec.startup_delay_seconds > 3600)) {
+    return invalid(prefix + "startupDelaySeconds must be 0-3600, got " +
+                   std::to_string(*spec.startup_delay_seconds));
+  }
+  if (spec.freshness_objective_seconds && !(*spec.freshness_objective_seconds > 0)) {
+    return invalid("spec.slos: the lagSeconds objective must be > 0 s, got " +
+                   std::to_string(*spec.freshness_objective_seconds));
   }
   if (spec.fallback.failure_threshold < 1) {
     return invalid(prefix + "fallback.failureThreshold must be >= 1, got " +

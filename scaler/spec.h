@@ -61,7 +61,30 @@ struct ScalingSpec {
   Fallback fallback;
   int history_limit = 20;  // status.scalingHistory length; used by the controller, not the engine
   ThroughputLearning learning;
+
+  // The freshness objective the default policy plans for: lagSeconds <= this. The goodWhen
+  // threshold of the first spec.slos item on metric lagSeconds (op "<=" or "<"); nullopt without
+  // one, and then targetDrainSeconds is the objective (objective_seconds()).
+  std::optional<double> freshness_objective_seconds;
+  // spec.scaling.startupDelaySeconds: seconds from a scale-up to the new consumers doing work.
+  // nullopt: learned per monitor from what the source reports.
+  std::optional<int> startup_delay_seconds;
+  // Which of the fields the planner otherwise chooses the user wrote. The CRD gives these no
+  // schema default, so an omitted field stays omitted and the planner may choose; a written one
+  // applies as written ("explicit settings win"). Their values above are the documented defaults
+  // either way.
+  struct UserSet {
+    bool target_drain_seconds = false;
+    bool scale_up = false;    // spec.scaling.scaleUp (any of its fields)
+    bool scale_down = false;  // spec.scaling.scaleDown (any of its fields)
+    bool cooldown_seconds = false;
+  };
+  UserSet user_set;
 };
+
+// The lagSeconds bound the default policy plans for: freshness_objective_seconds, else
+// targetDrainSeconds.
+double objective_seconds(const ScalingSpec& spec);
 
 // CRD spellings: "drainTime", "lagPerReplica", "depthLatency"; parsing is case-sensitive.
 std::string to_string(Policy policy);
