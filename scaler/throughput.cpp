@@ -1,6 +1,7 @@
 #include "scaler/throughput.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace lagpilot::scaler {
@@ -21,6 +22,75 @@ std::optional<double> ThroughputEstimate::per_replica_rate() const {
   return per_replica_rate_;
 }
 
+LearningStep ThroughputEstimate::observe(const Observation& observation, int current_replicas,
+                                         const ScalingSpec& spec) {
+  Poll poll;
+  if (observation.ok) {
+    poll.workers = workers(observation, current_replicas);
+    poll.backlog = backlog(observation);
+    poll.busy_rate = busy_per_replica_rate(observation, current_replicas, spec.learning);
+  }
+  track_start_up(observation, poll.workers);
+
+  LearningStep step = LearningStep::kSampled;
+  const auto same_workers = [&](const std::optional<Poll>& earlier) {
+    return !earlier || earlier->workers == poll.workers;
+  };
+  if (!poll.busy_rate) {
+    step = LearningStep::kNotBusy;
+  } else if (previous_ && previous_->backlog &&
+             static_cast<double>(*previous_->backlog) <
+                 *observation.egress_rate * spec.learning.min_backlog_seconds) {
+    step = LearningStep::kNotBusy;  // idle at the interval's start
+  } else if (!same_workers(previous_) || !same_workers(before_previous_)) {
+    step = LearningStep::kWorkersChanged;
+  } else if (!started(observation, *poll.busy_rate, spec)) {
+    step = LearningStep::kStartingUp;
+  } else if (previous_ && previous_->busy_rate &&
+             *poll.busy_rate < kPauseShare * *previous_->busy_rate) {
+    step = LearningStep::kPaused;
+  } else {
+    add_sample(*poll.busy_rate, spec.learning.smoothing);
+  }
+  before_previous_ = std::move(previous_);
+  previous_ = poll;
+  return step;
+}
+
+void ThroughputEstimate::track_start_up(const Observation& observation,
+                                        std::optional<int> workers) {
+  if (observation.consumers) {
+    start_up_.reset();  // members are counted: only those that joined are workers
+    return;
+  }
+  if (!workers || !previous_ || !previous_->workers || *workers <= *previous_->workers) return;
+  std::optional<double> reference = per_replica_rate();
+  if (!reference && previous_) reference = previous_->busy_rate;
+  if (start_up_ && !reference) reference = start_up_->reference;
+  start_up_ = StartUp{observation.time, reference};
+}
+
+bool ThroughputEstimate::started(const Observation& observation, double rate,
+                                 const ScalingSpec& spec) {
+  if (!start_up_) return true;
+  const double allowance = spec.startup_delay_seconds.value_or(kDefaultStartupSeconds);
+  const double waited = std::chrono::duration<double>(observation.time - start_up_->since).count();
+  if (waited >= allowance ||
+      (start_up_->reference && rate >= kStartedShare * *start_up_->reference)) {
+    start_up_.reset();
+    return true;
+  }
+  return false;
+}
+
+int workers(const Observation& observation, int current_replicas) {
+  int workers = current_replicas;
+  if (observation.consumers) workers = std::min(workers, *observation.consumers);
+  if (observation.max_useful_consumers > 0)
+    workers = std::min(workers, observation.max_useful_consumers);
+  return workers;
+}
+
 std::optional<double> busy_per_replica_rate(const Observation& observation, int current_replicas,
                                             const ThroughputLearning& learning) {
   const auto messages = backlog(observation);
@@ -28,13 +98,9 @@ std::optional<double> busy_per_replica_rate(const Observation& observation, int 
   const double egress = *observation.egress_rate;
   if (!std::isfinite(egress) || egress <= 0 || *messages <= 0) return std::nullopt;
   if (static_cast<double>(*messages) < egress * learning.min_backlog_seconds) return std::nullopt;
-
-  int workers = current_replicas;
-  if (observation.consumers) workers = std::min(workers, *observation.consumers);
-  if (observation.max_useful_consumers > 0)
-    workers = std::min(workers, observation.max_useful_consumers);
-  if (workers <= 0) return std::nullopt;
-  return egress / workers;
+  const int count = workers(observation, current_replicas);
+  if (count <= 0) return std::nullopt;
+  return egress / count;
 }
 
 }  // namespace lagpilot::scaler

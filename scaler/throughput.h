@@ -1,32 +1,86 @@
 #pragma once
 // Learning how many messages per second one replica processes, for the drainTime policy.
+//
+// Each successful poll may give one sample, egressRate / workers, for an EWMA. A sample must come
+// from consumers that were all consuming and saturated for the whole interval the egress rate was
+// measured over (since the previous poll); anything else is lower than their capacity and would
+// make every scale-up ask for too many replicas. ThroughputEstimate::observe() takes a sample only
+// when, in order:
+//  1. Busy: the backlog is at least learning.min_backlog_seconds of work at the egress rate at
+//     this poll and at the previous one (the interval's start). An idle consumer's egress is the
+//     arrival rate, not its capacity.
+//  2. Settled workers: workers (current replicas, or fewer when the group has fewer members or the
+//     queue has work for fewer consumers) were the same at this poll and the two before it: no
+//     join, leave or the rebalance pause after one inside the interval.
+//  3. Started: after the workers grew while the source cannot count members (only the target's
+//     replicas are known, and new pods take a while to consume), until the egress per worker
+//     reaches kStartedShare of the rate before the change (the estimate, or the last busy poll's
+//     rate) or startupDelaySeconds (kDefaultStartupSeconds when unset) have passed. Partly-ready
+//     windows look exactly like lower capacity; only the new pods' arrival tells them apart.
+//  4. No pause: the per-worker rate is at least kPauseShare of the previous busy poll's with the
+//     same workers. A rebalance, restart or GC pause inside one interval shows as such a dip; a
+//     lasting change passes at the next poll.
 #include <optional>
 
 #include "scaler/observation.h"
 #include "scaler/spec.h"
+#include "util/clock.h"
 
 namespace lagpilot::scaler {
 
-// Exponentially weighted moving average of per-replica processing rates (msg/s/replica).
+// What observe() did with a poll, for tests and traces.
+enum class LearningStep {
+  kSampled,
+  kNotBusy,         // failed poll, no egress, or backlog below the minimum at either end
+  kWorkersChanged,  // rule 2
+  kStartingUp,      // rule 3
+  kPaused,          // rule 4
+};
+
 class ThroughputEstimate {
  public:
+  static constexpr double kStartedShare = 0.75;
+  static constexpr double kPauseShare = 0.75;
+  static constexpr int kDefaultStartupSeconds = 60;
+
+  // Learns from one poll (rules above); current_replicas: the target's spec.replicas.
+  LearningStep observe(const Observation& observation, int current_replicas,
+                       const ScalingSpec& spec);
+
   // The first sample is taken as is; later ones move the estimate by `smoothing` of the difference.
+  // observe() calls it; tests and the simulator may seed an estimate with it.
   void add_sample(double per_replica_rate, double smoothing);
   std::optional<double> per_replica_rate() const;
   int samples() const { return samples_; }
 
  private:
+  struct Poll {
+    std::optional<int> workers;  // nullopt: the poll failed
+    std::optional<std::int64_t> backlog;
+    std::optional<double> busy_rate;  // per worker, when busy
+  };
+  // Waiting for workers added at `since` to show in the egress (rule 3).
+  struct StartUp {
+    WallTime since;
+    std::optional<double> reference;  // per-worker rate before the change
+  };
+  void track_start_up(const Observation& observation, std::optional<int> workers);
+  bool started(const Observation& observation, double rate, const ScalingSpec& spec);
+
   double per_replica_rate_ = 0;
   int samples_ = 0;
+  std::optional<Poll> previous_;
+  std::optional<Poll> before_previous_;
+  std::optional<StartUp> start_up_;
 };
 
-// The per-replica rate one observation demonstrates, or nullopt when it says nothing about
-// capacity. Only busy consumers show their capacity: the sample needs a positive egress rate and a
-// backlog of at least learning.min_backlog_seconds of work at that rate. An idle consumer's egress
-// is the arrival rate; learning from it would lower the estimate, scale up, lower it again, and so
-// on. Workers are the replicas that could have consumed: current_replicas, or fewer when the group
-// has fewer members (pods still starting) or the queue has work for fewer consumers (the rest sit
-// idle).
+// The consumers that could have worked at this poll: current_replicas, or fewer when the group has
+// fewer members (pods still starting) or the queue has work for fewer consumers (the rest idle).
+int workers(const Observation& observation, int current_replicas);
+
+// The per-replica rate one observation alone shows (rule 1 at this poll only), or nullopt when it
+// says nothing about capacity: egressRate / workers with a positive egress rate and a backlog of
+// at least learning.min_backlog_seconds of work at that rate.
 std::optional<double> busy_per_replica_rate(const Observation& observation, int current_replicas,
                                             const ThroughputLearning& learning);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "test_support.h"
 
 namespace lagpilot::scaler {
@@ -89,6 +91,155 @@ TEST(BusyPerReplicaRate, NeedsEgressWorkersAndASuccessfulPoll) {
   Observation failed = busy(48'200, 3'690);
   failed.ok = false;
   EXPECT_FALSE(busy_per_replica_rate(failed, 9, ThroughputLearning{}).has_value());
+}
+
+// --- observe(): samples only from consumers that were all consuming and saturated --------------
+
+using testing::at;
+using testing::failed_observation;
+
+constexpr std::int64_t kDeepBacklog = 100'000;  // >= 10 s of work at every rate below
+
+// A poll at `t` s: the backlog, the egress rate since the previous poll and, when the source can
+// count them, the group's members.
+Observation poll(int t, double egress, std::int64_t lag = kDeepBacklog,
+                 std::optional<int> members = std::nullopt) {
+  Observation observation = lag_observation(at(t), lag);
+  observation.egress_rate = egress;
+  observation.consumers = members;
+  return observation;
+}
+
+TEST(ObserveThroughput, SaturatedConsumersGiveEgressPerWorker) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  EXPECT_EQ(estimate.observe(poll(0, 600), 4, spec), LearningStep::kSampled);
+  EXPECT_EQ(estimate.observe(poll(1, 640), 4, spec), LearningStep::kSampled);
+  // 150 + 0.3 * (160 - 150)
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 153);
+  EXPECT_EQ(estimate.samples(), 2);
+}
+
+TEST(ObserveThroughput, IdleConsumersTeachNothing) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  // Caught up: egress is the arrival rate. 300 msgs is 0.5 s of work at 600 msg/s.
+  EXPECT_EQ(estimate.observe(poll(0, 600, 300), 4, spec), LearningStep::kNotBusy);
+  // A burst arrived during the interval: the consumers idled in its first part (the backlog at
+  // its start was 300 msgs), so 480 msg/s is not what 4 of them can do.
+  EXPECT_EQ(estimate.observe(poll(1, 480), 4, spec), LearningStep::kNotBusy);
+  EXPECT_EQ(estimate.observe(poll(2, 600), 4, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+}
+
+TEST(ObserveThroughput, StartUpWaitsForTheNewReplicasToConsume) {
+  // Members unknown (the source cannot describe the group): the target's replicas stand in for
+  // workers, but scaled-up pods consume only once started. 1 -> 5 replicas, 150 msg/s each.
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  EXPECT_EQ(estimate.observe(poll(0, 150), 1, spec), LearningStep::kSampled);
+  // The interval holds the change, then the rebalance after it.
+  EXPECT_EQ(estimate.observe(poll(1, 150), 5, spec), LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(2, 150), 5, spec), LearningStep::kWorkersChanged);
+  // Still the one old consumer: 30 msg/s per replica would be learned without the start-up rule.
+  EXPECT_EQ(estimate.observe(poll(3, 150), 5, spec), LearningStep::kStartingUp);
+  // Partly ready, 3 of 5: 90 < 0.75 * 150.
+  EXPECT_EQ(estimate.observe(poll(4, 450), 5, spec), LearningStep::kStartingUp);
+  // All 5 consume: 150 >= 112.5 ends the start-up.
+  EXPECT_EQ(estimate.observe(poll(5, 750), 5, spec), LearningStep::kSampled);
+  EXPECT_EQ(estimate.observe(poll(6, 750), 5, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+}
+
+TEST(ObserveThroughput, StartUpWithoutAReferenceWaitsTheStartupDelay) {
+  ScalingSpec spec;
+  spec.startup_delay_seconds = 10;
+  ThroughputEstimate estimate;
+  EXPECT_EQ(estimate.observe(poll(0, 100, 50), 1, spec), LearningStep::kNotBusy);  // idle
+  EXPECT_EQ(estimate.observe(poll(1, 150), 4, spec), LearningStep::kNotBusy);      // idle at start
+  EXPECT_EQ(estimate.observe(poll(2, 150), 4, spec), LearningStep::kWorkersChanged);
+  // Nothing to compare with: 37.5 msg/s per replica may be one pod of four started, or the
+  // capacity of four. Only the startup delay (since the poll that saw 4) tells.
+  EXPECT_EQ(estimate.observe(poll(3, 150), 4, spec), LearningStep::kStartingUp);
+  EXPECT_EQ(estimate.observe(poll(10, 150), 4, spec), LearningStep::kStartingUp);
+  EXPECT_EQ(estimate.observe(poll(11, 150), 4, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 37.5);
+
+  ThroughputEstimate by_default;  // startupDelaySeconds unset: kDefaultStartupSeconds
+  by_default.observe(poll(0, 100, 50), 1, ScalingSpec{});
+  by_default.observe(poll(1, 150), 4, ScalingSpec{});
+  by_default.observe(poll(2, 150), 4, ScalingSpec{});
+  EXPECT_EQ(by_default.observe(poll(60, 150), 4, ScalingSpec{}), LearningStep::kStartingUp);
+  EXPECT_EQ(by_default.observe(poll(61, 150), 4, ScalingSpec{}), LearningStep::kSampled);
+}
+
+TEST(ObserveThroughput, StartUpReferenceIsTheLastBusyPollWithoutAnEstimate) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  // Busy at 150 msg/s per replica, but never settled long enough for a sample: that rate is the
+  // reference when a third replica comes.
+  estimate.observe(poll(0, 100, 50), 1, spec);
+  EXPECT_EQ(estimate.observe(poll(1, 300), 2, spec), LearningStep::kNotBusy);  // idle at start
+  EXPECT_EQ(estimate.observe(poll(2, 300), 2, spec), LearningStep::kWorkersChanged);
+  EXPECT_FALSE(estimate.per_replica_rate().has_value());
+  EXPECT_EQ(estimate.observe(poll(3, 150), 3, spec), LearningStep::kWorkersChanged);
+  estimate.observe(poll(4, 150), 3, spec);
+  EXPECT_EQ(estimate.observe(poll(5, 300), 3, spec), LearningStep::kStartingUp);  // 100 < 112.5
+  EXPECT_EQ(estimate.observe(poll(6, 420), 3, spec), LearningStep::kSampled);     // 140
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 140);
+}
+
+TEST(ObserveThroughput, CountedMembersNeedNoStartUpWait) {
+  // Members the source counts have joined: they consume once the rebalance is over.
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  EXPECT_EQ(estimate.observe(poll(0, 150, kDeepBacklog, 1), 5, spec), LearningStep::kSampled);
+  EXPECT_EQ(estimate.observe(poll(1, 150, kDeepBacklog, 1), 5, spec), LearningStep::kSampled);
+  EXPECT_EQ(estimate.observe(poll(2, 450, kDeepBacklog, 3), 5, spec),
+            LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(3, 450, kDeepBacklog, 3), 5, spec),
+            LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(4, 450, kDeepBacklog, 3), 5, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+}
+
+TEST(ObserveThroughput, RebalancePauseIsSkippedALastingDropIsLearned) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  estimate.observe(poll(0, 600), 4, spec);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+  // A rebalance (a pod restarted, same count) stopped everyone for half the interval.
+  EXPECT_EQ(estimate.observe(poll(1, 300), 4, spec), LearningStep::kPaused);
+  EXPECT_EQ(estimate.observe(poll(2, 600), 4, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+  // A slower downstream: the first low poll looks like a pause, the second one is learned.
+  EXPECT_EQ(estimate.observe(poll(3, 400), 4, spec), LearningStep::kPaused);
+  EXPECT_EQ(estimate.observe(poll(4, 400), 4, spec), LearningStep::kSampled);
+  // 150 + 0.3 * (100 - 150)
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 135);
+}
+
+TEST(ObserveThroughput, ScaleDownWaitsOutTheRebalance) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  estimate.observe(poll(0, 600), 4, spec);
+  EXPECT_EQ(estimate.observe(poll(1, 200), 2, spec), LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(2, 250), 2, spec), LearningStep::kWorkersChanged);
+  // Fewer workers start no start-up wait: those left were consuming.
+  EXPECT_EQ(estimate.observe(poll(3, 300), 2, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+}
+
+TEST(ObserveThroughput, AFailedPollBreaksTheWorkersRun) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  estimate.observe(poll(0, 600), 4, spec);
+  EXPECT_EQ(estimate.observe(failed_observation(at(1)), 4, spec), LearningStep::kNotBusy);
+  // The egress since the last good poll spans an unknown stretch.
+  EXPECT_EQ(estimate.observe(poll(2, 600), 4, spec), LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(3, 600), 4, spec), LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(4, 600), 4, spec), LearningStep::kSampled);
+  EXPECT_EQ(estimate.samples(), 2);
 }
 
 }  // namespace
