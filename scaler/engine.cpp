@@ -292,15 +292,7 @@ Decision decide(const ScalingSpec& spec, const Observation& observation, int cur
     state.record_recommendation(observation.time, current);
     state.mark_seeded();
   }
-  std::optional<int> members;
-  if (observation.ok) {
-    members = observation.consumers ? std::min(*observation.consumers, current) : current;
-  }
-  const bool stable_members = state.record_membership(members);
-  if (const auto sample = busy_per_replica_rate(observation, current, spec.learning);
-      sample && stable_members) {
-    state.throughput().add_sample(*sample, spec.learning.smoothing);
-  }
+  state.throughput().observe(observation, current, spec);
 
   const Result<Recommendation> recommendation =
       recommend(spec, observation, current, state.throughput());

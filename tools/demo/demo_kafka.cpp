@@ -541,10 +541,15 @@ struct ConsumerFleet::Impl {
 
 ConsumerFleet::ConsumerFleet(const MockKafkaCluster& cluster, std::string group,
                              double per_replica_rate)
+    : ConsumerFleet(cluster.bootstrap_servers(), cluster.topic(), cluster.partitions(),
+                    std::move(group), per_replica_rate) {}
+
+ConsumerFleet::ConsumerFleet(std::string bootstrap_servers, std::string topic, int partitions,
+                             std::string group, double per_replica_rate)
     : impl_(std::make_unique<Impl>()) {
-  impl_->bootstrap = cluster.bootstrap_servers();
-  impl_->topic = cluster.topic();
-  impl_->partitions = cluster.partitions();
+  impl_->bootstrap = std::move(bootstrap_servers);
+  impl_->topic = std::move(topic);
+  impl_->partitions = partitions;
   impl_->group = std::move(group);
   impl_->rate = per_replica_rate;
   impl_->thread = std::thread([this] { impl_->run(); });

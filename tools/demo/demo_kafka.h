@@ -61,6 +61,9 @@ class LoadProducer {
 class ConsumerFleet {
  public:
   ConsumerFleet(const MockKafkaCluster& cluster, std::string group, double per_replica_rate);
+  // The same on any cluster (tests bring their own): consumers of `topic`, which has `partitions`.
+  ConsumerFleet(std::string bootstrap_servers, std::string topic, int partitions, std::string group,
+                double per_replica_rate);
   ~ConsumerFleet();
   ConsumerFleet(const ConsumerFleet&) = delete;
   ConsumerFleet& operator=(const ConsumerFleet&) = delete;
