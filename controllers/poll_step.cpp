@@ -18,6 +18,7 @@ PollInput poll_input(const Result<QueueSnapshot>& queue,
     observation.lag_seconds = s.lag_seconds;
     observation.max_useful_consumers = s.max_useful_consumers.value_or(0);
     observation.consumers = s.consumers;
+    observation.partitions_with_backlog = s.partitions_with_backlog;
     observation.ingress_rate = s.ingress_rate;
     observation.egress_rate = s.egress_rate;
     input.progress_position = s.progress_position;

@@ -11,13 +11,14 @@
 //     stabilization, rate limit or cooldown: KEDA semantics, the operator asked for that count)
 //     until a poll succeeds and normal decisions resume.
 //  2. Learning (drainTime, scaler/throughput.h). A poll adds egressRate / workers (workers =
-//     min(replicas, consumers, maxUsefulConsumers)) to an EWMA of per-replica throughput only
-//     from consumers all consuming and saturated over its interval: backlog >= 10 s of work at
-//     the egress rate at both ends; workers unchanged for three polls (joins, leaves and the
-//     rebalance after them); after the replicas grew with members unknown, the new pods
-//     consuming (egress per worker >= 3/4 of the rate before) or startupDelaySeconds passed; no
-//     dip below 3/4 of the previous poll's rate (a pause). Idle, starting, partly ready or
-//     paused consumers would teach less than their capacity, and every scale-up would overshoot.
+//     min(replicas, consumers, maxUsefulConsumers, partitionsWithBacklog)) to an EWMA of
+//     per-replica throughput only from consumers all consuming and saturated over its interval:
+//     backlog >= 10 s of work at the egress rate at both ends; workers unchanged for three polls
+//     (joins, leaves and the rebalance after them); after the replicas grew with members unknown,
+//     the new pods consuming (egress per worker >= 3/4 of the rate before) or
+//     startupDelaySeconds passed; no dip below 3/4 of the previous poll's rate (a pause). Idle,
+//     starting, partly ready or paused consumers would teach less than their capacity, and every
+//     scale-up would overshoot.
 //  3. Policy, the raw recommendation:
 //       lagPerReplica  ceil(lag / targetLagPerReplica)            (KEDA's lag-per-replica rule)
 //       drainTime      ceil((ingressRate + lag / targetDrainSeconds) / perReplicaThroughput);

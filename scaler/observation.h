@@ -19,8 +19,11 @@ struct Observation {
   std::optional<double> latency_seconds;     // processing latency from spec.latency (depthLatency)
   int max_useful_consumers = 0;              // the queue's limit (e.g. partitions); 0 = none known
   std::optional<int> consumers;              // group members; 0 = known empty group
-  std::optional<double> ingress_rate;        // msg/s arriving
-  std::optional<double> egress_rate;         // msg/s consumed
+  // The most consumers that had work since the previous poll (partitions with a backlog at either
+  // poll); nullopt = unknown.
+  std::optional<int> partitions_with_backlog;
+  std::optional<double> ingress_rate;  // msg/s arriving
+  std::optional<double> egress_rate;   // msg/s consumed
 };
 
 // The backlog the lag policies act on: consumer lag, or queue depth for sources without one.

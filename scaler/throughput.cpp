@@ -25,12 +25,13 @@ std::optional<double> ThroughputEstimate::per_replica_rate() const {
 LearningStep ThroughputEstimate::observe(const Observation& observation, int current_replicas,
                                          const ScalingSpec& spec) {
   Poll poll;
+  poll.replicas = current_replicas;
   if (observation.ok) {
     poll.workers = workers(observation, current_replicas);
     poll.backlog = backlog(observation);
     poll.busy_rate = busy_per_replica_rate(observation, current_replicas, spec.learning);
   }
-  track_start_up(observation, poll.workers);
+  track_start_up(observation, current_replicas);
 
   LearningStep step = LearningStep::kSampled;
   const auto same_workers = [&](const std::optional<Poll>& earlier) {
@@ -57,13 +58,12 @@ LearningStep ThroughputEstimate::observe(const Observation& observation, int cur
   return step;
 }
 
-void ThroughputEstimate::track_start_up(const Observation& observation,
-                                        std::optional<int> workers) {
+void ThroughputEstimate::track_start_up(const Observation& observation, int current_replicas) {
   if (observation.consumers) {
     start_up_.reset();  // members are counted: only those that joined are workers
     return;
   }
-  if (!workers || !previous_ || !previous_->workers || *workers <= *previous_->workers) return;
+  if (!previous_ || current_replicas <= previous_->replicas) return;
   std::optional<double> reference = per_replica_rate();
   if (!reference && previous_) reference = previous_->busy_rate;
   if (start_up_ && !reference) reference = start_up_->reference;
@@ -88,6 +88,8 @@ int workers(const Observation& observation, int current_replicas) {
   if (observation.consumers) workers = std::min(workers, *observation.consumers);
   if (observation.max_useful_consumers > 0)
     workers = std::min(workers, observation.max_useful_consumers);
+  if (observation.partitions_with_backlog)
+    workers = std::min(workers, *observation.partitions_with_backlog);
   return workers;
 }
 

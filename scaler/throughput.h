@@ -9,11 +9,12 @@
 //  1. Busy: the backlog is at least learning.min_backlog_seconds of work at the egress rate at
 //     this poll and at the previous one (the interval's start). An idle consumer's egress is the
 //     arrival rate, not its capacity.
-//  2. Settled workers: workers (current replicas, or fewer when the group has fewer members or the
-//     queue has work for fewer consumers) were the same at this poll and the two before it: no
-//     join, leave or the rebalance pause after one inside the interval.
-//  3. Started: after the workers grew while the source cannot count members (only the target's
-//     replicas are known, and new pods take a while to consume), until the egress per worker
+//  2. Settled workers: workers (current replicas, or fewer when the group has fewer members, the
+//     queue has work for fewer consumers, or fewer partitions had a backlog) were the same at this
+//     poll and the two before it: no join, leave or the rebalance pause after one inside the
+//     interval.
+//  3. Started: after the target's replicas grew while the source cannot count members (new pods
+//     take a while to consume, and nothing else tells when they do), until the egress per worker
 //     reaches kStartedShare of the rate before the change (the estimate, or the last busy poll's
 //     rate) or startupDelaySeconds (kDefaultStartupSeconds when unset) have passed. Partly-ready
 //     windows look exactly like lower capacity; only the new pods' arrival tells them apart.
@@ -56,6 +57,7 @@ class ThroughputEstimate {
  private:
   struct Poll {
     std::optional<int> workers;  // nullopt: the poll failed
+    int replicas = 0;            // the target's
     std::optional<std::int64_t> backlog;
     std::optional<double> busy_rate;  // per worker, when busy
   };
@@ -64,7 +66,7 @@ class ThroughputEstimate {
     WallTime since;
     std::optional<double> reference;  // per-worker rate before the change
   };
-  void track_start_up(const Observation& observation, std::optional<int> workers);
+  void track_start_up(const Observation& observation, int current_replicas);
   bool started(const Observation& observation, double rate, const ScalingSpec& spec);
 
   double per_replica_rate_ = 0;
@@ -75,7 +77,8 @@ class ThroughputEstimate {
 };
 
 // The consumers that could have worked at this poll: current_replicas, or fewer when the group has
-// fewer members (pods still starting) or the queue has work for fewer consumers (the rest idle).
+// fewer members (pods still starting), the queue has work for fewer consumers (its partition
+// count) or fewer partitions had a backlog (the owners of the others idled).
 int workers(const Observation& observation, int current_replicas);
 
 // The per-replica rate one observation alone shows (rule 1 at this poll only), or nullopt when it

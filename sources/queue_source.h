@@ -46,9 +46,13 @@ struct QueueSnapshot {
   // offsets), for stall and rewind detection; nullopt when it cannot be read whole this poll (a
   // partial sum would look like a rewind).
   std::optional<double> progress_position;
-  std::optional<int> consumers;        // consumers attached; unknown when the server can't tell
-  std::optional<double> ingress_rate;  // records/s appended
-  std::optional<double> egress_rate;   // records/s consumed
+  std::optional<int> consumers;  // consumers attached; unknown when the server can't tell
+  // Partitions with records waiting at this poll or the previous one: the most consumers that had
+  // work since the previous poll (a partition is consumed by one member at a time). nullopt for
+  // queues without partitions.
+  std::optional<int> partitions_with_backlog;
+  std::optional<double> ingress_rate;        // records/s appended
+  std::optional<double> egress_rate;         // records/s consumed
   std::vector<PartitionLag> partition_lags;  // by partition id, partitioned queues only
 };
 

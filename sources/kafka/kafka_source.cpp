@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,14 @@ std::optional<double> committed_offset_total(const std::vector<PartitionLag>& pa
     if (partition.committed_offset >= 0) total += static_cast<double>(partition.committed_offset);
   }
   return total;
+}
+
+// Partitions of the topic that had lag at either poll.
+int partitions_with_backlog(const std::set<int32_t>& now, const std::set<int32_t>& before,
+                            const std::vector<int32_t>& partitions) {
+  return static_cast<int>(std::count_if(partitions.begin(), partitions.end(), [&](int32_t p) {
+    return now.count(p) > 0 || before.count(p) > 0;
+  }));
 }
 
 double seconds_between(WallTime from, WallTime to) {
@@ -144,6 +153,7 @@ struct KafkaSource::State {
     WallTime time;
     std::map<int32_t, int64_t> high_watermarks;
     std::map<int32_t, int64_t> committed;  // only partitions the group has committed
+    std::set<int32_t> backlogged;          // partitions with lag
   };
 
   KafkaSourceSpec spec;
@@ -270,7 +280,7 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   snapshot.lag_seconds_method = to_string(method);
   // The record a consumer would read next on each lagging partition.
   std::map<int32_t, int64_t> start_offsets;
-  PreviousPoll current{now, {}, {}};
+  PreviousPoll current{now, {}, {}, {}};
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     PartitionLag partition_lag;
     partition_lag.partition = partitions[i];
@@ -285,7 +295,10 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
       start = low->second;
     }
     partition_lag.lag = std::max<int64_t>(0, partition_lag.high_watermark - start);
-    if (partition_lag.lag > 0) start_offsets[partition_lag.partition] = start;
+    if (partition_lag.lag > 0) {
+      start_offsets[partition_lag.partition] = start;
+      current.backlogged.insert(partition_lag.partition);
+    }
     current.high_watermarks[partition_lag.partition] = partition_lag.high_watermark;
     if (method != LagSecondsMethod::kFetch) {
       memory_of(partition_lag.partition).high_watermarks.record(partition_lag.high_watermark, now);
@@ -297,6 +310,8 @@ Result<QueueSnapshot> KafkaSource::State::read(WallTime now, SteadyDeadline dead
   // Past the partition count, consumers of one group sit idle.
   if (!partitions.empty()) snapshot.max_useful_consumers = static_cast<int>(partitions.size());
   snapshot.progress_position = committed_offset_total(snapshot.partition_lags);
+  snapshot.partitions_with_backlog = partitions_with_backlog(
+      current.backlogged, previous ? previous->backlogged : std::set<int32_t>{}, partitions);
 
   if (method == LagSecondsMethod::kFetchWithInterpolateFallback) {
     LagSecondsReading reading = lag_seconds_fetched_or_interpolated(now, start_offsets, deadline);

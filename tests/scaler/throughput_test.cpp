@@ -132,6 +132,29 @@ TEST(ObserveThroughput, IdleConsumersTeachNothing) {
   EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
 }
 
+TEST(ObserveThroughput, OwnersOfEmptyPartitionsAreNotWorkers) {
+  // A hot key: all 100,000 msgs are on one partition of 12, so one of the 4 replicas works.
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  Observation hot = poll(0, 150);
+  hot.max_useful_consumers = 12;
+  hot.partitions_with_backlog = 1;
+  EXPECT_EQ(estimate.observe(hot, 4, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+
+  // The backlog spreads to every partition: the workers grew from 1 to 4, but the replicas did
+  // not, so there is no start-up to wait for, only the usual two polls.
+  Observation spread = poll(1, 600);
+  spread.max_useful_consumers = 12;
+  spread.partitions_with_backlog = 12;
+  EXPECT_EQ(estimate.observe(spread, 4, spec), LearningStep::kWorkersChanged);
+  spread.time = at(2);
+  EXPECT_EQ(estimate.observe(spread, 4, spec), LearningStep::kWorkersChanged);
+  spread.time = at(3);
+  EXPECT_EQ(estimate.observe(spread, 4, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
+}
+
 TEST(ObserveThroughput, StartUpWaitsForTheNewReplicasToConsume) {
   // Members unknown (the source cannot describe the group): the target's replicas stand in for
   // workers, but scaled-up pods consume only once started. 1 -> 5 replicas, 150 msg/s each.

@@ -105,7 +105,8 @@ TEST_P(KafkaSourceCase, NoLagMeansZeroLagSeconds) {
 TEST_P(KafkaSourceCase, RatesComeFromTheChangeBetweenTwoPolls) {
   auto source = make_source(context, orders_spec());
   ASSERT_TRUE(source);
-  poll_ok(*source, kT0 + seconds(100));
+  const QueueSnapshot first = poll_ok(*source, kT0 + seconds(100));
+  EXPECT_EQ(first.partitions_with_backlog, std::optional<int>(2));  // partitions 0 and 2
 
   kafka.produce(topic, 0, 50, kT0 + seconds(100));
   kafka.produce(topic, 1, 30, kT0 + seconds(100));
@@ -119,6 +120,8 @@ TEST_P(KafkaSourceCase, RatesComeFromTheChangeBetweenTwoPolls) {
   EXPECT_DOUBLE_EQ(*snapshot.egress_rate, 4.0);   // 40 records in 10 s
   expect_partition_lags(snapshot,
                         {{0, 60, 18, 42}, {1, 50, 20, 30}, {2, 30, 30, 0}, {3, 40, 7, 33}});
+  // 0, 1 and 3 have lag now; 2 had lag at the previous poll (its consumer worked until drained).
+  EXPECT_EQ(snapshot.partitions_with_backlog, std::optional<int>(4));
 }
 
 TEST_P(KafkaSourceCase, InterpolationMatchesHandComputedPoints) {
