@@ -7,12 +7,12 @@
 // make every scale-up ask for too many replicas. ThroughputEstimate::observe() takes a sample only
 // when, in order:
 //  1. Busy: the backlog is at least learning.min_backlog_seconds of work at the egress rate at
-//     this poll and at the previous one (the interval's start). An idle consumer's egress is the
-//     arrival rate, not its capacity.
+//     this poll and, when there was one, at the previous one (the interval's start). An idle
+//     consumer's egress is the arrival rate, not its capacity.
 //  2. Settled workers: workers (current replicas, or fewer when the group has fewer members, the
 //     queue has work for fewer consumers, or fewer partitions had a backlog) were the same at this
-//     poll and the two before it: no join, leave or the rebalance pause after one inside the
-//     interval.
+//     poll and the two before it (those there were; a failed one counts as different): no join,
+//     leave or the rebalance pause after one inside the interval.
 //  3. Started: after the target's replicas grew while the source cannot count members (new pods
 //     take a while to consume, and nothing else tells when they do), until the egress per worker
 //     reaches kStartedShare of the rate before the change (the estimate, or the last busy poll's
@@ -21,6 +21,7 @@
 //  4. No pause: the per-worker rate is at least kPauseShare of the previous busy poll's with the
 //     same workers. A rebalance, restart or GC pause inside one interval shows as such a dip; a
 //     lasting change passes at the next poll.
+#include <cstdint>
 #include <optional>
 
 #include "scaler/observation.h"
