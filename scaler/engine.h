@@ -91,6 +91,11 @@ struct Decision {
   // The inputs and arithmetic, e.g. "lag 48,200 msgs, 96 s behind, draining at 410 msg/s/replica,
   // arrivals 3,400 msg/s: 4 -> 9"; a guard rail adds "(policy wants 11; <detail>)".
   std::string reason;
+  // drainTime: the objective is at risk (planner.h), so scale-up limits were lifted and nothing
+  // scales down; the detail says why, e.g. "catch-up: projected lagSeconds 41 s within 30 s
+  // exceeds the objective 30 s; scale-up limits lifted, no scale-down". For the status.
+  bool catch_up = false;
+  std::string catch_up_detail;
 
   bool is_change() const { return desired_replicas != current_replicas; }
 };
