@@ -269,9 +269,13 @@ PlanContext plan_context(const ScalingSpec& spec, const Observation& observation
   context.current_replicas = current;
   context.ready_consumers =
       observation.consumers ? std::clamp(*observation.consumers, 0, current) : current;
-  if (context.ready_consumers < current && state.last_scale_up_time()) {
+  // Pods not in the group yet work one start-up delay after the last scale-up (a full one when
+  // none is recorded, e.g. after an operator restart).
+  if (context.ready_consumers < current) {
     const double since_scale_up =
-        std::chrono::duration<double>(observation.time - *state.last_scale_up_time()).count();
+        state.last_scale_up_time()
+            ? std::chrono::duration<double>(observation.time - *state.last_scale_up_time()).count()
+            : 0;
     context.starting_ready_in = std::max(startup_delay - since_scale_up, 0.0);
   }
   context.most_useful_replicas = bounds(spec, observation).upper;
