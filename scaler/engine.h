@@ -10,17 +10,26 @@
 //     is set, desired is exactly fallback.replicas (up or down, not bounded by min/maxReplicas, no
 //     stabilization, rate limit or cooldown: KEDA semantics, the operator asked for that count)
 //     until a poll succeeds and normal decisions resume.
-//  2. Learning (drainTime). A busy poll (backlog >= 10 s of work at the egress rate) adds
+//  2. Learning. The poll's arrival rate joins the recent readings (trend and noise, planner.h);
+//     its group members end a start-up delay measurement begun by record_scale (state.h).
+//     drainTime: a busy poll (backlog >= 10 s of work at the egress rate) adds
 //     egressRate / min(replicas, consumers, maxUsefulConsumers) to an EWMA of per-replica
-//     throughput.
-//     Idle polls teach nothing: their egress is the arrival rate, not capacity.
+//     throughput. Idle polls teach nothing: their egress is the arrival rate, not capacity.
 //  3. Policy, the raw recommendation:
+//       drainTime      the planner (planner.h): replicas that keep lagSeconds under the objective
+//                      (objective_seconds(spec)) given arrivals and their rise, the learned
+//                      throughput and start-up delay (spec.startupDelaySeconds overrides it).
+//                      Catch-up when the projection misses the objective. Until a throughput is
+//                      learned or without ingressRate, the lagPerReplica rule, releasing at most
+//                      half the replicas per decision.
 //       lagPerReplica  ceil(lag / targetLagPerReplica)            (KEDA's lag-per-replica rule)
-//       drainTime      ceil((ingressRate + lag / targetDrainSeconds) / perReplicaThroughput);
-//                      the lagPerReplica rule until a throughput is learned or without ingressRate
 //       depthLatency   depth > 1,000 and latency > 500 ms: x2 (0 -> 1); depth < 100 and
 //                      latency < 100 ms: /2 rounded up; otherwise hold
 //  4. Guard rails, in order; Decision::guard_rail names the last one that changed the value.
+//     For drainTime with a learned throughput, the fields the user did not write (spec.user_set)
+//     are the planner's (planner_guard_rails): no scale-up limit, release after start-up + poll
+//     with no rate limit, no cooldown. In catch-up scale-up has no stabilization, rate limit or
+//     tolerance, written or not (unless selectPolicy Disabled), as in Knative's panic mode.
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
 //     b. Tolerance: |r / current - 1| <= tolerance keeps current; not from or to zero. Unlike
 //        the HPA's (raw usage ratio), r is the rounded recommendation.
@@ -44,8 +53,9 @@
 //   status.replicas.desired = d.replicas_if_unpaused;
 //   if (d.is_change() && spec.mode == Mode::kActive && patch_scale(d.desired_replicas).ok())
 //     state.record_scale(d.time, d.current_replicas, d.desired_replicas);
-// decide() updates `state` itself (recommendations, failures, throughput). record_scale is the
-// caller's because only the caller knows whether the change was applied; DryRun never calls it.
+// decide() updates `state` itself (recommendations, failures, throughput, arrivals, start-up
+// delay). record_scale is the caller's because only the caller knows whether the change was
+// applied; DryRun never calls it (and so never learns a start-up delay).
 #include <optional>
 #include <string>
 
