@@ -60,7 +60,8 @@ ArrivalOutlook arrival_outlook(const std::vector<ArrivalReading>& readings) {
   if (!changes.empty() && changes.back() > 0) {
     const double last = changes.back();
     const double before = changes.size() >= 2 ? changes[changes.size() - 2] : 0;
-    outlook.rise = before > 0 ? std::min(last, before) : last / 2;
+    outlook.sustained = before > 0;
+    outlook.rise = outlook.sustained ? std::min(last, before) : last / 2;
   }
   for (double& change : changes) change = std::abs(change);
   outlook.noise = median(std::move(changes));
@@ -82,7 +83,8 @@ Plan plan_replicas(const PlanInputs& in) {
   const auto capacity = [&](int replicas) { return std::min(replicas, most) * mu; };
 
   Plan plan;
-  plan.arrivals_ahead = std::max(in.arrivals.rate, 0.0) + std::max(in.arrivals.rise, 0.0);
+  const double rises = in.arrivals.sustained ? (delay + poll) / poll : 1;
+  plan.arrivals_ahead = std::max(in.arrivals.rate, 0.0) + std::max(in.arrivals.rise, 0.0) * rises;
   const double arrivals = plan.arrivals_ahead;
 
   const QueueProjection now{.backlog = in.backlog, .head_age = in.lag_seconds.value_or(0)};

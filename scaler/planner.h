@@ -6,8 +6,9 @@
 //
 // What is ordered now works from now + D (the start-up delay) on, and the next poll's order from
 // now + D + P (P: the poll interval). So, per poll:
-//  1. Arrivals ahead: lambda plus one more poll's worth of its latest rise (a rise is expected to
-//     go on for a poll, not forever: extrapolating a step for D + P would double it).
+//  1. Arrivals ahead: lambda plus its rise until the next poll's pods start (now + D + P) when
+//     the rise is sustained (a ramp); a rise seen once (maybe a step) adds half of it, once:
+//     extrapolating a step for D + P would multiply it.
 //  2. Projection to now + D: the ready consumers work until then (pods still starting join at
 //     their last scale-up + D), giving the backlog and its head's age at now + D.
 //  3. Sizing, the largest of
@@ -55,10 +56,11 @@ QueueProjection project(QueueProjection from, double arrival_rate, double servic
 // Arrivals as the recent polls saw them.
 struct ArrivalOutlook {
   double rate = 0;  // msg/s, the latest reading
-  // msg/s more expected by the next poll: a rise seen at two polls running goes on by the smaller
-  // of the two (a ramp); a rise seen once may be a step caught mid-poll, of which on average half
-  // is still to come. Falls are not extrapolated: release has its own rule.
+  // msg/s more per poll: a rise seen at two polls running goes on by the smaller of the two per
+  // poll (a ramp: `sustained`); a rise seen once may be a step caught mid-poll, of which on average
+  // half is still to come, once. Falls are not extrapolated: release has its own rule.
   double rise = 0;
+  bool sustained = false;
   double noise = 0;  // msg/s, the median absolute change between consecutive readings
 };
 ArrivalOutlook arrival_outlook(const std::vector<ArrivalReading>& readings);

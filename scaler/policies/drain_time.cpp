@@ -41,12 +41,14 @@ Result<Recommendation> recommend_drain_time(const ScalingSpec& spec, const Obser
     auto fallback = recommend_lag_per_replica(spec, observation);
     if (!fallback) return fallback;
     fallback->inputs += std::string(" (drainTime: ") + missing + ")";
-    // Without a rate, an empty queue says only that the current count suffices: release at most
-    // half of it per decision, so a too-small count builds a backlog to learn from, not a breach.
-    const int half = context.current_replicas - context.current_replicas / 2;
-    if (fallback->replicas < half) {
-      fallback->replicas = half;
-      fallback->inputs += ", releasing at most half";
+    // Without a rate, an empty queue says only that the current count suffices: release at most a
+    // quarter of it (at least one) per decision, so a too-small count builds a backlog to learn
+    // from, slowly enough not to breach the objective first.
+    const int current = context.current_replicas;
+    const int keep = current - std::max(current / 4, 1);
+    if (fallback->replicas < keep) {
+      fallback->replicas = keep;
+      fallback->inputs += ", releasing at most a quarter";
     }
     return fallback;
   }

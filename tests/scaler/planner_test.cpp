@@ -62,7 +62,10 @@ TEST(ArrivalOutlook, ARiseSeenOnceIsHalfExpectedToGoOn) {
 }
 
 TEST(ArrivalOutlook, ASustainedRiseGoesOnByTheSmallerStep) {
-  EXPECT_DOUBLE_EQ(arrival_outlook(readings({1'000, 1'300, 1'500})).rise, 200);
+  const ArrivalOutlook outlook = arrival_outlook(readings({1'000, 1'300, 1'500}));
+  EXPECT_DOUBLE_EQ(outlook.rise, 200);
+  EXPECT_TRUE(outlook.sustained);
+  EXPECT_FALSE(arrival_outlook(readings({2'000, 2'000, 6'000})).sustained);
 }
 
 TEST(ArrivalOutlook, FallsAreNotExtrapolated) {
@@ -126,6 +129,16 @@ TEST(Plan, TheObjectiveSizesTheDrainOfAnAgedBacklog) {
   EXPECT_NEAR(plan.at_startup.head_age, 17.333, 1e-3);
   EXPECT_EQ(plan.replicas, 17);
   EXPECT_EQ(plan.sizing, "objective");
+}
+
+TEST(Plan, ASustainedRiseIsExtrapolatedUntilTheNextPlansPodsStart) {
+  PlanInputs inputs = steady(4'000, 12);
+  inputs.arrivals.rise = 100;                                     // per 10 s poll
+  EXPECT_DOUBLE_EQ(plan_replicas(inputs).arrivals_ahead, 4'100);  // once: maybe a step
+  inputs.arrivals.sustained = true;
+  const Plan plan = plan_replicas(inputs);
+  EXPECT_DOUBLE_EQ(plan.arrivals_ahead, 4'300);  // (20 + 10) / 10 polls of 100
+  EXPECT_EQ(plan.replicas, 12);                  // 4,515 / 400 = 11.3
 }
 
 TEST(Plan, PodsStillStartingCountFromWhenTheyJoin) {

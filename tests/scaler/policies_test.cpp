@@ -141,14 +141,19 @@ TEST(DrainTime, MissingBacklogIsAnError) {
             kMissingMetric);
 }
 
-TEST(DrainTime, BeforeThroughputIsLearnedReleasesAtMostHalf) {
+TEST(DrainTime, BeforeThroughputIsLearnedReleasesAtMostAQuarter) {
   PlanContext context;
-  context.current_replicas = 5;
-  // lagPerReplica says 0 for an empty queue; without a rate, 5 -> 3 at most.
-  const auto recommendation =
-      recommend_drain_time(ScalingSpec{}, drain_observation(0, 2'000), context);
-  EXPECT_EQ(recommendation->replicas, 3);
-  EXPECT_EQ(recommendation->applied_policy, Policy::kLagPerReplica);
+  // lagPerReplica says 0 for an empty queue; without a rate, 8 -> 6 and 3 -> 2 at most.
+  context.current_replicas = 8;
+  const auto from_8 = recommend_drain_time(ScalingSpec{}, drain_observation(0, 2'000), context);
+  EXPECT_EQ(from_8->replicas, 6);
+  EXPECT_EQ(from_8->applied_policy, Policy::kLagPerReplica);
+  EXPECT_NE(from_8->inputs.find("releasing at most a quarter"), std::string::npos);
+  context.current_replicas = 3;
+  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, drain_observation(0, 2'000), context)->replicas, 2);
+  // A backlog asks for more: no floor needed.
+  EXPECT_EQ(
+      recommend_drain_time(ScalingSpec{}, drain_observation(40'000, 2'000), context)->replicas, 8);
 }
 
 Observation depth_latency_observation(std::int64_t depth, double latency_seconds) {
