@@ -34,13 +34,14 @@ void StartupDelayEstimate::polled(WallTime time, std::optional<int> members) {
   const auto seconds_since = [&](WallTime t) {
     return std::chrono::duration<double>(t - pending_->scaled_at).count();
   };
-  if (!members || seconds_since(time) > kMaxSeconds) {
+  // No poll since before the scale-up (e.g. scale events replayed after a restart): nothing
+  // bounds when the members joined.
+  if (!previous_poll || !members || seconds_since(time) > kMaxSeconds) {
     pending_.reset();
     return;
   }
   if (*members < pending_->replicas) return;
-  const double joined_after =
-      previous_poll && *previous_poll > pending_->scaled_at ? seconds_since(*previous_poll) : 0;
+  const double joined_after = std::max(seconds_since(*previous_poll), 0.0);
   const double sample = std::clamp((joined_after + seconds_since(time)) / 2, 0.0, kMaxSeconds);
   seconds_ = seconds_ ? *seconds_ + kSmoothing * (sample - *seconds_) : sample;
   ++samples_;

@@ -35,8 +35,9 @@ struct ArrivalReading {
 // The members joined between that poll and the one before, so the sample is the midpoint of the
 // two minus the scale-up time. Samples are bounded to [0, kMaxSeconds] and smoothed (EWMA,
 // weight kSmoothing; the first is taken as is). A scale-down cancels the measurement (it deletes
-// starting pods first, so the count says nothing), as does a source that reports no members, and
-// a measurement older than kMaxSeconds gives up.
+// starting pods first, so the count says nothing), as does a source that reports no members, a
+// first poll with no poll before it (scale events replayed after a restart), and a measurement
+// older than kMaxSeconds gives up.
 class StartupDelayEstimate {
  public:
   static constexpr double kMaxSeconds = 600;

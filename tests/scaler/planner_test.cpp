@@ -204,6 +204,7 @@ TEST(StartupDelaySeconds, SpecOverLearnedOverDefault) {
   ScalingSpec spec;
   ScalerState state;
   EXPECT_DOUBLE_EQ(startup_delay_seconds(spec, state), kDefaultStartupDelaySeconds);
+  state.startup_delay().polled(at(0), 2);
   state.record_scale(at(0), 2, 4);
   state.startup_delay().polled(at(10), 2);
   state.startup_delay().polled(at(20), 4);

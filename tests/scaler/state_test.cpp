@@ -98,6 +98,7 @@ TEST(StartupDelay, IsTheMidpointOfThePollGapInWhichTheMembersJoined) {
 
 TEST(StartupDelay, IsSmoothed) {
   ScalerState state;
+  state.startup_delay().polled(at(0), 2);
   state.record_scale(at(0), 2, 5);
   state.startup_delay().polled(at(10), 2);
   state.startup_delay().polled(at(20), 5);  // 15
@@ -110,6 +111,7 @@ TEST(StartupDelay, IsSmoothed) {
 
 TEST(StartupDelay, AScaleUpDuringAMeasurementKeepsTheOlderOne) {
   ScalerState state;
+  state.startup_delay().polled(at(0), 2);
   state.record_scale(at(0), 2, 4);
   state.startup_delay().polled(at(10), 2);
   state.record_scale(at(10), 4, 6);
@@ -119,6 +121,7 @@ TEST(StartupDelay, AScaleUpDuringAMeasurementKeepsTheOlderOne) {
 
 TEST(StartupDelay, AScaleDownOrUnknownMembersCancel) {
   ScalerState state;
+  state.startup_delay().polled(at(0), 2);
   state.record_scale(at(0), 2, 6);
   state.record_scale(at(5), 6, 3);
   state.startup_delay().polled(at(10), 3);
@@ -130,8 +133,16 @@ TEST(StartupDelay, AScaleDownOrUnknownMembersCancel) {
   EXPECT_FALSE(state.startup_delay().seconds().has_value());
 }
 
+TEST(StartupDelay, ReplayedScaleEventsTeachNothing) {
+  ScalerState state;
+  state.record_scale(at(0), 2, 6);  // from status.scalingHistory after a restart
+  state.startup_delay().polled(at(40), 6);
+  EXPECT_FALSE(state.startup_delay().seconds().has_value());
+}
+
 TEST(StartupDelay, GivesUpAfterTheBound) {
   ScalerState state;
+  state.startup_delay().polled(at(0), 2);
   state.record_scale(at(0), 2, 6);
   state.startup_delay().polled(at(300), 2);
   state.startup_delay().polled(at(700), 6);  // > 600 s: no sample
