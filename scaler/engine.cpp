@@ -261,6 +261,14 @@ Decision decide_with_data(const ScalingSpec& given_spec, const Observation& obse
   return decision;
 }
 
+// The planner's inputs from this poll: the arrival reading, and the members that may end a
+// start-up delay measurement.
+void observe_arrivals_and_members(const Observation& observation, ScalerState& state) {
+  if (!observation.ok) return;
+  if (observation.ingress_rate) state.record_arrivals(observation.time, *observation.ingress_rate);
+  state.startup_delay().polled(observation.time, observation.consumers);
+}
+
 PlanContext plan_context(const ScalingSpec& spec, const Observation& observation, int current,
                          const ScalerState& state, double startup_delay, double poll_interval) {
   PlanContext context;
@@ -328,11 +336,7 @@ std::string to_string(GuardRail guard_rail) {
 Decision decide(const ScalingSpec& given_spec, const Observation& observation, int current_replicas,
                 ScalerState& state, bool paused) {
   const int current = std::max(current_replicas, 0);
-  if (observation.ok) {
-    if (observation.ingress_rate)
-      state.record_arrivals(observation.time, *observation.ingress_rate);
-    state.startup_delay().polled(observation.time, observation.consumers);
-  }
+  observe_arrivals_and_members(observation, state);
   const double startup_delay = startup_delay_seconds(given_spec, state);
   const double poll_interval = poll_interval_seconds(state.arrivals());
   // Until a per-replica rate is learned there is no plan, and the documented defaults guard.

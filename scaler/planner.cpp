@@ -31,6 +31,26 @@ double median(std::vector<double> values) {
 
 }  // namespace
 
+namespace {
+
+// The fewest replicas (from now + D) whose head age is at most kNextPlanAgeShare T when the next
+// plan's pods start and kRecoveredAgeShare T one objective after the start-up; `most` when none.
+int fewest_meeting_the_objective(QueueProjection at_startup, double arrivals, double mu, int most,
+                                 double poll, double objective) {
+  for (int replicas = 0; replicas < most; ++replicas) {
+    const QueueProjection next = project(at_startup, arrivals, replicas * mu, poll);
+    const QueueProjection recovered =
+        project(next, arrivals, replicas * mu, std::max(objective - poll, 0.0));
+    if (next.head_age <= kNextPlanAgeShare * objective &&
+        recovered.head_age <= kRecoveredAgeShare * objective) {
+      return replicas;
+    }
+  }
+  return most;
+}
+
+}  // namespace
+
 QueueProjection project(QueueProjection from, double arrival_rate, double service_rate,
                         double seconds) {
   if (seconds <= 0) return from;
@@ -112,18 +132,8 @@ Plan plan_replicas(const PlanInputs& in) {
     size_up(ceil_replicas((arrivals + plan.at_startup.backlog / *in.drain_seconds) / mu),
             "targetDrainSeconds");
   }
-  int meets_objective = most;
-  for (int replicas = 0; replicas <= most; ++replicas) {
-    const QueueProjection next = at_next_plan(replicas);
-    const QueueProjection recovered =
-        project(next, arrivals, capacity(replicas), std::max(objective - poll, 0.0));
-    if (next.head_age <= kNextPlanAgeShare * objective &&
-        recovered.head_age <= kRecoveredAgeShare * objective) {
-      meets_objective = replicas;
-      break;
-    }
-  }
-  size_up(meets_objective, "objective");
+  size_up(fewest_meeting_the_objective(plan.at_startup, arrivals, mu, most, poll, objective),
+          "objective");
   if (plan.replicas < in.current_replicas) {
     // Release: fewer replicas only with the wider headroom, and only once the backlog is gone.
     size_up(std::min(fits(kReleaseHeadroom, kReleaseNoises), in.current_replicas), "hysteresis");

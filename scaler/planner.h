@@ -12,22 +12,25 @@
 //  2. Projection to now + D: the ready consumers work until then (pods still starting join at
 //     their last scale-up + D), giving the backlog and its head's age at now + D.
 //  3. Sizing, the largest of
-//       keep up   ceil((arrivals ahead + 2 x noise) / mu); noise is the typical poll-to-poll
+//       keep up   ceil((arrivals ahead x 1.05 + 2 x noise) / mu); noise is the typical poll-to-poll
 //                 change of arrivals, so ordinary jitter neither builds a backlog nor flips the
 //                 count;
-//       drain     ceil((arrivals ahead + backlog at now + D / W) / mu), W = targetDrainSeconds when
-//                 the user wrote it, else T: the backlog is gone one objective after the new pods
-//                 start. A shorter W (the issue tried T / 2) costs more pods, each paying D of
-//                 start-up and a hold before release, for the same work;
-//       objective the fewest replicas (up to the most useful) whose projected head age at
-//                 now + D + P is at most 0.8 T, else the most useful.
+//       objective the fewest replicas (up to the most useful) whose projected head age is at most
+//                 0.8 T at now + D + P and 0.5 T at now + D + T (the backlog left at the start-up
+//                 is worked off within one objective, not held at T; else all useful replicas);
+//       drain     only when the user wrote targetDrainSeconds W:
+//                 ceil((arrivals ahead + backlog at now + D / W) / mu).
+//     The issue's zero-violation setting (drain within T / 2, no rate limit) sized every backlog
+//     for a fast drain: more pods, each paying D of start-up and a hold before release, for the
+//     same work. The objective term drains only as fast as the objective needs.
 //  4. Catch-up: the projected lagSeconds at now + D with the ready consumers, or at now + D + P
 //     with the current replicas, exceeds T. Not scaling beyond the current count now misses the
 //     objective, so the engine lifts the scale-up rate limits, stabilization and tolerance (as
 //     Knative's panic mode) and never scales down.
-//  5. Release: while the projected backlog at now + D is more than a second of arrivals the plan
-//     never goes below the current replicas (capacity goes back once the backlog is gone); the
-//     hold before release is the engine's (planner_guard_rails).
+//  5. Release: fewer replicas only when they fit arrivals ahead x 1.1 + 3 x noise (a hysteresis
+//     band of 5 % and one noise over the keep-up sizing: no flapping between two counts) and the
+//     projected backlog at now + D is at most a second of arrivals. The hold before release is
+//     the engine's (planner_guard_rails).
 #include <optional>
 #include <string>
 #include <vector>
