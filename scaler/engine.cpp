@@ -7,6 +7,7 @@
 
 #include "scaler/behavior.h"
 #include "scaler/format.h"
+#include "scaler/planner.h"
 #include "scaler/policies.h"
 #include "scaler/throughput.h"
 
@@ -14,7 +15,7 @@ namespace lagpilot::scaler {
 namespace {
 
 Result<Recommendation> recommend(const ScalingSpec& spec, const Observation& observation,
-                                 int current_replicas, const ThroughputEstimate& throughput) {
+                                 int current_replicas, const PlanContext& context) {
   if (!observation.ok) {
     return Error{"SourceFailed", observation.error.empty()
                                      ? "source poll failed"
@@ -28,7 +29,7 @@ Result<Recommendation> recommend(const ScalingSpec& spec, const Observation& obs
     case Policy::kDrainTime:
       break;  // the default policy, below
   }
-  return recommend_drain_time(spec, observation, throughput.per_replica_rate());
+  return recommend_drain_time(spec, observation, context);
 }
 
 std::string replicas_text(int replicas) { return format_count(replicas); }
@@ -106,9 +107,9 @@ void apply_activation(const ScalingSpec& spec, const Observation& observation, i
   }
 }
 
-void apply_tolerance(const ScalingSpec& spec, int current, GuardRailChain& chain) {
+void apply_tolerance(const ScalingSpec& spec, int current, bool catch_up, GuardRailChain& chain) {
   constexpr double kFloatNoise = 1e-9;
-  if (current == 0 || chain.replicas() == 0) return;
+  if (current == 0 || chain.replicas() == 0 || catch_up) return;
   const double band = std::max(spec.tolerance, 0.0) * current + kFloatNoise;
   if (std::abs(chain.replicas() - current) <= band) {
     chain.apply(GuardRail::kTolerance, current,
@@ -207,12 +208,24 @@ Decision decide_without_data(const ScalingSpec& spec, const Error& problem, bool
   return decision;
 }
 
-Decision decide_with_data(const ScalingSpec& spec, const Observation& observation,
+// In catch-up the objective comes before scale-up limits, as in Knative's panic mode: no
+// stabilization or rate limit on the way up, unless scale-up is disabled outright.
+ScalingSpec lift_scale_up_limits(const ScalingSpec& spec) {
+  ScalingSpec lifted = spec;
+  if (spec.scale_up.select_policy == SelectPolicy::kDisabled) return lifted;
+  lifted.scale_up.stabilization_seconds = 0;
+  lifted.scale_up.max_pods_per_period = 0;
+  lifted.scale_up.max_percent_per_period = 0;
+  return lifted;
+}
+
+Decision decide_with_data(const ScalingSpec& given_spec, const Observation& observation,
                           const Recommendation& recommendation, int current, ScalerState& state) {
   const WallTime now = observation.time;
+  const ScalingSpec spec = recommendation.catch_up ? lift_scale_up_limits(given_spec) : given_spec;
   GuardRailChain chain(recommendation.replicas);
   apply_activation(spec, observation, current, chain);
-  apply_tolerance(spec, current, chain);
+  apply_tolerance(spec, current, recommendation.catch_up, chain);
   const int remembered = chain.replicas();
 
   const Bounds limits = bounds(spec, observation);
@@ -236,12 +249,50 @@ Decision decide_with_data(const ScalingSpec& spec, const Observation& observatio
   decision.decided_by = to_string(recommendation.applied_policy);
   decision.guard_rail = chain.rail();
   decision.guard_rail_detail = chain.detail();
-  decision.reason = recommendation.inputs + ": " + transition(current, chain.replicas());
+  decision.catch_up = recommendation.catch_up;
+  decision.catch_up_detail = recommendation.catch_up_detail;
+  decision.reason = recommendation.inputs;
+  if (decision.catch_up) decision.reason += "; " + decision.catch_up_detail;
+  decision.reason += ": " + transition(current, chain.replicas());
   if (chain.rail() != GuardRail::kNone) {
     decision.reason +=
         " (policy wants " + replicas_text(recommendation.replicas) + "; " + chain.detail() + ")";
   }
   return decision;
+}
+
+// The planner's inputs from this poll: the arrival reading, and the members that may end a
+// start-up delay measurement.
+void observe_arrivals_and_members(const Observation& observation, ScalerState& state) {
+  if (!observation.ok) return;
+  if (observation.ingress_rate) state.record_arrivals(observation.time, *observation.ingress_rate);
+  state.startup_delay().polled(observation.time, observation.consumers);
+}
+
+PlanContext plan_context(const ScalingSpec& spec, const Observation& observation, int current,
+                         const ScalerState& state, double startup_delay, double poll_interval) {
+  PlanContext context;
+  context.per_replica_rate = state.throughput().per_replica_rate();
+  context.arrivals = arrival_outlook(state.arrivals());
+  context.current_replicas = current;
+  context.ready_consumers =
+      observation.consumers ? std::clamp(*observation.consumers, 0, current) : current;
+  // Pods not in the group yet work one start-up delay after the last scale-up (a full one when
+  // none is recorded, e.g. after an operator restart).
+  if (context.ready_consumers < current) {
+    const double since_scale_up =
+        state.last_scale_up_time()
+            ? std::chrono::duration<double>(observation.time - *state.last_scale_up_time()).count()
+            : 0;
+    context.starting_ready_in = std::max(startup_delay - since_scale_up, 0.0);
+  }
+  context.most_useful_replicas = bounds(spec, observation).upper;
+  context.startup_delay = startup_delay;
+  context.startup_delay_source = spec.startup_delay_seconds        ? "spec"
+                                 : state.startup_delay().seconds() ? "learned"
+                                                                   : "default";
+  context.poll_interval = poll_interval;
+  return context;
 }
 
 }  // namespace
@@ -282,9 +333,16 @@ std::string to_string(GuardRail guard_rail) {
   return "Unknown";
 }
 
-Decision decide(const ScalingSpec& spec, const Observation& observation, int current_replicas,
+Decision decide(const ScalingSpec& given_spec, const Observation& observation, int current_replicas,
                 ScalerState& state, bool paused) {
   const int current = std::max(current_replicas, 0);
+  observe_arrivals_and_members(observation, state);
+  const double startup_delay = startup_delay_seconds(given_spec, state);
+  const double poll_interval = poll_interval_seconds(state.arrivals());
+  // Until a per-replica rate is learned there is no plan, and the documented defaults guard.
+  const ScalingSpec spec = state.throughput().per_replica_rate()
+                               ? planner_guard_rails(given_spec, startup_delay, poll_interval)
+                               : given_spec;
   state.forget_expired(observation.time, spec);
   if (!state.seeded()) {
     // As the HPA's recordInitialRecommendation: the first decision behaves as if the current count
@@ -295,7 +353,8 @@ Decision decide(const ScalingSpec& spec, const Observation& observation, int cur
   state.throughput().observe(observation, current, spec);
 
   const Result<Recommendation> recommendation =
-      recommend(spec, observation, current, state.throughput());
+      recommend(spec, observation, current,
+                plan_context(spec, observation, current, state, startup_delay, poll_interval));
   // Fallback is about the source: a missing latency (depthLatency) holds but is not a failed poll.
   const bool source_answered = observation.ok && backlog(observation).has_value();
   state.record_poll(source_answered);

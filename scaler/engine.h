@@ -10,7 +10,9 @@
 //     is set, desired is exactly fallback.replicas (up or down, not bounded by min/maxReplicas, no
 //     stabilization, rate limit or cooldown: KEDA semantics, the operator asked for that count)
 //     until a poll succeeds and normal decisions resume.
-//  2. Learning (drainTime, scaler/throughput.h). A poll adds egressRate / workers (workers =
+//  2. Learning. The poll's arrival rate joins the recent readings (trend and noise, planner.h);
+//     its group members end a start-up delay measurement begun by record_scale (state.h).
+//     drainTime (scaler/throughput.h): a poll adds egressRate / workers (workers =
 //     min(replicas, consumers, maxUsefulConsumers, partitionsWithBacklog)) to an EWMA of
 //     per-replica throughput only from consumers all consuming and saturated over its interval:
 //     backlog >= 10 s of work at the egress rate at both ends; workers unchanged for three polls
@@ -20,12 +22,20 @@
 //     starting, partly ready or paused consumers would teach less than their capacity, and every
 //     scale-up would overshoot.
 //  3. Policy, the raw recommendation:
+//       drainTime      the planner (planner.h): replicas that keep lagSeconds under the objective
+//                      (objective_seconds(spec)) given arrivals and their rise, the learned
+//                      throughput and start-up delay (spec.startupDelaySeconds overrides it).
+//                      Catch-up when the projection misses the objective. Until a throughput is
+//                      learned or without ingressRate, the lagPerReplica rule, releasing at most
+//                      half the replicas per decision.
 //       lagPerReplica  ceil(lag / targetLagPerReplica)            (KEDA's lag-per-replica rule)
-//       drainTime      ceil((ingressRate + lag / targetDrainSeconds) / perReplicaThroughput);
-//                      the lagPerReplica rule until a throughput is learned or without ingressRate
 //       depthLatency   depth > 1,000 and latency > 500 ms: x2 (0 -> 1); depth < 100 and
 //                      latency < 100 ms: /2 rounded up; otherwise hold
 //  4. Guard rails, in order; Decision::guard_rail names the last one that changed the value.
+//     For drainTime with a learned throughput, the fields the user did not write (spec.user_set)
+//     are the planner's (planner_guard_rails): no scale-up limit, release after start-up + poll
+//     with no rate limit, no cooldown. In catch-up scale-up has no stabilization, rate limit or
+//     tolerance, written or not (unless selectPolicy Disabled), as in Knative's panic mode.
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
 //     b. Tolerance: |r / current - 1| <= tolerance keeps current; not from or to zero. Unlike
 //        the HPA's (raw usage ratio), r is the rounded recommendation.
@@ -49,8 +59,9 @@
 //   status.replicas.desired = d.replicas_if_unpaused;
 //   if (d.is_change() && spec.mode == Mode::kActive && patch_scale(d.desired_replicas).ok())
 //     state.record_scale(d.time, d.current_replicas, d.desired_replicas);
-// decide() updates `state` itself (recommendations, failures, throughput). record_scale is the
-// caller's because only the caller knows whether the change was applied; DryRun never calls it.
+// decide() updates `state` itself (recommendations, failures, throughput, arrivals, start-up
+// delay). record_scale is the caller's because only the caller knows whether the change was
+// applied; DryRun never calls it (and so never learns a start-up delay).
 #include <optional>
 #include <string>
 
@@ -96,6 +107,11 @@ struct Decision {
   // The inputs and arithmetic, e.g. "lag 48,200 msgs, 96 s behind, draining at 410 msg/s/replica,
   // arrivals 3,400 msg/s: 4 -> 9"; a guard rail adds "(policy wants 11; <detail>)".
   std::string reason;
+  // drainTime: the objective is at risk (planner.h), so scale-up limits were lifted and nothing
+  // scales down; the detail says why, e.g. "catch-up: projected lagSeconds 41 s within 30 s
+  // exceeds the objective 30 s; scale-up limits lifted, no scale-down". For the status.
+  bool catch_up = false;
+  std::string catch_up_detail;
 
   bool is_change() const { return desired_replicas != current_replicas; }
 };

@@ -33,6 +33,8 @@ Result<Recommendation> recommend_lag_per_replica(const ScalingSpec& spec,
       .applied_policy = Policy::kLagPerReplica,
       .inputs =
           describe_backlog(observation) + ", at " + format_count(per_replica) + " msgs/replica",
+      .catch_up = false,
+      .catch_up_detail = {},
   };
 }
 

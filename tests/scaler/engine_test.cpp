@@ -619,33 +619,103 @@ Observation drain_observation(int seconds, std::int64_t lag, double ingress,
 
 TEST(DrainTime, ReasonShowsTheInputsWithThousandsSeparators) {
   ScalingSpec spec;
-  spec.target_drain_seconds = 180;
-  spec.scale_up.max_pods_per_period = 8;
+  spec.target_drain_seconds = 180;  // no lagSeconds SLO: the objective
   ScalerState state;
   state.throughput().add_sample(410, spec.learning.smoothing);
   Observation observation = drain_observation(0, 48'200, 3'400, std::nullopt);
   observation.lag_seconds = 96;
   const Decision decision = decide(spec, observation, 4, state, false);
-  // (3,400 + 48,200 / 180) / 410 = 8.95 -> 9
+  // 4 x 410 msg/s over the default 30 s start-up consume 49,200 >= 48,200 msgs: the head is then
+  // the message that arrived 1,000 / 3,400 = 0.3 s in, 29.7 s old. Keep up: 3,400 x 1.05 / 410 =
+  // 8.7 -> 9.
   EXPECT_EQ(decision.desired_replicas, 9);
   EXPECT_EQ(decision.decided_by, "drainTime");
-  EXPECT_EQ(decision.reason,
-            "lag 48,200 msgs, 96 s behind, draining at 410 msg/s/replica, arrivals 3,400 msg/s: "
-            "4 -> 9");
+  EXPECT_FALSE(decision.catch_up);
+  EXPECT_EQ(
+      decision.reason,
+      "lag 48,200 msgs, 96 s behind, draining at 410 msg/s/replica, arrivals 3,400 msg/s, "
+      "start-up 30 s (default): lagSeconds 29.7 s in 30 s, objective 180 s (keep up): 4 -> 9");
 }
 
-TEST(DrainTime, ReasonNamesTheLimitingGuardRail) {
-  const ScalingSpec spec;
+TEST(DrainTime, WrittenScaleUpLimitsApplyOutsideCatchUp) {
+  ScalingSpec spec;  // objective 60 s: projected 35 s at the next poll's start-up, no catch-up
+  spec.user_set.scale_up = true;
   ScalerState state;
   state.throughput().add_sample(410, spec.learning.smoothing);
   const Decision decision =
       decide(spec, drain_observation(0, 48'200, 3'400, std::nullopt), 4, state, false);
-  // (3,400 + 48,200 / 60) / 410 = 10.25 -> 11, but +4/x2 per 15 s from 4 allows 8.
-  EXPECT_EQ(decision.recommended_replicas, 11);
-  EXPECT_EQ(decision.desired_replicas, 8);
-  EXPECT_EQ(decision.reason,
-            "lag 48,200 msgs, draining at 410 msg/s/replica, arrivals 3,400 msg/s: 4 -> 8 (policy "
-            "wants 11; scale-up rate: at most 8 replicas within 15 s)");
+  EXPECT_EQ(decision.recommended_replicas, 9);
+  EXPECT_EQ(decision.desired_replicas, 8);  // +4 / x2 per 15 s from 4
+  EXPECT_EQ(decision.guard_rail, GuardRail::kScaleUpRate);
+  EXPECT_NE(decision.reason.find("4 -> 8 (policy wants 9; scale-up rate: at most 8 replicas "
+                                 "within 15 s)"),
+            std::string::npos);
+}
+
+TEST(DrainTime, UnwrittenScaleUpIsNotRateLimited) {
+  ScalingSpec spec;
+  ScalerState state;
+  state.throughput().add_sample(410, spec.learning.smoothing);
+  const Decision decision =
+      decide(spec, drain_observation(0, 48'200, 3'400, std::nullopt), 4, state, false);
+  EXPECT_EQ(decision.desired_replicas, 9);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kNone);
+}
+
+Observation behind_observation(int seconds) {
+  // 60,000 msgs, 20 s behind, 3,000 msg/s arriving: 2 replicas at 400 msg/s are far behind.
+  Observation observation = drain_observation(seconds, 60'000, 3'000, std::nullopt);
+  observation.lag_seconds = 20;
+  return observation;
+}
+
+TEST(CatchUp, LiftsWrittenScaleUpLimitsAndSaysSo) {
+  ScalingSpec spec;
+  spec.max_replicas = 50;
+  spec.freshness_objective_seconds = 30;
+  spec.startup_delay_seconds = 20;
+  spec.user_set.scale_up = true;  // +4 / x2 per 15 s would allow 6
+  spec.scale_up.stabilization_seconds = 60;
+  ScalerState state;
+  state.throughput().add_sample(400, spec.learning.smoothing);
+  const Decision decision = decide(spec, behind_observation(0), 2, state, false);
+  EXPECT_TRUE(decision.catch_up);
+  EXPECT_EQ(decision.desired_replicas, 16);  // as hand-computed in policies_test
+  EXPECT_EQ(decision.guard_rail, GuardRail::kNone);
+  EXPECT_NE(decision.reason.find("; catch-up: projected lagSeconds 42 s within 30 s exceeds the "
+                                 "objective 30 s; scale-up limits lifted, no scale-down: 2 -> 16"),
+            std::string::npos)
+      << decision.reason;
+}
+
+TEST(CatchUp, RespectsADisabledScaleUp) {
+  ScalingSpec spec;
+  spec.freshness_objective_seconds = 30;
+  spec.startup_delay_seconds = 20;
+  spec.user_set.scale_up = true;
+  spec.scale_up.select_policy = SelectPolicy::kDisabled;
+  ScalerState state;
+  state.throughput().add_sample(400, spec.learning.smoothing);
+  const Decision decision = decide(spec, behind_observation(0), 2, state, false);
+  EXPECT_TRUE(decision.catch_up);
+  EXPECT_EQ(decision.desired_replicas, 2);
+  EXPECT_EQ(decision.guard_rail, GuardRail::kScaleUpRate);
+}
+
+TEST(CatchUp, NeverScalesDown) {
+  ScalingSpec spec;
+  spec.max_replicas = 50;
+  spec.freshness_objective_seconds = 30;
+  spec.startup_delay_seconds = 20;
+  ScalerState state;
+  state.throughput().add_sample(400, spec.learning.smoothing);
+  // 30 replicas, all still starting (no members yet): the plan needs 16, but the projection is
+  // behind, so nothing goes.
+  Observation observation = behind_observation(0);
+  observation.consumers = 2;
+  const Decision decision = decide(spec, observation, 30, state, false);
+  EXPECT_TRUE(decision.catch_up);
+  EXPECT_EQ(decision.desired_replicas, 30);
 }
 
 TEST(DrainTime, UsesLagPerReplicaUntilThroughputIsLearned) {
@@ -707,18 +777,23 @@ TEST(DrainTime, CommitIntervalLagDoesNotRunAway) {
   EXPECT_DOUBLE_EQ(*state.throughput().per_replica_rate(), 500);
 }
 
-// A backlog builds, is drained, and load drops: the whole loop on simulated time.
-TEST(DrainTime, ScenarioScalesUpFastAndDownSlowly) {
-  ScalingSpec spec;
-  spec.max_replicas = 20;
+// A backlog builds, is drained, and load drops: the whole loop on simulated time. Returns the
+// replicas at the end and the first scale-down after the drop at 1,800 s.
+struct Scenario {
+  int peak = 0;
+  int replicas_at_drop = 0;
+  double lag_at_drop = 0;
+  std::optional<int> first_scale_down_after_drop;
+  int final_replicas = 0;
+  int actions = 0;
+};
+
+Scenario run_drop_scenario(const ScalingSpec& spec, ScalerState& state) {
   constexpr double kCapacityPerReplica = 500;
   constexpr int kPollSeconds = 10;
-  ScalerState state;
+  Scenario scenario;
   int replicas = 2;
   double lag = 0;
-  int peak = replicas;
-  int replicas_at_drop = 0;
-  std::optional<int> first_scale_down_after_drop;
   for (int t = kPollSeconds; t <= 3600; t += kPollSeconds) {
     const double ingress = t <= 1800 ? 3'000 : 500;
     const double processed =
@@ -730,28 +805,54 @@ TEST(DrainTime, ScenarioScalesUpFastAndDownSlowly) {
     observation.max_useful_consumers = 24;
 
     const Decision decision = decide(spec, observation, replicas, state, false);
-    if (t == 1800) replicas_at_drop = replicas;
-    if (t > 1800 && decision.desired_replicas < replicas && !first_scale_down_after_drop) {
-      first_scale_down_after_drop = t;
+    if (t == 1800) {
+      scenario.replicas_at_drop = replicas;
+      scenario.lag_at_drop = lag;
+    }
+    if (t > 1800 && decision.desired_replicas < replicas && !scenario.first_scale_down_after_drop) {
+      scenario.first_scale_down_after_drop = t;
     }
     if (decision.is_change()) {
       state.record_scale(decision.time, replicas, decision.desired_replicas);
       replicas = decision.desired_replicas;
+      ++scenario.actions;
     }
-    peak = std::max(peak, replicas);
-    if (t == 60) {
-      EXPECT_GE(replicas, 6) << "arrivals need 6 replicas; reached within a minute";
-    }
-    if (t == 1800) {
-      EXPECT_LT(lag, 3'000) << "backlog drained while load was high";
-    }
+    scenario.peak = std::max(scenario.peak, replicas);
   }
-  EXPECT_LE(peak, spec.max_replicas);
-  EXPECT_GE(replicas_at_drop, 6);
-  ASSERT_TRUE(first_scale_down_after_drop.has_value());
-  EXPECT_GE(*first_scale_down_after_drop, 1800 + 300) << "scale-down waits out the window";
-  EXPECT_EQ(replicas, 1);  // 500 msg/s at 500 msg/s/replica
-  EXPECT_NEAR(*state.throughput().per_replica_rate(), kCapacityPerReplica, 1);
+  scenario.final_replicas = replicas;
+  return scenario;
+}
+
+TEST(DrainTime, ScenarioScalesUpFastAndReleasesOnceTheBacklogIsGone) {
+  ScalingSpec spec;
+  spec.max_replicas = 20;
+  spec.freshness_objective_seconds = 30;
+  ScalerState state;
+  const Scenario scenario = run_drop_scenario(spec, state);
+  EXPECT_LE(scenario.peak, spec.max_replicas);
+  EXPECT_GE(scenario.replicas_at_drop, 7);  // 3,000 x 1.05 / 500 = 6.3
+  EXPECT_LT(scenario.lag_at_drop, 3'000) << "backlog drained while load was high";
+  ASSERT_TRUE(scenario.first_scale_down_after_drop.has_value());
+  // The hold is start-up + poll: the learned start-up (members join at once here: 5 s, the
+  // midpoint of the poll gap) + 10 s.
+  EXPECT_LE(*scenario.first_scale_down_after_drop, 1800 + 30) << "released promptly";
+  EXPECT_EQ(scenario.final_replicas, 2);  // 500 x 1.1 / 500 = 1.1
+  EXPECT_LE(scenario.actions, 6);
+  EXPECT_NEAR(*state.throughput().per_replica_rate(), 500, 1);
+  EXPECT_DOUBLE_EQ(*state.startup_delay().seconds(), 5);
+}
+
+TEST(DrainTime, WrittenScaleDownAndCooldownApplyAsWritten) {
+  ScalingSpec spec;
+  spec.max_replicas = 20;
+  spec.freshness_objective_seconds = 30;
+  spec.user_set.scale_down = true;  // 300 s window, 4 pods / 50 % per 60 s
+  spec.user_set.cooldown_seconds = true;
+  ScalerState state;
+  const Scenario scenario = run_drop_scenario(spec, state);
+  ASSERT_TRUE(scenario.first_scale_down_after_drop.has_value());
+  EXPECT_GE(*scenario.first_scale_down_after_drop, 1800 + 300) << "scale-down waits out the window";
+  EXPECT_EQ(scenario.final_replicas, 2);
 }
 
 // --- The first decision and learning only from stable membership ------------------------------

@@ -60,34 +60,65 @@ Observation drain_observation(std::int64_t lag, double ingress) {
   return observation;
 }
 
-TEST(DrainTime, KeepsUpWithArrivalsAndDrainsTheBacklogInTime) {
-  const ScalingSpec spec;  // targetDrainSeconds 60
-  // (3,400 + 48,200 / 60) / 410 = 4,203.3 / 410 = 10.25 -> 11
-  const auto recommendation = recommend_drain_time(spec, drain_observation(48'200, 3'400), 410.0);
-  EXPECT_EQ(recommendation->replicas, 11);
-  EXPECT_EQ(recommendation->applied_policy, Policy::kDrainTime);
-  EXPECT_EQ(recommendation->inputs,
-            "lag 48,200 msgs, draining at 410 msg/s/replica, arrivals 3,400 msg/s");
+PlanContext context_at(double per_replica_rate, int current_replicas) {
+  PlanContext context;
+  context.per_replica_rate = per_replica_rate;
+  context.current_replicas = current_replicas;
+  context.ready_consumers = current_replicas;
+  context.most_useful_replicas = 50;
+  context.startup_delay = 20;
+  context.poll_interval = 10;
+  return context;
 }
 
-TEST(DrainTime, LongerDrainTargetNeedsFewerReplicas) {
+TEST(DrainTime, PlansForTheObjectiveAndDescribesItsInputs) {
   ScalingSpec spec;
-  spec.target_drain_seconds = 180;
-  // (3,400 + 48,200 / 180) / 410 = 3,667.8 / 410 = 8.95 -> 9
-  EXPECT_EQ(recommend_drain_time(spec, drain_observation(48'200, 3'400), 410.0)->replicas, 9);
+  spec.freshness_objective_seconds = 30;
+  Observation observation = drain_observation(0, 3'000);
+  // Keep up: 3,000 x 1.05 / 400 = 7.9 -> 8; nothing to drain.
+  const auto recommendation = recommend_drain_time(spec, observation, context_at(400, 8));
+  EXPECT_EQ(recommendation->replicas, 8);
+  EXPECT_EQ(recommendation->applied_policy, Policy::kDrainTime);
+  EXPECT_FALSE(recommendation->catch_up);
+  EXPECT_EQ(recommendation->inputs,
+            "lag 0 msgs, draining at 400 msg/s/replica, arrivals 3,000 msg/s, start-up 20 s "
+            "(default): lagSeconds 0 s in 20 s, objective 30 s (keep up)");
 }
 
-TEST(DrainTime, ArrivalsAloneSizeAnEmptyQueue) {
-  // 3,000 / 300 = 10 exactly, not 11.
-  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, drain_observation(0, 3'000), 300.0)->replicas, 10);
-  // (12 * 0.1) / 0.1 is 12.000000000000002 in floating point; still 12.
-  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, drain_observation(0, 12 * 0.1), 0.1)->replicas, 12);
-  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, drain_observation(0, 0), 300.0)->replicas, 0);
+TEST(DrainTime, WrittenTargetDrainSecondsDrainsTheProjectedBacklogInThatTime) {
+  ScalingSpec spec;
+  spec.freshness_objective_seconds = 30;
+  spec.target_drain_seconds = 10;
+  spec.user_set.target_drain_seconds = true;
+  // 10 ready replicas serve 4,000 msg/s against 3,000 arriving: the 48,000 msgs drop to 28,000
+  // by the time new pods start (20 s); (3,000 + 28,000 / 10) / 400 = 14.5 -> 15.
+  const auto recommendation =
+      recommend_drain_time(spec, drain_observation(48'000, 3'000), context_at(400, 10));
+  EXPECT_EQ(recommendation->replicas, 15);
+  EXPECT_NE(recommendation->inputs.find("(targetDrainSeconds)"), std::string::npos);
+}
+
+TEST(DrainTime, CatchUpSaysWhy) {
+  ScalingSpec spec;
+  spec.freshness_objective_seconds = 30;
+  Observation observation = drain_observation(60'000, 3'000);
+  observation.lag_seconds = 20;
+  // 2 replicas (800 msg/s) for the 20 s start-up: 16,000 of 60,000 consumed, head
+  // 20 x (1 - 16/60) + 20 = 34.7 s old, 104,000 msgs. 10 s more (the next poll's pods): 8,000 of
+  // them consumed, head 34.7 x (1 - 8/104) + 10 = 42 s > 30.
+  const auto recommendation = recommend_drain_time(spec, observation, context_at(400, 2));
+  EXPECT_TRUE(recommendation->catch_up);
+  // Head age at +30 s <= 24 s: 34.7 x (1 - 4,000 N / 104,000) + 10 <= 24 -> N >= 15.5.
+  EXPECT_EQ(recommendation->replicas, 16);
+  EXPECT_EQ(recommendation->catch_up_detail,
+            "catch-up: projected lagSeconds 42 s within 30 s exceeds the objective 30 s; "
+            "scale-up limits lifted, no scale-down");
 }
 
 TEST(DrainTime, FallsBackToLagPerReplicaBeforeThroughputIsLearned) {
+  PlanContext context;
   const auto recommendation =
-      recommend_drain_time(ScalingSpec{}, drain_observation(48'200, 3'400), std::nullopt);
+      recommend_drain_time(ScalingSpec{}, drain_observation(48'200, 3'400), context);
   EXPECT_EQ(recommendation->replicas, 10);
   EXPECT_EQ(recommendation->applied_policy, Policy::kLagPerReplica);
   EXPECT_EQ(recommendation->inputs,
@@ -96,7 +127,7 @@ TEST(DrainTime, FallsBackToLagPerReplicaBeforeThroughputIsLearned) {
 
 TEST(DrainTime, FallsBackToLagPerReplicaWithoutArrivalRate) {
   const auto recommendation =
-      recommend_drain_time(ScalingSpec{}, lag_observation(kStart, 48'200), 410.0);
+      recommend_drain_time(ScalingSpec{}, lag_observation(kStart, 48'200), context_at(410, 4));
   EXPECT_EQ(recommendation->replicas, 10);
   EXPECT_EQ(recommendation->applied_policy, Policy::kLagPerReplica);
   EXPECT_NE(recommendation->inputs.find("(drainTime: no arrival rate)"), std::string::npos);
@@ -106,7 +137,23 @@ TEST(DrainTime, MissingBacklogIsAnError) {
   Observation observation;
   observation.time = kStart;
   observation.ingress_rate = 100;
-  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, observation, 410.0).error().code, kMissingMetric);
+  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, observation, context_at(410, 4)).error().code,
+            kMissingMetric);
+}
+
+TEST(DrainTime, BeforeThroughputIsLearnedReleasesAtMostAQuarter) {
+  PlanContext context;
+  // lagPerReplica says 0 for an empty queue; without a rate, 8 -> 6 and 3 -> 2 at most.
+  context.current_replicas = 8;
+  const auto from_8 = recommend_drain_time(ScalingSpec{}, drain_observation(0, 2'000), context);
+  EXPECT_EQ(from_8->replicas, 6);
+  EXPECT_EQ(from_8->applied_policy, Policy::kLagPerReplica);
+  EXPECT_NE(from_8->inputs.find("releasing at most a quarter"), std::string::npos);
+  context.current_replicas = 3;
+  EXPECT_EQ(recommend_drain_time(ScalingSpec{}, drain_observation(0, 2'000), context)->replicas, 2);
+  // A backlog asks for more: no floor needed.
+  EXPECT_EQ(
+      recommend_drain_time(ScalingSpec{}, drain_observation(40'000, 2'000), context)->replicas, 8);
 }
 
 Observation depth_latency_observation(std::int64_t depth, double latency_seconds) {

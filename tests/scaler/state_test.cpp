@@ -81,5 +81,81 @@ TEST(ScalerState, CopiesAreIndependent) {
   EXPECT_FALSE(original.throughput().per_replica_rate().has_value());
 }
 
+// --- Start-up delay learning -------------------------------------------------------------------
+
+TEST(StartupDelay, IsTheMidpointOfThePollGapInWhichTheMembersJoined) {
+  ScalerState state;
+  state.startup_delay().polled(at(0), 2);
+  state.record_scale(at(0), 2, 5);
+  state.startup_delay().polled(at(10), 2);
+  state.startup_delay().polled(at(20), 4);  // not all of them yet
+  state.startup_delay().polled(at(30), 5);  // joined in (20, 30]
+  EXPECT_DOUBLE_EQ(*state.startup_delay().seconds(), 25);
+  EXPECT_EQ(state.startup_delay().samples(), 1);
+  state.startup_delay().polled(at(40), 5);  // nothing pending
+  EXPECT_EQ(state.startup_delay().samples(), 1);
+}
+
+TEST(StartupDelay, IsSmoothed) {
+  ScalerState state;
+  state.startup_delay().polled(at(0), 2);
+  state.record_scale(at(0), 2, 5);
+  state.startup_delay().polled(at(10), 2);
+  state.startup_delay().polled(at(20), 5);  // 15
+  state.record_scale(at(100), 5, 8);
+  state.startup_delay().polled(at(110), 5);
+  state.startup_delay().polled(at(120), 5);
+  state.startup_delay().polled(at(130), 8);                // 25
+  EXPECT_DOUBLE_EQ(*state.startup_delay().seconds(), 20);  // 15 + 0.5 x (25 - 15)
+}
+
+TEST(StartupDelay, AScaleUpDuringAMeasurementKeepsTheOlderOne) {
+  ScalerState state;
+  state.startup_delay().polled(at(0), 2);
+  state.record_scale(at(0), 2, 4);
+  state.startup_delay().polled(at(10), 2);
+  state.record_scale(at(10), 4, 6);
+  state.startup_delay().polled(at(20), 4);  // the first pods, 10..20 s after their scale-up
+  EXPECT_DOUBLE_EQ(*state.startup_delay().seconds(), 15);
+}
+
+TEST(StartupDelay, AScaleDownOrUnknownMembersCancel) {
+  ScalerState state;
+  state.startup_delay().polled(at(0), 2);
+  state.record_scale(at(0), 2, 6);
+  state.record_scale(at(5), 6, 3);
+  state.startup_delay().polled(at(10), 3);
+  EXPECT_FALSE(state.startup_delay().seconds().has_value());
+
+  state.record_scale(at(20), 3, 6);
+  state.startup_delay().polled(at(30), std::nullopt);
+  state.startup_delay().polled(at(40), 6);
+  EXPECT_FALSE(state.startup_delay().seconds().has_value());
+}
+
+TEST(StartupDelay, ReplayedScaleEventsTeachNothing) {
+  ScalerState state;
+  state.record_scale(at(0), 2, 6);  // from status.scalingHistory after a restart
+  state.startup_delay().polled(at(40), 6);
+  EXPECT_FALSE(state.startup_delay().seconds().has_value());
+}
+
+TEST(StartupDelay, GivesUpAfterTheBound) {
+  ScalerState state;
+  state.startup_delay().polled(at(0), 2);
+  state.record_scale(at(0), 2, 6);
+  state.startup_delay().polled(at(300), 2);
+  state.startup_delay().polled(at(700), 6);  // > 600 s: no sample
+  EXPECT_FALSE(state.startup_delay().seconds().has_value());
+}
+
+TEST(ArrivalReadings, KeepsTheLatestTwelve) {
+  ScalerState state;
+  for (int poll = 0; poll < 20; ++poll) state.record_arrivals(at(poll * 10), poll);
+  ASSERT_EQ(state.arrivals().size(), ScalerState::kArrivalReadings);
+  EXPECT_DOUBLE_EQ(state.arrivals().front().rate, 8);
+  EXPECT_DOUBLE_EQ(state.arrivals().back().rate, 19);
+}
+
 }  // namespace
 }  // namespace lagpilot::scaler
