@@ -73,6 +73,22 @@ TEST(Report, SummaryAndTable) {
   EXPECT_EQ(thousands(999), "999");
 }
 
+TEST(Report, ReplicaSecondsAsAMultipleOfTheOracleBound) {
+  SimulationResult bounded = sample("lagpilot");
+  bounded.oracle_replica_seconds = 9600;
+  EXPECT_THAT(format_summary(bounded),
+              HasSubstr("replica-seconds  12,000 (1.25x the oracle bound 9,600; mean 4.00 "
+                        "replicas, peak 5)"));
+  const std::string table = format_results_table({bounded, sample("seed")});
+  EXPECT_THAT(table, HasSubstr("| replica-s | vs oracle | max lag |"));
+  EXPECT_THAT(table, HasSubstr("|---|---|---:|---:|---:|---:|---:|---:|\n"));
+  EXPECT_THAT(table, HasSubstr("| step | lagpilot | 1,499 | 12,000 | 1.25x of 9,600 | 29,990 |"));
+  EXPECT_THAT(table, HasSubstr("| step | seed | 1,499 | 12,000 | - | 29,990 |"));
+  EXPECT_EQ(oracle_ratio(100, std::nullopt), "-");
+  EXPECT_EQ(oracle_ratio(100, 0.0), "-");
+  EXPECT_EQ(oracle_ratio(131, 100.0), "1.31x");
+}
+
 TEST(SvgPlot, DrawsEveryPanelAndStaysSmall) {
   const SimulationResult one = sample("lagpilot");
   const std::string svg =
