@@ -27,14 +27,13 @@ constexpr double kSolverMargin = 1e-6;
 class Arrivals {
  public:
   explicit Arrivals(const std::vector<double>& rates) : rates_(rates), before_(rates.size() + 1) {
-    for (std::size_t t = 0; t < rates.size(); ++t)
-      before_[t + 1] = before_[t] + std::max(rates[t], 0.0);
+    for (std::size_t t = 0; t < rates.size(); ++t) before_[t + 1] = before_[t] + rate_at(t);
   }
   double before(double x) const {
     if (x <= 0) return 0;
     const auto second = static_cast<std::size_t>(std::floor(x));
     if (second >= rates_.size()) return before_.back();
-    return before_[second] + (x - static_cast<double>(second)) * std::max(rates_[second], 0.0);
+    return before_[second] + (x - static_cast<double>(second)) * rate_at(second);
   }
   // The least C_k a schedule meeting the objective can have consumed by time k.
   double must_have_consumed(std::int64_t k, double objective) const {
@@ -42,6 +41,12 @@ class Arrivals {
   }
 
  private:
+  // As the model reads a trace: nothing arrives at a negative (or non-finite) rate.
+  double rate_at(std::size_t second) const {
+    const double rate = rates_[second];
+    return std::isfinite(rate) ? std::max(rate, 0.0) : 0.0;
+  }
+
   const std::vector<double>& rates_;
   std::vector<double> before_;
 };
@@ -93,8 +98,7 @@ std::string check_feasible(const OracleProblem& p, const Arrivals& arrivals) {
     why += ", for longer than the " + thousands(p.objective_seconds) +
            " s objective allows: lagSeconds passes it at " + format_duration(t + 1) +
            " even with every consumer working";
-    if (stalled_at(p.consumer_stalls, t) || !p.consumer_stalls.empty())
-      why += " (consumer stalls included)";
+    if (!p.consumer_stalls.empty()) why += " (consumer stalls included)";
     return why;
   }
   return "";
@@ -112,17 +116,19 @@ std::vector<Block> make_blocks(const OracleProblem& p, std::int64_t size) {
   const std::int64_t duration = static_cast<std::int64_t>(p.arrivals.size());
   std::vector<std::int64_t> edges;
   for (std::int64_t t = 0; t < duration; t += size) edges.push_back(t);
-  edges.push_back(p.startup_delay);
-  for (const StallWindow& w : p.consumer_stalls) {
-    edges.push_back(w.start);
-    edges.push_back(w.start + w.length);
-  }
   edges.push_back(duration);
+  auto add_edge = [&](std::int64_t t) {
+    if (t > 0 && t < duration) edges.push_back(t);
+  };
+  add_edge(p.startup_delay);
+  for (const StallWindow& w : p.consumer_stalls) {
+    add_edge(w.start);
+    add_edge(w.start + w.length);
+  }
   std::sort(edges.begin(), edges.end());
   edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
   std::vector<Block> blocks;
   for (std::size_t i = 0; i + 1 < edges.size(); ++i) {
-    if (edges[i] < 0 || edges[i + 1] > duration) continue;
     blocks.push_back(Block{.start = edges[i],
                            .length = edges[i + 1] - edges[i],
                            .stalled = stalled_at(p.consumer_stalls, edges[i])});
