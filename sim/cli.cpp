@@ -345,16 +345,8 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
     const OracleBound bound = oracle_lower_bound(
         oracle_problem_for(scenario.trace, model, monitor.scaling.max_replicas,
                            scenario.objective_seconds, initial_replicas(scenario)));
-    if (bound.feasible) {
-      oracle_bound = bound.replica_seconds;
-      out << "  oracle     no schedule with zero violations costs less than "
-          << thousands(bound.replica_seconds) << " replica-seconds ("
-          << thousands(bound.consuming_seconds) << " consuming + "
-          << thousands(bound.startup_seconds) << " starting up; blocks of "
-          << format_duration(bound.block_seconds) << ")\n";
-    } else {
-      out << "  oracle     no schedule meets the objective: " << bound.why_infeasible << "\n";
-    }
+    if (bound.feasible) oracle_bound = bound.replica_seconds;
+    out << "  oracle     " << format_oracle_bound(bound) << "\n";
   }
 
   const bool show_progress =

@@ -33,6 +33,14 @@ std::string thousands(double value) {
   return rounded < 0 ? "-" + out : out;
 }
 
+std::string format_oracle_bound(const OracleBound& bound) {
+  if (!bound.feasible) return "no schedule meets the objective: " + bound.why_infeasible;
+  return "no schedule with zero violations costs less than " + thousands(bound.replica_seconds) +
+         " replica-seconds (" + thousands(bound.consuming_seconds) + " consuming + " +
+         thousands(bound.startup_seconds) + " starting up; blocks of " +
+         format_duration(bound.block_seconds) + ")";
+}
+
 std::string oracle_ratio(double replica_seconds, const std::optional<double>& bound) {
   if (!bound || *bound <= 0) return "-";
   return fixed(replica_seconds / *bound, 2) + "x";

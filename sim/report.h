@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/oracle.h"
 #include "sim/simulation.h"
 #include "util/result.h"
 
@@ -27,6 +28,11 @@ std::string format_results_table(const std::vector<SimulationResult>& results);
 
 // 1234567 -> "1,234,567" (rounded).
 std::string thousands(double value);
+
+// One line on the oracle bound: "no schedule with zero violations costs less than 64,847
+// replica-seconds (64,650 consuming + 197 starting up; blocks of 4s)", or "no schedule meets the
+// objective: <why>".
+std::string format_oracle_bound(const OracleBound& bound);
 
 // replica-seconds / bound as "1.31x" ("-" without a positive bound).
 std::string oracle_ratio(double replica_seconds, const std::optional<double>& bound);
