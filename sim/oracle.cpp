@@ -175,6 +175,7 @@ struct Solution {
   std::string method;
   double consuming = 0;
   double startup = 0;
+  std::vector<double> consumers;  // per second
 };
 
 // The blocked program (see the header), in replica-seconds: q_j is the backlog at block j's start
@@ -224,8 +225,12 @@ Solution solve_blocks(const OracleProblem& p, const Arrivals& arrivals,
 
   Solution solution;
   auto read = [&](auto value_of) {
-    for (std::size_t j = 0; j < blocks.size(); ++j)
-      solution.consuming += static_cast<double>(blocks[j].length) * value_of(mean_consumers[j]);
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const double mean = value_of(mean_consumers[j]);
+      solution.consuming += static_cast<double>(blocks[j].length) * mean;
+      solution.consumers.insert(solution.consumers.end(),
+                                static_cast<std::size_t>(blocks[j].length), std::max(0.0, mean));
+    }
     for (int up : rise) solution.startup += startup * value_of(up);
   };
   glp_iptcp interior;
@@ -306,6 +311,7 @@ OracleBound oracle_lower_bound(const OracleProblem& problem) {
   bound.method = solution.method;
   bound.consuming_seconds = solution.consuming;
   bound.startup_seconds = solution.startup;
+  bound.consumers = std::move(solution.consumers);
   bound.replica_seconds = (solution.consuming + solution.startup) * (1 - kSolverMargin);
   return bound;
 }

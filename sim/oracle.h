@@ -60,6 +60,9 @@ struct OracleBound {
   double work_seconds = 0;       // arrivals up to duration - objective, / service_rate
   std::int64_t block_seconds = 1;  // the blocks the program used
   std::string method;              // "interior point", "simplex", or "work only" (solver failed)
+  // Per second, the optimum's consuming replicas (its block's mean): what the clairvoyant fluid
+  // schedule runs; pods for a rise exist startup_delay earlier. Empty unless solved.
+  std::vector<double> consumers;
 };
 
 // The problem for a run: the trace, the model's mean rate, start-up delay, partitions and stalls,
