@@ -7,6 +7,7 @@
 
 #include "scaler/spec.h"
 #include "sim/lagpilot_autoscaler.h"
+#include "sim/oracle.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/svg_plot.h"
@@ -90,6 +91,10 @@ Flags:
   --svg FILE               plot (with "all": the policies overlaid)
   --decisions FILE         lagpilot's decision at every poll (time, replicas, rule, guard rail,
                            reason) as CSV: why it scaled when it did (lagpilot runs only)
+  --oracle, --no-oracle    compute, or skip, the oracle bound: a provable lower bound on the
+                           replica-seconds of any schedule with zero violations of the objective
+                           on this trace and model (it knows the future); every report shows
+                           replica-seconds as a multiple of it                     [--oracle]
   --progress, --quiet      force or suppress the progress line (shown on terminals for runs of
                            6 simulated hours or more)
   -h, --help
@@ -254,6 +259,10 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       options.progress = true;
       continue;
     }
+    if (arg == "--oracle" || arg == "--no-oracle") {
+      options.oracle = arg == "--oracle";
+      continue;
+    }
     std::string flag = arg;
     std::optional<std::string> value;
     if (const auto equals = arg.find('='); arg.rfind("--", 0) == 0 && equals != std::string::npos) {
@@ -331,6 +340,14 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
   }
   out << "  objective  lagSeconds <= " << fixed(scenario.objective_seconds, 0) << " s (from "
       << objective_source << ")\n";
+  std::optional<double> oracle_bound;
+  if (options.oracle) {
+    const OracleBound bound = oracle_lower_bound(
+        oracle_problem_for(scenario.trace, model, monitor.scaling.max_replicas,
+                           scenario.objective_seconds, initial_replicas(scenario)));
+    if (bound.feasible) oracle_bound = bound.replica_seconds;
+    out << "  oracle     " << format_oracle_bound(bound) << "\n";
+  }
 
   const bool show_progress =
       !options.quiet &&
@@ -361,6 +378,7 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
                  RunOptions{.objective_seconds = scenario.objective_seconds,
                             .keep_series = keep_series,
                             .progress = progress});
+    result.oracle_replica_seconds = oracle_bound;
     out << "\n"
         << policy
         << (policy == "lagpilot" ? " (" + scaler::to_string(monitor.scaling.policy) + ")" : "")

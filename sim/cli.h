@@ -24,6 +24,7 @@ struct SimulateOptions {
   std::optional<std::string> csv_path;
   std::optional<std::string> svg_path;
   std::optional<std::string> decisions_path;  // lagpilot's decision at every poll, as CSV
+  bool oracle = true;                         // the oracle bound (sim/oracle.h); --no-oracle: off
   bool quiet = false;                         // no progress line
   bool progress = false;                      // a progress line even when stderr is not a terminal
   bool help = false;

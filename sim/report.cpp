@@ -1,5 +1,6 @@
 #include "sim/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -30,6 +31,19 @@ std::string thousands(double value) {
     out += digits[i];
   }
   return rounded < 0 ? "-" + out : out;
+}
+
+std::string format_oracle_bound(const OracleBound& bound) {
+  if (!bound.feasible) return "no schedule meets the objective: " + bound.why_infeasible;
+  return "no schedule with zero violations costs less than " + thousands(bound.replica_seconds) +
+         " replica-seconds (" + thousands(bound.consuming_seconds) + " consuming + " +
+         thousands(bound.startup_seconds) + " starting up; blocks of " +
+         format_duration(bound.block_seconds) + ")";
+}
+
+std::string oracle_ratio(double replica_seconds, const std::optional<double>& bound) {
+  if (!bound || *bound <= 0) return "-";
+  return fixed(replica_seconds / *bound, 2) + "x";
 }
 
 void write_series_csv(std::ostream& out, const SimulationResult& result) {
@@ -66,7 +80,12 @@ std::string format_summary(const SimulationResult& result) {
           percent(static_cast<double>(s.violation_seconds), static_cast<double>(s.duration)) +
           " of " + format_duration(static_cast<std::int64_t>(s.duration)) + ", lagSeconds > " +
           fixed(s.objective_seconds, 0) + " s)\n";
-  text += "  replica-seconds  " + thousands(s.replica_seconds) + " (mean " +
+  const std::string versus_oracle =
+      result.oracle_replica_seconds && *result.oracle_replica_seconds > 0
+          ? oracle_ratio(s.replica_seconds, result.oracle_replica_seconds) + " the oracle bound " +
+                thousands(*result.oracle_replica_seconds) + "; "
+          : "";
+  text += "  replica-seconds  " + thousands(s.replica_seconds) + " (" + versus_oracle + "mean " +
           fixed(s.mean_replicas, 2) + " replicas, peak " + std::to_string(s.peak_replicas) + ")\n";
   text += "  max lag          " + thousands(s.max_lag) + " msgs\n";
   text += "  max lagSeconds   " + fixed(s.max_lag_seconds, 1) + " s\n";
@@ -78,14 +97,25 @@ std::string format_summary(const SimulationResult& result) {
 }
 
 std::string format_results_table(const std::vector<SimulationResult>& results) {
-  std::string text =
-      "| trace | policy | violation s | replica-s | max lag | max lagSeconds | scaling actions |\n"
-      "|---|---|---:|---:|---:|---:|---:|\n";
+  const bool oracle = std::any_of(results.begin(), results.end(), [](const SimulationResult& r) {
+    return r.oracle_replica_seconds.has_value();
+  });
+  std::string text = "| trace | policy | violation s | replica-s | " +
+                     std::string(oracle ? "vs oracle | " : "") +
+                     "max lag | max lagSeconds | scaling actions |\n|---|---|---:|---:|" +
+                     (oracle ? "---:|" : "") + "---:|---:|---:|\n";
   for (const SimulationResult& result : results) {
     const Summary& s = result.summary;
+    std::string versus_oracle;
+    if (oracle) {
+      versus_oracle = result.oracle_replica_seconds && *result.oracle_replica_seconds > 0
+                          ? oracle_ratio(s.replica_seconds, result.oracle_replica_seconds) +
+                                " of " + thousands(*result.oracle_replica_seconds) + " | "
+                          : "- | ";
+    }
     text += "| " + result.trace + " | " + result.policy + " | " +
             thousands(static_cast<double>(s.violation_seconds)) + " | " +
-            thousands(s.replica_seconds) + " | " + thousands(s.max_lag) + " | " +
+            thousands(s.replica_seconds) + " | " + versus_oracle + thousands(s.max_lag) + " | " +
             fixed(s.max_lag_seconds, 1) + " | " + std::to_string(s.scaling_actions) + " |\n";
   }
   return text;

@@ -3,6 +3,7 @@
 // time. Deterministic for a given trace, model (seed) and autoscaler.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct SimulationResult {
   std::string trace;   // the trace's description
   Summary summary;
   std::vector<SecondRecord> series;  // empty unless RunOptions::keep_series
+  // The trace's oracle lower bound on replica-seconds (sim/oracle.h), when computed: the reports
+  // show replica-seconds as a multiple of it.
+  std::optional<double> oracle_replica_seconds;
 };
 
 struct RunOptions {

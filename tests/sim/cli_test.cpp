@@ -60,12 +60,36 @@ TEST(SimulateCli, RunsTheSpecAndPrintsTheSummary) {
        {"violation", "replica-seconds", "max lag ", "max lagSeconds", "scaling actions"}) {
     EXPECT_THAT(run.out, HasSubstr(line));
   }
+  EXPECT_THAT(run.out, HasSubstr("oracle     no schedule with zero violations costs less than "));
+  EXPECT_THAT(run.out, HasSubstr("x the oracle bound "));
   EXPECT_EQ(run.err, "");
   // Deterministic: the same flags give the same output.
   EXPECT_EQ(simulate_cli({"--spec", kSpec, "--trace", "step", "--duration", "30m",
                           "--rebalance-pause=5s", "--seed", "3"})
                 .out,
             run.out);
+}
+
+TEST(SimulateCli, OracleBoundIsOnByDefaultAndSaysWhenNothingMeetsTheObjective) {
+  const CliRun without = simulate_cli(
+      {"--spec", kSpec, "--trace", "constant:rate=2000", "--duration", "10m", "--no-oracle"});
+  ASSERT_EQ(without.code, 0) << without.err;
+  EXPECT_THAT(without.out, Not(HasSubstr("  oracle     ")));
+  EXPECT_THAT(without.out, Not(HasSubstr("oracle bound")));
+  // 2,000 msg/s = 5 replicas; the last 30 s of arrivals may stay queued: 5 x 570 s.
+  const CliRun with = simulate_cli({"--spec", kSpec, "--trace", "constant:rate=2000", "--duration",
+                                    "10m", "--oracle", "--service-noise", "0"});
+  ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_THAT(with.out, HasSubstr("costs less than 2,850 replica-seconds (2,850 consuming + 0 "
+                                  "starting up; blocks of 1s)"));
+  EXPECT_THAT(with.out, HasSubstr("x the oracle bound 2,850; mean "));
+  const CliRun impossible = simulate_cli({"--spec", kSpec, "--trace", "constant:rate=12000",
+                                          "--duration", "10m", "--policy-baseline", "all"});
+  ASSERT_EQ(impossible.code, 0) << impossible.err;
+  EXPECT_THAT(impossible.out, HasSubstr("oracle     no schedule meets the objective: arrivals "
+                                        "reach 12,000 msg/s at 0s, more than 24 "
+                                        "consumers x 400 msg/s = 9,600 msg/s"));
+  EXPECT_THAT(impossible.out, Not(HasSubstr("vs oracle")));
 }
 
 TEST(SimulateCli, ConsumerStallsAreListedAndStopConsumption) {

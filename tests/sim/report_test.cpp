@@ -73,6 +73,33 @@ TEST(Report, SummaryAndTable) {
   EXPECT_EQ(thousands(999), "999");
 }
 
+TEST(Report, ReplicaSecondsAsAMultipleOfTheOracleBound) {
+  SimulationResult bounded = sample("lagpilot");
+  bounded.oracle_replica_seconds = 9600;
+  EXPECT_THAT(format_summary(bounded),
+              HasSubstr("replica-seconds  12,000 (1.25x the oracle bound 9,600; mean 4.00 "
+                        "replicas, peak 5)"));
+  const std::string table = format_results_table({bounded, sample("seed")});
+  EXPECT_THAT(table, HasSubstr("| replica-s | vs oracle | max lag |"));
+  EXPECT_THAT(table, HasSubstr("|---|---|---:|---:|---:|---:|---:|---:|\n"));
+  EXPECT_THAT(table, HasSubstr("| step | lagpilot | 1,499 | 12,000 | 1.25x of 9,600 | 29,990 |"));
+  EXPECT_THAT(table, HasSubstr("| step | seed | 1,499 | 12,000 | - | 29,990 |"));
+  OracleBound bound;
+  bound.replica_seconds = 64847.2;
+  bound.consuming_seconds = 64650;
+  bound.startup_seconds = 197.2;
+  bound.block_seconds = 4;
+  EXPECT_EQ(format_oracle_bound(bound),
+            "no schedule with zero violations costs less than 64,847 replica-seconds (64,650 "
+            "consuming + 197 starting up; blocks of 4s)");
+  bound.feasible = false;
+  bound.why_infeasible = "too much";
+  EXPECT_EQ(format_oracle_bound(bound), "no schedule meets the objective: too much");
+  EXPECT_EQ(oracle_ratio(100, std::nullopt), "-");
+  EXPECT_EQ(oracle_ratio(100, 0.0), "-");
+  EXPECT_EQ(oracle_ratio(131, 100.0), "1.31x");
+}
+
 TEST(SvgPlot, DrawsEveryPanelAndStaysSmall) {
   const SimulationResult one = sample("lagpilot");
   const std::string svg =
