@@ -449,10 +449,13 @@ std::string verdict_row(const FamilyVerdict& v) {
 }
 
 std::string rerun_command(const TraceOutcome& o, const Flags& flags) {
-  return "lagpilot simulate --spec " + flags.spec + " --trace '" + o.drawn.description +
-         "' --duration " + format_duration(o.drawn.duration) + " --seed " +
-         std::to_string(o.drawn.seed) + " --startup-delay " + format_duration(o.startup_delay) +
-         " --rebalance-pause " + format_duration(flags.rebalance_pause) + " --policy-baseline all";
+  // The default spec as a path from the repository's root.
+  const std::string spec =
+      flags.spec == Flags{}.spec ? "bench/scaling/queuemonitor.yaml" : flags.spec;
+  return "lagpilot simulate --spec " + spec + " --trace '" + o.drawn.description + "' --duration " +
+         format_duration(o.drawn.duration) + " --seed " + std::to_string(o.drawn.seed) +
+         " --startup-delay " + format_duration(o.startup_delay) + " --rebalance-pause " +
+         format_duration(flags.rebalance_pause) + " --policy-baseline all";
 }
 
 std::string plot_name(const TraceOutcome& o) {
@@ -501,6 +504,38 @@ Status plot_outcome(const TraceOutcome& o, const Flags& flags, const SimulationS
                             "), seed " + std::to_string(o.drawn.seed) + ", start-up " +
                             format_duration(o.startup_delay);
   return write_plot(flags.svg_dir + "/" + plot_name(o), *results, title, bench.objective_seconds);
+}
+
+// Per family and start-up delay: lagpilot's violation-seconds against HPA+KEDA's, and on how many
+// traces lagpilot had none. Shows where the violations come from.
+std::string violations_by_delay(const std::vector<TraceOutcome>& outcomes) {
+  std::string table =
+      "Violation-seconds by start-up delay, lagpilot / HPA+KEDA (traces without any):\n\n| family "
+      "|";
+  std::string rule = "|---|";
+  for (const std::int64_t delay : kStartupDelays) {
+    table += " " + format_duration(delay) + " |";
+    rule += "---:|";
+  }
+  table += "\n" + rule + "\n";
+  for (const std::string& family : randomized_trace_families()) {
+    table += "| " + family + " |";
+    for (const std::int64_t delay : kStartupDelays) {
+      double violation = 0, hpa = 0;
+      int traces = 0, zero = 0;
+      for (const auto& o : outcomes) {
+        if (o.drawn.family != family || o.startup_delay != delay) continue;
+        violation += o.lagpilot.violation_seconds;
+        hpa += o.hpa.violation_seconds;
+        ++traces;
+        if (o.lagpilot.violation_seconds == 0) ++zero;
+      }
+      table += " " + thousands(violation) + " / " + thousands(hpa) + " (" + std::to_string(zero) +
+               " of " + std::to_string(traces) + ") |";
+    }
+    table += "\n";
+  }
+  return table;
 }
 
 int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every_goal) {
@@ -574,6 +609,7 @@ int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every
       }
     }
   }
+  std::cout << "\n" << violations_by_delay(*outcomes);
   std::cout << "\nGoals per family: violation-seconds <= 10 % of HPA+KEDA's (violation) and zero "
                "on >= 90 % of traces (zero-violation); replica-seconds <= HPA+KEDA's on every "
                "trace (replica-s); replica-seconds <= 1.5x the oracle bound on the median trace "
