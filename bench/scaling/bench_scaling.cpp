@@ -270,13 +270,12 @@ struct BenchTrace {
 // The oracle's lower bound on the replica-seconds any autoscaler needs to keep lagSeconds within
 // the objective on this trace and model; nullopt when not measured.
 std::optional<double> oracle_replica_seconds(const BenchTrace& bench) {
-  // oracle: wired when sim/oracle lands, as
-  //   oracle_lower_bound({.arrivals = bench.trace.rates, .service_rate = model.service_rate,
-  //                       .startup_delay = model.startup_delay, .max_consumers =
-  //                       model.partitions, .max_replicas = bench.max_replicas,
-  //                       .objective_seconds = bench.objective_seconds,
-  //                       .initial_replicas = bench.initial_replicas})
-  //   -> replica_seconds when feasible.
+  // oracle: wired when sim/oracle lands, as oracle_lower_bound() of
+  //   {.arrivals = bench.trace.rates, .service_rate = bench.model.service_rate,
+  //    .startup_delay = bench.model.startup_delay, .max_consumers = bench.model.partitions,
+  //    .max_replicas = bench.max_replicas, .objective_seconds = bench.objective_seconds,
+  //    .initial_replicas = bench.initial_replicas}
+  // -> its replica_seconds when feasible. A family's oracle column needs it on every trace.
   (void)bench;
   return std::nullopt;
 }
@@ -313,7 +312,7 @@ struct Job {
   std::int64_t startup_delay = 0;
 };
 
-// Runs every job on `threads` threads; outcomes in job order, so the output does not depend on
+// Runs every job on flags.jobs threads; outcomes in job order, so the output does not depend on
 // the thread count.
 Result<std::vector<TraceOutcome>> run_jobs(const std::vector<Job>& jobs, const Flags& flags,
                                            const SimulationSpec& spec) {
