@@ -15,6 +15,7 @@ namespace lagpilot::sim {
 namespace {
 
 constexpr std::uint64_t kTraceStream = 1;
+constexpr std::uint64_t kRandomizedStream = 2;
 constexpr std::int64_t kMaxDuration = 400LL * 86400;  // a year and then some, per-second
 
 Error invalid(const std::string& message) { return Error{"InvalidTrace", message}; }
@@ -184,6 +185,58 @@ void bursts(Params& p, Rates& rates, Rng& rng) {
   }
 }
 
+void flash(Params& p, Rates& rates) {
+  const auto n = static_cast<std::int64_t>(rates.size());
+  const double base = p.rate("base", 1000);
+  const double peak = p.rate("peak", 8000);
+  const std::int64_t at = p.duration("at", n / 4, false);
+  const std::int64_t rise = p.duration("rise", 10, true);
+  const std::int64_t decay = p.duration("decay", 10 * 60, true);
+  for (std::int64_t t = 0; t < n; ++t) {
+    double shape = 0;  // 0 at base, 1 at peak
+    if (t >= at && t < at + rise) {
+      shape = static_cast<double>(t - at + 1) / static_cast<double>(rise);
+    } else if (t >= at + rise) {
+      shape = std::exp(-static_cast<double>(t - at - rise) / static_cast<double>(decay));
+    }
+    rates[t] = base + (peak - base) * shape;
+  }
+}
+
+void pareto(Params& p, Rates& rates, Rng& rng) {
+  const auto n = static_cast<std::int64_t>(rates.size());
+  const double base = p.rate("base", 1000);
+  const double peak = p.rate("peak", 9000);
+  const double scale = p.rate("scale", 500);
+  const double alpha = p.number("alpha", 1.5, 0.1, 10, "a tail index between 0.1 and 10");
+  const std::int64_t gap = p.duration("gap", 10 * 60, true);
+  const std::int64_t length = p.duration("length", 90, true);
+  std::fill(rates.begin(), rates.end(), base);
+  double start = rng.exponential(static_cast<double>(gap));
+  while (start < static_cast<double>(n)) {
+    const double burst_length = std::max(10.0, rng.exponential(static_cast<double>(length)));
+    double u = rng.uniform();
+    while (u <= 0) u = rng.uniform();
+    // Pareto(scale, alpha) above base: P(excess > x) = (scale / x)^alpha for x >= scale.
+    const double height = std::min(peak, base + scale * std::pow(u, -1 / alpha));
+    const auto first = static_cast<std::int64_t>(start);
+    const auto last = std::min(n, static_cast<std::int64_t>(start + burst_length));
+    for (std::int64_t t = first; t < last; ++t) rates[t] = std::max(rates[t], height);
+    start += rng.exponential(static_cast<double>(gap));
+  }
+}
+
+void drop(Params& p, Rates& rates) {
+  const auto n = static_cast<std::int64_t>(rates.size());
+  const double base = p.rate("base", 4000);
+  const double fraction = p.number("fraction", 0.2, 0, 1, "a fraction between 0 and 1");
+  const std::int64_t at = p.duration("at", n / 4, false);
+  const std::int64_t length = p.duration("length", n / 4 > 0 ? n / 4 : 1, true);
+  for (std::int64_t t = 0; t < n; ++t) {
+    rates[t] = t >= at && t < at + length ? base * fraction : base;
+  }
+}
+
 void ramp(Params& p, Rates& rates) {
   const auto n = static_cast<std::int64_t>(rates.size());
   const double base = p.rate("base", 1000);
@@ -210,10 +263,98 @@ Result<std::map<std::string, std::string>> split_params(const std::string& name,
   return params;
 }
 
+// Draws of the randomized suite, rounded so the descriptions read well.
+class Draw {
+ public:
+  explicit Draw(Rng& rng) : rng_(rng) {}
+  double uniform(double low, double high) { return rng_.uniform(low, high); }
+  double log_uniform(double low, double high) {
+    return std::exp(rng_.uniform(std::log(low), std::log(high)));
+  }
+  std::string rate(double value) const { return amount(std::round(value)); }
+  std::string seconds(double value) const {
+    return format_duration(static_cast<std::int64_t>(std::round(value)));
+  }
+
+ private:
+  Rng& rng_;
+};
+
 }  // namespace
 
+std::vector<std::string> randomized_trace_families() {
+  return {"step", "spike", "flash", "diurnal", "sawtooth", "bursts", "pareto", "drop", "ramp"};
+}
+
+Result<RandomizedTrace> randomized_trace(const std::string& family, std::uint64_t seed,
+                                         double max_rate, double max_ratio) {
+  const auto families = randomized_trace_families();
+  const auto index = std::find(families.begin(), families.end(), family) - families.begin();
+  if (index == static_cast<std::ptrdiff_t>(families.size())) {
+    return invalid("randomized trace \"" + family + "\": unknown family");
+  }
+  if (max_ratio < 2 || max_rate <= 0) {
+    return invalid("randomized trace: need max_rate > 0 and max_ratio >= 2");
+  }
+  // One stream per family: adding a family does not move the others' draws.
+  Rng rng(seed, kRandomizedStream + static_cast<std::uint64_t>(index) * 16);
+  Draw draw(rng);
+  const double high = std::round(draw.uniform(max_rate / 4, max_rate));
+  const double low = std::max(1.0, std::round(high / draw.log_uniform(2, max_ratio)));
+  const std::string base = "base=" + draw.rate(low);
+  const std::string peak = "peak=" + draw.rate(high);
+  RandomizedTrace trace{
+      .family = family, .description = family, .duration = 2 * 3600, .seed = seed};
+  // Every draw in its own statement: the order of draws must not depend on the compiler.
+  std::string params = base + "," + peak;
+  if (family == "step") {
+    const double at = std::round(draw.uniform(10 * 60, 40 * 60));
+    const double length = std::round(draw.log_uniform(2 * 60, 60 * 60));
+    params += ",at=" + draw.seconds(at) + ",until=" + draw.seconds(at + length);
+  } else if (family == "spike") {
+    const double at = draw.uniform(10 * 60, 60 * 60);
+    const double length = draw.log_uniform(30, 10 * 60);
+    params += ",at=" + draw.seconds(at) + ",length=" + draw.seconds(length);
+  } else if (family == "flash") {
+    const double at = draw.uniform(10 * 60, 40 * 60);
+    const double rise = draw.uniform(2, 30);
+    const double decay = draw.log_uniform(2 * 60, 30 * 60);
+    params +=
+        ",at=" + draw.seconds(at) + ",rise=" + draw.seconds(rise) + ",decay=" + draw.seconds(decay);
+  } else if (family == "diurnal") {
+    const double period = 60 * std::round(draw.uniform(2 * 60, 12 * 60));
+    trace.duration = static_cast<std::int64_t>(period);
+    params =
+        "trough=" + draw.rate(low) + "," + peak + ",period=" + draw.seconds(period) + ",noise=0.05";
+  } else if (family == "sawtooth") {
+    const double period = draw.log_uniform(5 * 60, 60 * 60);
+    params += ",period=" + draw.seconds(period);
+  } else if (family == "bursts" || family == "pareto") {
+    trace.duration = 4 * 3600;
+    if (family == "pareto") {
+      const double scale = low * draw.uniform(0.5, 2);
+      const double alpha = std::round(100 * draw.uniform(1.1, 2)) / 100;
+      params += ",scale=" + draw.rate(scale) + ",alpha=" + amount(alpha);
+    }
+    const double gap = draw.log_uniform(3 * 60, 30 * 60);
+    const double length = draw.log_uniform(30, 5 * 60);
+    params += ",gap=" + draw.seconds(gap) + ",length=" + draw.seconds(length);
+  } else if (family == "drop") {
+    const double fraction = std::max(0.001, std::round(1000 * low / high) / 1000);
+    const double at = draw.uniform(10 * 60, 40 * 60);
+    const double length = draw.log_uniform(5 * 60, 60 * 60);
+    params = "base=" + draw.rate(high) + ",fraction=" + amount(fraction) +
+             ",at=" + draw.seconds(at) + ",length=" + draw.seconds(length);
+  } else if (family == "ramp") {
+    trace.duration = 60 * static_cast<std::int64_t>(std::round(draw.uniform(60, 4 * 60)));
+  }
+  trace.description += ":" + params;
+  return trace;
+}
+
 std::vector<std::string> trace_generator_names() {
-  return {"constant", "step", "spike", "diurnal", "sawtooth", "bursts", "ramp"};
+  return {"constant", "step",   "spike",  "flash", "diurnal",
+          "sawtooth", "bursts", "pareto", "drop",  "ramp"};
 }
 
 std::string trace_help() {
@@ -223,9 +364,16 @@ std::string trace_help() {
   spike     base=2000 peak=9000 at=<duration/4> length=2m
   diurnal   trough=600 peak=8000 period=<duration> noise=0.05
             one day compressed into `period`: trough at 04:00, peak at 16:00, per-minute noise
+  flash     base=1000 peak=8000 at=<duration/4> rise=10s decay=10m
+            flash crowd: linear rise to peak within `rise`, exponential decay back to base
   sawtooth  base=1000 peak=7000 period=15m
   bursts    base=1500 peak=9000 gap=10m length=90s
             random bursts: Poisson starts (mean gap), exponential lengths, random heights
+  pareto    base=1000 peak=9000 scale=500 alpha=1.5 gap=10m length=90s
+            bursts as above whose heights above base are Pareto(scale, alpha), capped at peak:
+            most are small, a few are huge (a heavy tail)
+  drop      base=4000 fraction=0.2 at=<duration/4> length=<duration/4>
+            traffic drop: base falls to base*fraction from `at` for `length`, then back
   ramp      base=1000 peak=8000   linear up over the first half, down over the second
 Anything else is a CSV file: "time,arrivals" rows (seconds, msg/s), piecewise constant.
 )";
@@ -267,6 +415,9 @@ Result<Trace> generate_trace(const std::string& description, std::int64_t durati
   if (name == "diurnal") diurnal(params, trace.rates, rng);
   if (name == "sawtooth") sawtooth(params, trace.rates);
   if (name == "bursts") bursts(params, trace.rates, rng);
+  if (name == "flash") flash(params, trace.rates);
+  if (name == "pareto") pareto(params, trace.rates, rng);
+  if (name == "drop") drop(params, trace.rates);
   if (name == "ramp") ramp(params, trace.rates);
   if (auto error = params.finish()) return *error;
   trace.description = params.description();

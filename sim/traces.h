@@ -25,10 +25,16 @@ struct Trace {
 //   diurnal   trough, peak, period, noise           one day compressed into `period` (default:
 //                                                   the whole run): night trough, afternoon peak,
 //                                                   per-minute noise
+//   flash     base, peak, at, rise, decay           flash crowd: linear rise to peak within
+//                                                   `rise`, then exponential decay (time constant
+//                                                   `decay`) back to base
 //   sawtooth  base, peak, period                    linear ramps base -> peak, then a drop
 //   bursts    base, peak, gap, length               random bursts (Poisson starts, mean `gap`;
 //                                                   exponential lengths, mean `length`; heights
 //                                                   uniform in the upper two thirds of base..peak)
+//   pareto    base, peak, scale, alpha, gap, length bursts as above, heights above base
+//                                                   Pareto(scale, alpha) capped at peak
+//   drop      base, fraction, at, length            traffic drop: base * fraction for `length`
 //   ramp      base, peak                            linear base -> peak over the first half, back
 //                                                   over the second
 std::vector<std::string> trace_generator_names();
@@ -43,6 +49,23 @@ bool is_trace_generator(const std::string& argument);
 // Error code "InvalidTrace", the message names the generator and parameter.
 Result<Trace> generate_trace(const std::string& description, std::int64_t duration,
                              std::uint64_t seed);
+
+// bench_scaling's randomized suite: for a family (a generator but constant) and a seed, a
+// generator description with every parameter drawn from the seed, so the trace can be rerun by
+// name with `lagpilot simulate --trace DESCRIPTION --duration D --seed N`. The highest rate is
+// drawn in [max_rate / 4, max_rate]; the lowest is that divided by a ratio drawn log-uniformly in
+// [2, max_ratio]; times, lengths, gaps and periods are drawn per family (traces.cpp). The same
+// family and seed give the same description.
+struct RandomizedTrace {
+  std::string family;
+  std::string description;  // for generate_trace, with `seed` for the random generators
+  std::int64_t duration = 0;
+  std::uint64_t seed = 0;
+};
+std::vector<std::string> randomized_trace_families();
+// Error code "InvalidTrace" for an unknown family or max_ratio < 2.
+Result<RandomizedTrace> randomized_trace(const std::string& family, std::uint64_t seed,
+                                         double max_rate, double max_ratio = 30);
 
 // CSV: one "time,arrivals" row per change (time in seconds, increasing; arrivals in msg/s, >= 0),
 // optional header row, '#' comments and blank lines. Rates are piecewise constant: a row holds

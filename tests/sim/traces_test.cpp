@@ -76,6 +76,101 @@ TEST(Generators, RandomTracesAreDeterministicForASeed) {
   EXPECT_LE(*high, 1000);
 }
 
+TEST(Generators, FlashCrowdRisesWithinSecondsAndDecaysBackToBase) {
+  auto flash = generate_trace("flash:base=100,peak=1100,at=10s,rise=5s,decay=1m", 1200, 1);
+  ASSERT_TRUE(flash) << flash.error().message;
+  EXPECT_EQ(flash->description, "flash:base=100,peak=1100,at=10s,rise=5s,decay=1m");
+  EXPECT_EQ(flash->rates[9], 100);
+  EXPECT_EQ(flash->rates[10], 300);  // a fifth of the rise in the first second
+  EXPECT_EQ(flash->rates[14], 1100);
+  EXPECT_EQ(flash->rates[15], 1100);
+  EXPECT_NEAR(flash->rates[15 + 60], 100 + 1000 / std::exp(1.0), 1e-6);  // one time constant
+  EXPECT_NEAR(flash->rates[1199], 100, 1e-3);
+  EXPECT_TRUE(std::is_sorted(flash->rates.begin() + 15, flash->rates.end(), std::greater<>()));
+}
+
+TEST(Generators, ParetoBurstsHaveAHeavyTailCappedAtPeak) {
+  auto trace = generate_trace("pareto:base=100,peak=3000,scale=100,alpha=1.2,gap=5m,length=1m",
+                              30 * 86400, 7);
+  ASSERT_TRUE(trace) << trace.error().message;
+  // The height of every burst: a run of equal rates above base.
+  std::vector<double> heights;
+  for (std::size_t t = 1; t < trace->rates.size(); ++t) {
+    if (trace->rates[t] > 100 && trace->rates[t] != trace->rates[t - 1]) {
+      heights.push_back(trace->rates[t]);
+    }
+  }
+  ASSERT_GT(heights.size(), 1000u);
+  EXPECT_EQ(*std::min_element(trace->rates.begin(), trace->rates.end()), 100);
+  EXPECT_EQ(*std::max_element(heights.begin(), heights.end()), 3000);  // the tail hits the cap
+  std::sort(heights.begin(), heights.end());
+  // Pareto(100, 1.2): the median excess is 100 * 2^(1/1.2) = 178, so most bursts are small.
+  EXPECT_NEAR(heights[heights.size() / 2], 100 + 178, 30);
+  auto again = generate_trace("pareto:base=100,peak=3000,scale=100,alpha=1.2,gap=5m,length=1m",
+                              30 * 86400, 7);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->rates, trace->rates);
+}
+
+TEST(Generators, DropFallsToAFractionAndComesBack) {
+  auto drop = generate_trace("drop:base=1000,fraction=0.1,at=3s,length=4s", 10, 1);
+  ASSERT_TRUE(drop) << drop.error().message;
+  EXPECT_EQ(drop->rates,
+            (std::vector<double>{1000, 1000, 1000, 100, 100, 100, 100, 1000, 1000, 1000}));
+  auto bad = generate_trace("drop:fraction=2", 10, 1);
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr("trace drop: fraction: expected a fraction"));
+}
+
+// The fixed suite of bench_scaling must not move: its random traces are pinned.
+TEST(Generators, FixedSuiteTracesKeepTheirNumbers) {
+  auto bursts = generate_trace("bursts:base=1500,peak=9000,gap=10m,length=90s", 4 * 3600, 1);
+  auto diurnal = generate_trace("diurnal:trough=600,peak=8000,period=4h", 4 * 3600, 1);
+  ASSERT_TRUE(bursts && diurnal);
+  EXPECT_NEAR(std::accumulate(bursts->rates.begin(), bursts->rates.end(), 0.0), 29778153.078212,
+              1e-3);
+  EXPECT_NEAR(std::accumulate(diurnal->rates.begin(), diurnal->rates.end(), 0.0), 62182065.521957,
+              1e-3);
+}
+
+TEST(RandomizedTraces, EveryFamilyDrawsAValidTraceWithinTheLimits) {
+  for (const std::string& family : randomized_trace_families()) {
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+      auto drawn = randomized_trace(family, seed, 8000);
+      ASSERT_TRUE(drawn) << family;
+      EXPECT_EQ(drawn->description.substr(0, family.size() + 1), family + ":");
+      auto trace = generate_trace(drawn->description, drawn->duration, seed);
+      ASSERT_TRUE(trace) << drawn->description << ": " << trace.error().message;
+      // Parameters come back as written: the description reruns the same trace.
+      EXPECT_EQ(trace->description, drawn->description);
+      const auto [low, high] = std::minmax_element(trace->rates.begin(), trace->rates.end());
+      // diurnal's per-minute noise may add up to half of the rate.
+      const double noise = family == "diurnal" ? 1.5 : 1.0;
+      EXPECT_LE(*high, 8000 * noise) << drawn->description;
+      EXPECT_GT(*low, 0) << drawn->description;
+      EXPECT_LE(*high / *low, 30.5 * noise * noise) << drawn->description;
+      EXPECT_GT(*high / *low, 1.5) << drawn->description;
+    }
+  }
+}
+
+TEST(RandomizedTraces, AreDeterministicPerSeedAndVaryAcrossSeeds) {
+  for (const std::string& family : randomized_trace_families()) {
+    auto a = randomized_trace(family, 3, 8000);
+    auto b = randomized_trace(family, 3, 8000);
+    auto c = randomized_trace(family, 4, 8000);
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(a->description, b->description);
+    EXPECT_EQ(a->duration, b->duration);
+    EXPECT_NE(a->description, c->description) << family;
+  }
+  auto step = randomized_trace("step", 1, 8000);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->description, "step:base=73,peak=2085,at=21m56s,until=28m37s");
+  EXPECT_FALSE(randomized_trace("constant", 1, 8000));
+  EXPECT_FALSE(randomized_trace("step", 1, 8000, 1));
+}
+
 TEST(Generators, ErrorsNameTheGeneratorAndParameter) {
   auto unknown = generate_trace("stepp", 10, 1);
   ASSERT_FALSE(unknown);
