@@ -96,7 +96,32 @@ void read_rules(FieldReader& parent, const char* key, scaler::ScalingRules& rule
   reader.integer("maxPodsPerPeriod", rules.max_pods_per_period, 1, 100000);
   reader.integer("maxPercentPerPeriod", rules.max_percent_per_period, 1, 100000);
   reader.integer("periodSeconds", rules.period_seconds, 1, 1800);
+  std::string select;
+  reader.string("selectPolicy", select, false);
+  if (select == "Min")
+    rules.select_policy = scaler::SelectPolicy::kMin;
+  else if (select == "Disabled")
+    rules.select_policy = scaler::SelectPolicy::kDisabled;
+  else if (!select.empty() && select != "Max")
+    reader.fail("selectPolicy", "must be Max, Min or Disabled, got \"" + select + "\"");
   if (auto error = reader.error()) parent.fail_with(*error);
+}
+
+// The goodWhen threshold of the first spec.slos item on lagSeconds with op "<=" or "<": the
+// freshness objective the drainTime planner plans for. Malformed SLOs are the SLO module's to
+// report (the status names them); they give no objective here.
+std::optional<double> freshness_objective(const Json& slos) {
+  if (!slos.is_array()) return std::nullopt;
+  for (const Json& slo : slos) {
+    if (!slo.is_object() || slo.value("metric", Json()) != "lagSeconds") continue;
+    const Json good = slo.value("goodWhen", Json());
+    if (!good.is_object()) continue;
+    const Json op = good.value("op", Json());
+    const Json threshold = good.value("threshold", Json());
+    if ((op == "<=" || op == "<") && threshold.is_number() && threshold.get<double>() > 0)
+      return threshold.get<double>();
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -158,6 +183,17 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
     reader.number("tolerance", s.tolerance, 0, 1);
     reader.integer("cooldownSeconds", s.cooldown_seconds, 0, 86400);
     reader.integer("historyLimit", s.history_limit, 1, 100);
+    if (reader.has("startupDelaySeconds")) {
+      int startup_delay = 0;
+      reader.integer("startupDelaySeconds", startup_delay, 0, 3600);
+      s.startup_delay_seconds = startup_delay;
+    }
+    // Written fields win over the planner's choices; the CRD gives them no schema default, so an
+    // omitted field arrives omitted.
+    s.user_set = {.target_drain_seconds = reader.has("targetDrainSeconds"),
+                  .scale_up = reader.has("scaleUp"),
+                  .scale_down = reader.has("scaleDown"),
+                  .cooldown_seconds = reader.has("cooldownSeconds")};
     read_rules(reader, "scaleUp", s.scale_up);
     read_rules(reader, "scaleDown", s.scale_down);
     if (reader.has("fallback")) {
@@ -187,6 +223,7 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
   if (!out.alerts.is_array()) return invalid("spec.alerts", "must be a list");
   if (!out.slos.is_array()) return invalid("spec.slos", "must be a list");
   if (auto error = top.error()) return *error;
+  out.scaling.freshness_objective_seconds = freshness_objective(out.slos);
   return out;
 }
 

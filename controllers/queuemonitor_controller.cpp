@@ -690,6 +690,11 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
   } else if (!polled.queue) {
     status.set({"ScalingActive", "False", scaler::to_string(decision.guard_rail),
                 "holding replicas: " + decision.reason});
+  } else if (decision.catch_up) {
+    // No figures in the message: it would change at every poll; the history entry has them.
+    status.set({"ScalingActive", "True", "CatchUp",
+                "policy drainTime: the projected lagSeconds misses the objective; scale-up "
+                "limits and stabilization lifted"});
   } else {
     status.set(
         {"ScalingActive", "True", "Scaling", "policy " + scaler::to_string(spec.scaling.policy)});

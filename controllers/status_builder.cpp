@@ -91,6 +91,7 @@ void StatusBuilder::scaling_history(const scaler::Decision& decision, bool dry_r
                 {"policy", decision.decided_by},
                 {"reason", decision.reason.substr(0, 1000)}};
   if (dry_run) entry["dryRun"] = true;
+  if (decision.catch_up) entry["catchUp"] = true;
   history.insert(history.begin(), std::move(entry));
   while (static_cast<int>(history.size()) > history_limit) history.erase(history.end() - 1);
   status_["scalingHistory"] = std::move(history);

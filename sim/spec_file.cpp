@@ -200,7 +200,8 @@ Result<SimulationSpec> load_simulation_spec(const std::string& path) {
   SimulationSpec spec;
   spec.source = path;
   spec.monitor = std::move(*parsed);
-  spec.lag_seconds_objective = *slo;
+  // The planner's objective (parse_queue_monitor_spec): a lagSeconds SLO with op <= or <.
+  spec.lag_seconds_objective = spec.monitor.scaling.freshness_objective_seconds;
   return spec;
 }
 
@@ -220,7 +221,7 @@ double objective_seconds(const SimulationSpec& spec, std::string* what) {
     return *spec.lag_seconds_objective;
   }
   if (what) *what = "targetDrainSeconds";
-  return spec.monitor.scaling.target_drain_seconds;
+  return scaler::objective_seconds(spec.monitor.scaling);
 }
 
 }  // namespace lagpilot::sim

@@ -12,7 +12,8 @@ namespace lagpilot::sim {
 struct SimulationSpec {
   std::string source;  // the file, or "CRD defaults"
   api::QueueMonitorSpec monitor;
-  // spec.slos[] on metric lagSeconds: its goodWhen threshold (the first such SLO).
+  // The first spec.slos[] item on lagSeconds with op <= or <: its goodWhen threshold, the same
+  // objective the planner plans for (ScalingSpec::freshness_objective_seconds).
   std::optional<double> lag_seconds_objective;
 };
 

@@ -81,6 +81,12 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
       {"bad scaleUp period", [](Json& s) { s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}}; },
        "spec.scaling.scaleUp.periodSeconds"},
       {"alerts not a list", [](Json& s) { s["alerts"] = "x"; }, "spec.alerts"},
+      {"start-up delay over an hour",
+       [](Json& s) { s["scaling"] = {{"startupDelaySeconds", 3601}}; },
+       "spec.scaling.startupDelaySeconds"},
+      {"unknown selectPolicy",
+       [](Json& s) { s["scaling"] = {{"scaleDown", {{"selectPolicy", "Never"}}}}; },
+       "spec.scaling.scaleDown.selectPolicy"},
   };
   for (const auto& c : cases) {
     Json spec = minimal();
@@ -91,6 +97,45 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
     EXPECT_EQ(parsed.error().message.rfind(c.field + ":", 0), 0u)
         << c.name << ": " << parsed.error().message;
   }
+}
+
+TEST(QueueMonitorSpec, OmittedPlannerFieldsAreNotWritten) {
+  auto spec = parse_queue_monitor_spec(minimal());
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const auto& set = spec->scaling.user_set;
+  EXPECT_FALSE(set.target_drain_seconds || set.scale_up || set.scale_down || set.cooldown_seconds);
+  EXPECT_FALSE(spec->scaling.startup_delay_seconds);
+  EXPECT_FALSE(spec->scaling.freshness_objective_seconds);
+  EXPECT_EQ(scaler::objective_seconds(spec->scaling), 60);
+}
+
+TEST(QueueMonitorSpec, WrittenPlannerFieldsAndTheStartupDelayAreTheUsers) {
+  Json spec = minimal();
+  spec["scaling"] = Json::parse(R"({"targetDrainSeconds":20,"scaleUp":{},
+    "scaleDown":{"selectPolicy":"Disabled"},"cooldownSeconds":0,"startupDelaySeconds":45})");
+  auto parsed = parse_queue_monitor_spec(spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const auto& s = parsed->scaling;
+  EXPECT_TRUE(s.user_set.target_drain_seconds && s.user_set.scale_up && s.user_set.scale_down &&
+              s.user_set.cooldown_seconds);
+  EXPECT_EQ(s.scale_down.select_policy, scaler::SelectPolicy::kDisabled);
+  EXPECT_EQ(s.scale_up.select_policy, scaler::SelectPolicy::kMax);
+  EXPECT_EQ(s.startup_delay_seconds, 45);
+  EXPECT_EQ(scaler::objective_seconds(s), 20);
+}
+
+TEST(QueueMonitorSpec, TheFreshnessObjectiveIsTheFirstLagSecondsSloWithAnUpperBound) {
+  Json spec = minimal();
+  spec["scaling"] = {{"targetDrainSeconds", 120}};
+  spec["slos"] = Json::parse(R"([
+    {"name":"lag","metric":"consumerLag","goodWhen":{"op":"<=","threshold":5000}},
+    {"name":"odd","metric":"lagSeconds","goodWhen":{"op":">=","threshold":1}},
+    {"name":"fresh","metric":"lagSeconds","goodWhen":{"op":"<","threshold":30}},
+    {"name":"later","metric":"lagSeconds","goodWhen":{"op":"<=","threshold":10}}])");
+  auto parsed = parse_queue_monitor_spec(spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->scaling.freshness_objective_seconds, 30);
+  EXPECT_EQ(scaler::objective_seconds(parsed->scaling), 30);
 }
 
 TEST(QueueMonitorSpec, DepthLatencyWithoutALatencySourceIsInvalidForTheOperator) {
