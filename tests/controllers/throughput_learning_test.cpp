@@ -162,12 +162,14 @@ TEST_F(ThroughputLearningTest, LearnsTheConsumersRateNotThePartlyReadyOne) {
   ASSERT_TRUE(controlplane::eventually([&] { return fleet_->running() == 4; }));
   poll_after(1'200);
   poll_after(1'200);
-  // A scale-up at the third poll shows the estimate after it in its reason.
-  ASSERT_TRUE(client()
-                  .patch(kube::resources::kQueueMonitors, ns_->name(), "orders",
-                         kube::PatchType::kMerge, {{"spec", {{"scaling", {{"maxReplicas", 5}}}}}},
-                         "")
-                  .ok());
+  // A scale-up at the third poll shows the estimate after it in its reason. With the default
+  // start-up delay (30 s) the planner may see the 4 consumers clear the backlog before a fifth
+  // could start, and rightly not scale; a written 1 s start-up makes the fifth worth it.
+  ASSERT_TRUE(
+      client()
+          .patch(kube::resources::kQueueMonitors, ns_->name(), "orders", kube::PatchType::kMerge,
+                 {{"spec", {{"scaling", {{"maxReplicas", 5}, {"startupDelaySeconds", 1}}}}}}, "")
+          .ok());
   wait_for_cache([](const Json& cached) {
     return cached.value("/spec/scaling/maxReplicas"_json_pointer, 0) == 5;
   });
