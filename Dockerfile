@@ -15,7 +15,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev librdkafka-dev \
-      nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev libglpk-dev \
+      nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev libglpk-dev libhiredis-dev librabbitmq-dev libnats-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -33,7 +33,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates libcpprest2.10 libyaml-cpp0.7 libprometheus-cpp-core1.0 \
-      libprometheus-cpp-pull1.0 libspdlog1.10 libfmt9 librdkafka1 libssl3 libglpk40 \
+      libprometheus-cpp-pull1.0 libspdlog1.10 libfmt9 librdkafka1 libssl3 libglpk40 libhiredis0.14 librabbitmq4 libnats3.4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 lagpilot \
  && useradd --system --uid 65532 --gid 65532 --home-dir /nonexistent --no-create-home \
