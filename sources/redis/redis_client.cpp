@@ -204,15 +204,14 @@ struct RedisClient::Impl {
                                       " (is this a Redis server? check spec.source.redisStreams."
                                       "address; TLS listeners are not supported)"};
     }
-    if (timed_out) {
-      return Error{"SourceUnreachable",
-                   server + ": " + what + ": no answer within the poll timeout"};
-    }
+    // Not about one stream: during an outage these are every monitor's message on the server.
+    if (timed_out)
+      return Error{"SourceUnreachable", server + ": no answer within the poll timeout"};
     if (err == REDIS_ERR_EOF) {
-      return Error{"SourceUnreachable",
-                   server + ": " + what + ": the server closed the connection"};
+      return Error{"SourceUnreachable", server + ": the server closed the connection"};
     }
-    return Error{"SourceUnreachable", server + ": " + what + ": " + detail};
+    return Error{"SourceUnreachable",
+                 server + ": " + (what == "connect" ? "connect: " : "") + detail};
   }
 
   // Sends `commands` as one pipeline and reads every reply. Error replies are returned as replies;
@@ -222,8 +221,7 @@ struct RedisClient::Impl {
     const Duration left = time_left(deadline);
     if (left <= Duration::zero()) {
       context.reset();  // replies may still be on the way: never read them as the next answers
-      return Error{"SourceUnreachable",
-                   server + ": " + what + ": no answer within the poll timeout"};
+      return Error{"SourceUnreachable", server + ": no answer within the poll timeout"};
     }
     if (redisSetTimeout(context.get(), to_timeval(left)) != REDIS_OK) {
       return connection_error(what);
