@@ -163,9 +163,9 @@ class RedisConnection {
 };
 
 struct RedisServerOptions {
-  std::string password;  // --requirepass (the default user's password)
-  std::string acl_user;  // an ACL user with every right, password acl_password
-  std::string acl_password;
+  std::string password{};  // --requirepass (the default user's password)
+  std::string acl_user{};  // an ACL user with every right, password acl_password
+  std::string acl_password{};
 };
 
 class RedisServer {
