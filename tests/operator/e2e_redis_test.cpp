@@ -124,6 +124,7 @@ TEST(EndToEndRedis, ConsumersScaleUpOnARedisBacklogAndDownAfterItDrains) {
   })) << backlog.dump(2);
   EXPECT_EQ(backlog["metrics"]["queueDepth"], 3200);
   EXPECT_TRUE(backlog["metrics"].contains("lagSeconds")) << backlog.dump(2);
+  EXPECT_EQ(backlog["metrics"].value("lagSecondsMethod", ""), "stream-id") << backlog.dump(2);
   EXPECT_EQ(backlog["metrics"]["partitions"], 0);
 
   // A real consumer drains it: the operator scales back to minReplicas after the 3 s window.

@@ -2,10 +2,14 @@
 // loopback port. Backlogs are made by a real producer (XADD with explicit IDs, so that times are
 // exact) and real consumers (XREADGROUP + XACK).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "alerts/group_progress.h"
 #include "sources/redis/redis_client.h"
@@ -357,6 +361,61 @@ TEST(RedisStreamsSource, ADownServerFailsFastAndRecovers) {
   EXPECT_EQ(recovered->consumer_lag, 4);
   EXPECT_EQ(admin.clients_named("lagpilot"), 1);
   EXPECT_GE(static_cast<RedisStreamsSource&>(*payments).client().connects(), 2);
+}
+
+// A loopback server of another kind: answers whatever it is sent with an HTTP 400, as a web
+// server on the configured port would.
+class HttpLikeServer {
+ public:
+  HttpLikeServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] {
+      while (true) {
+        const int client = ::accept(fd_, nullptr, nullptr);
+        if (client < 0) return;  // closed
+        char buffer[512];
+        if (::recv(client, buffer, sizeof(buffer), 0) > 0) {
+          const std::string answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+          ::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+        }
+        ::close(client);
+      }
+    });
+  }
+  ~HttpLikeServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(RedisStreamsSource, AServerOfAnotherKindIsAClearErrorNotAHang) {
+  HttpLikeServer http;
+  RedisStreamsSourceKind kind;
+  auto source = make_source(
+      kind, {{"address", http.address()}, {"stream", "orders"}, {"consumerGroup", "workers"}});
+  const auto started = std::chrono::steady_clock::now();
+  auto polled = source->poll(kind.clock().now());
+  EXPECT_LT(elapsed_ms(started), 2000);
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.error().code, "SourceError");
+  EXPECT_NE(polled.error().message.find("redis " + http.address()), std::string::npos);
+  EXPECT_NE(polled.error().message.find("is this a Redis server?"), std::string::npos)
+      << polled.error().message;
 }
 
 TEST(RedisStreamsSource, ProgressShowsStallsAndRewinds) {
