@@ -280,6 +280,25 @@ TEST(RedisStreamsSource, SourcesOfOneServerShareOneConnection) {
   }
   EXPECT_EQ(admin.clients_named("lagpilot"), 1);
   EXPECT_EQ(kind.clients().size(), 1u);
+
+  // Requests per poll, counted by the server: XINFO STREAM + XINFO GROUPS + XPENDING in one
+  // pipeline, and one XRANGE only for a stream with undelivered entries.
+  admin.ok({"XADD", "orders", "*", "n", "1"});
+  admin.ok({"CONFIG", "RESETSTAT"});
+  for (int round = 0; round < 4; ++round) {
+    ASSERT_TRUE(orders->poll(kind.clock().now()).ok());
+    ASSERT_TRUE(payments->poll(kind.clock().now()).ok());
+  }
+  const std::string stats = admin.ok({"INFO", "commandstats"}).text;
+  auto calls = [&](const std::string& command) {
+    const auto at = stats.find("cmdstat_" + command + ":calls=");
+    if (at == std::string::npos) return 0L;
+    return std::stol(stats.substr(at + command.size() + 15));
+  };
+  EXPECT_EQ(calls("xinfo|stream"), 8);
+  EXPECT_EQ(calls("xinfo|groups"), 8);
+  EXPECT_EQ(calls("xpending"), 8);
+  EXPECT_EQ(calls("xrange"), 4) << "only orders has an undelivered entry";
   EXPECT_EQ(&static_cast<RedisStreamsSource&>(*orders).client(),
             &static_cast<RedisStreamsSource&>(*payments).client());
 
