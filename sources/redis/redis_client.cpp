@@ -470,6 +470,9 @@ std::shared_ptr<RedisClient> RedisClientPool::acquire(const RedisConnectionSetti
   std::lock_guard lock(mutex_);
   auto& slot = clients_[settings];
   if (auto client = slot.lock()) return client;
+  std::erase_if(clients_, [&](const auto& entry) {
+    return entry.second.expired() && &entry.second != &slot;
+  });
   auto client = std::shared_ptr<RedisClient>(
       new RedisClient(std::make_unique<RedisClient::Impl>(clock_, options_, settings)));
   slot = client;

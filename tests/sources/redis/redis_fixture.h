@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -212,7 +213,16 @@ class RedisServer {
   RedisConnection client() const { return RedisConnection(port_, "", options_.password); }
 
   // Freezes / thaws the server (a server that accepts connections and answers nothing).
-  void pause() { ::kill(pid_, SIGSTOP); }
+  void pause() {
+    ::kill(pid_, SIGSTOP);
+    // kill() returns before the process stops: wait until /proc says it has (state T), so that no
+    // request sent after pause() is answered.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (process_state() != 'T' && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the process state
+    }
+    if (process_state() != 'T') throw std::runtime_error("redis-server did not stop on SIGSTOP");
+  }
   void resume() { ::kill(pid_, SIGCONT); }
   // Kills the server now (SIGKILL to its pid): data is lost (no persistence).
   void kill() { stop_process(); }
@@ -224,6 +234,14 @@ class RedisServer {
   }
 
  private:
+  // The state letter of /proc/<pid>/stat (R, S, T...).
+  char process_state() const {
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    return close == std::string::npos || close + 2 >= text.size() ? '?' : text[close + 2];
+  }
+
   static int free_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
