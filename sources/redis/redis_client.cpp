@@ -1,6 +1,8 @@
 #include "sources/redis/redis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
 
@@ -83,6 +85,38 @@ std::string string_field(const std::map<std::string, const redisReply*>& fields,
   if (found == fields.end()) return "";
   return reply_text(found->second);
 }
+
+// Blocks SIGPIPE for the calling thread while it lives, and discards one raised meanwhile: hiredis
+// 0.14 writes with write(2), and a write to a connection the server closed would otherwise kill the
+// process (SIGPIPE is sent to the thread that wrote). Not process-wide: the operator's own
+// handling of signals stays as it is.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &previous_);
+  }
+  ~SigpipeBlocked() {
+    if (!was_pending_) {
+      const timespec no_wait{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &no_wait) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t previous_;
+  bool was_pending_ = false;
+};
 
 // The smallest ID greater than `id` (XRANGE's exclusive "(" needs Redis 6.2; this works on any).
 StreamId successor(StreamId id) {
@@ -181,6 +215,7 @@ struct RedisClient::Impl {
   // Held for a whole read; a read waits for it no longer than its own deadline.
   std::timed_mutex mutex;
   Context context;
+  bool last_failure_timed_out = false;  // of the last connection_error()
   std::atomic<int> connects{0};
   // While the server does not answer, the polls of every monitor on it but one fail at once.
   OutageGate outage;
@@ -197,6 +232,7 @@ struct RedisClient::Impl {
     const bool timed_out =
         err == REDIS_ERR_IO && (detail.find("temporarily unavailable") != std::string::npos ||
                                 detail.find("timed out") != std::string::npos);
+    last_failure_timed_out = timed_out;
     context.reset();
     if (err == REDIS_ERR_PROTOCOL) {
       // Something answered, in another protocol: the wrong port or a server of another kind.
@@ -219,10 +255,13 @@ struct RedisClient::Impl {
   Result<std::vector<Reply>> round_trip(const std::vector<Command>& commands,
                                         MonotonicTime deadline, const std::string& what) {
     const Duration left = time_left(deadline);
+    last_failure_timed_out = true;
     if (left <= Duration::zero()) {
       context.reset();  // replies may still be on the way: never read them as the next answers
       return Error{"SourceUnreachable", server + ": no answer within the poll timeout"};
     }
+    last_failure_timed_out = false;
+    const SigpipeBlocked no_sigpipe;  // hiredis writes with write(2), not send(MSG_NOSIGNAL)
     if (redisSetTimeout(context.get(), to_timeval(left)) != REDIS_OK) {
       return connection_error(what);
     }
@@ -335,14 +374,21 @@ Result<StreamGroupReading> RedisClient::Impl::read(const std::string& stream,
 Result<StreamGroupReading> RedisClient::Impl::read_locked(const std::string& stream,
                                                           const std::string& group,
                                                           MonotonicTime deadline) {
+  const bool reused = static_cast<bool>(context);
   if (!context) {
     auto connected = connect(deadline);
     if (!connected) return connected.error();
   }
   const std::string on_stream = "stream " + stream;
-  auto replies = round_trip(
-      {{"XINFO", "STREAM", stream}, {"XINFO", "GROUPS", stream}, {"XPENDING", stream, group}},
-      deadline, on_stream);
+  const std::vector<Command> first = {
+      {"XINFO", "STREAM", stream}, {"XINFO", "GROUPS", stream}, {"XPENDING", stream, group}};
+  auto replies = round_trip(first, deadline, on_stream);
+  if (!replies && reused && !last_failure_timed_out) {
+    // The kept connection was closed (the server restarted, or closed it as idle: Redis's
+    // `timeout`): connect again once, within the same deadline.
+    if (auto connected = connect(deadline); !connected) return connected.error();
+    replies = round_trip(first, deadline, on_stream);
+  }
   if (!replies) return replies.error();
   const redisReply* info = (*replies)[0].get();
   const redisReply* groups = (*replies)[1].get();

@@ -422,6 +422,25 @@ class HttpLikeServer {
   std::thread thread_;
 };
 
+TEST(RedisStreamsSource, AConnectionTheServerClosedIsOpenedAgainInTheSamePoll) {
+  RedisServer redis;
+  auto admin = redis.client();
+  admin.ok({"XGROUP", "CREATE", "orders", "workers", "$", "MKSTREAM"});
+  admin.ok({"XADD", "orders", "*", "n", "1"});
+  RedisStreamsSourceKind kind;
+  auto source = make_source(kind, spec_for(redis));
+  const auto& client = static_cast<RedisStreamsSource&>(*source).client();
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(source->poll(kind.clock().now()).ok());
+    // As Redis's idle `timeout` would: the server closes lagpilot's connection between polls.
+    EXPECT_EQ(admin.ok({"CLIENT", "KILL", "USER", "default", "SKIPME", "yes"}).integer, 1);
+  }
+  auto after = source->poll(kind.clock().now());
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->consumer_lag, 1);
+  EXPECT_EQ(client.connects(), 4);
+}
+
 TEST(RedisStreamsSource, AServerOfAnotherKindIsAClearErrorNotAHang) {
   HttpLikeServer http;
   RedisStreamsSourceKind kind;
