@@ -108,7 +108,10 @@ TEST(EndToEndRedis, ConsumersScaleUpOnARedisBacklogAndDownAfterItDrains) {
   EXPECT_EQ(deployment_replicas(ns.name()), 1);
 
   // A backlog of 3,200 entries: ceil(3,200 / 500) = 7 replicas.
-  for (int i = 0; i < 3200; ++i) admin.ok({"XADD", "orders", "*", "n", std::to_string(i)});
+  // One script, so that no poll sees a part of it.
+  admin.ok({"EVAL", "for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], '*', 'n', i) end",
+            "1", "orders", "3200"});
+  ASSERT_EQ(admin.ok({"XLEN", "orders"}).integer, 3200);
   const auto produced_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 7; },
                                        seconds(15), milliseconds(50)))
