@@ -531,7 +531,9 @@ Status DemoRun::start_operator() {
   operator_client_ = kube::RestKubeClient::from_config(config_, clock_);
   KafkaOptions kafka_options;
   kafka_options.poll_timeout = std::chrono::seconds(2);
-  sources_ = std::make_unique<SourceRegistry>(builtin_sources({.kafka = kafka_options}));
+  BuiltinSourceOptions source_options;
+  source_options.kafka = kafka_options;
+  sources_ = std::make_unique<SourceRegistry>(builtin_sources(source_options));
   events_ = std::make_unique<kube::EventRecorder>(*operator_client_, clock_, "lagpilot");
   controllers::ControllerOptions controller_options;
   controller_options.namespaces = {kNamespace};
