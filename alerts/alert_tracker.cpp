@@ -84,6 +84,7 @@ std::string AlertTracker::render(const AlertRule& rule, const Condition& subject
   values.threshold = subject.threshold;
   values.metric = subject.metric;
   values.topic = identity_.topic;
+  values.queue = identity_.queue;
   values.name = identity_.name;
   values.ns = identity_.ns;
   values.severity = std::string(to_string(rule.severity));

@@ -68,6 +68,7 @@ struct AlertIdentity {
   std::string ns;
   std::string name;
   std::string topic;
+  std::string queue;
 };
 
 class AlertTracker {

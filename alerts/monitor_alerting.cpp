@@ -118,7 +118,7 @@ ConfigureReport MonitorAlerting::configure(const Json& spec, const MonitorContex
   dormant_buckets_ = std::move(dormant);
   invalid_slo_names_ = invalid_names;
 
-  alerts_.set_identity({context.ns, context.name, context.topic});
+  alerts_.set_identity({context.ns, context.name, context.topic, context.queue});
   alerts_.set_rules(std::move(rules));
   return report;
 }

@@ -43,6 +43,7 @@ struct MonitorContext {
   std::string ns;     // metadata.namespace
   std::string name;   // metadata.name
   std::string topic;  // the source's "topic" label, when it has one
+  std::string queue;  // what the source reads, for summaries (controllers/monitor_alerting_glue.h)
   // spec.latency.prometheus.name (default latencyP95Seconds) when spec.latency is set.
   std::optional<std::string> latency_metric;
   double target_drain_seconds = 60;  // spec.scaling.targetDrainSeconds

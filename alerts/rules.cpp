@@ -183,33 +183,33 @@ std::vector<AlertRule> default_preset_rules(const RuleContext& context) {
   std::vector<AlertRule> rules;
   rules.push_back(preset_rule("ConsumerLagHigh", {{lag, Op::kGreater, 1000}}, 120,
                               Severity::kMedium,
-                              "consumer lag on {{ .topic }} is {{ .value }} messages (above "
+                              "consumer lag on {{ .queue }} is {{ .value }} messages (above "
                               "{{ .threshold }} for 2m)"));
   rules.push_back(preset_rule("ConsumerLagCritical", {{lag, Op::kGreater, 5000}}, 0,
                               Severity::kCritical,
-                              "consumer lag on {{ .topic }} is {{ .value }} messages (above "
+                              "consumer lag on {{ .queue }} is {{ .value }} messages (above "
                               "{{ .threshold }})"));
   rules.push_back(preset_rule(
       "LagSecondsHigh",
       {{std::string(metric::kLagSeconds), Op::kGreater, context.target_drain_seconds}}, 120,
       Severity::kHigh,
-      "consumers of {{ .topic }} are {{ .value }} s behind (drain target {{ .threshold }} s, for "
+      "consumers of {{ .queue }} are {{ .value }} s behind (drain target {{ .threshold }} s, for "
       "2m)"));
   rules.push_back(preset_rule("ConsumerGroupEmpty",
                               {{std::string(metric::kConsumers), Op::kEqual, 0},
                                {lag, Op::kGreater, context.activation_lag}},
                               60, Severity::kHigh,
-                              "no consumers in the group while {{ .topic }} has lag"));
+                              "no consumers in the group while {{ .queue }} has lag"));
   const std::int64_t unreachable_for =
       static_cast<std::int64_t>(std::max(0, context.source_failure_threshold - 1) *
                                 std::max(1, context.poll_interval_seconds));
   rules.push_back(preset_rule(
       "SourceUnreachable", {{std::string(metric::kSourceReachable), Op::kEqual, 0}},
-      unreachable_for, Severity::kCritical, "the queue source of {{ .topic }} is unreachable"));
+      unreachable_for, Severity::kCritical, "the queue source of {{ .queue }} is unreachable"));
   rules.push_back(preset_rule("ScaledToMaxWithGrowingLag",
                               {{std::string(metric::kScaledToMaxWithGrowingLag), Op::kEqual, 1}},
                               300, Severity::kHigh,
-                              "at maximum replicas while lag on {{ .topic }} keeps growing"));
+                              "at maximum replicas while lag on {{ .queue }} keeps growing"));
   return rules;
 }
 

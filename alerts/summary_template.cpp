@@ -16,15 +16,16 @@ std::string_view trim(std::string_view text) {
 }
 
 constexpr std::string_view kKnownFields =
-    ".value, .threshold, .metric, .topic, .name, .namespace, .severity";
+    ".value, .threshold, .metric, .queue, .topic, .name, .namespace, .severity";
 
 }  // namespace
 
 Result<SummaryTemplate> SummaryTemplate::parse(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, Field>, 7> kFields{{
+  static constexpr std::array<std::pair<std::string_view, Field>, 8> kFields{{
       {".value", Field::kValue},
       {".threshold", Field::kThreshold},
       {".metric", Field::kMetric},
+      {".queue", Field::kQueue},
       {".topic", Field::kTopic},
       {".name", Field::kName},
       {".namespace", Field::kNamespace},
@@ -81,6 +82,9 @@ std::string SummaryTemplate::render(const TemplateValues& values) const {
         break;
       case Field::kMetric:
         out += values.metric;
+        break;
+      case Field::kQueue:
+        out += values.queue;
         break;
       case Field::kTopic:
         out += values.topic;

@@ -1,8 +1,9 @@
 #pragma once
 // Alert summaries: a Go-template subset. Text with {{ .field }} actions, where field is one of
-// value, threshold, metric, topic, name, namespace, severity (name and namespace are the
-// QueueMonitor's). Whitespace inside the braces is optional; "}}" outside an action is text.
-// Anything else inside {{ }} (pipelines, functions, variables) is rejected when the rule is parsed.
+// value, threshold, metric, queue, topic, name, namespace, severity (name and namespace are the
+// QueueMonitor's; queue is what the source reads, whatever its kind; topic is Kafka's topic).
+// Whitespace inside the braces is optional; "}}" outside an action is text. Anything else inside {{
+// }} (pipelines, functions, variables) is rejected when the rule is parsed.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,9 +17,10 @@ struct TemplateValues {
   std::optional<double> value;  // rendered rounded to 3 significant digits; "unknown" when absent
   double threshold = 0;         // rendered exactly
   std::string metric;
-  std::string topic;
-  std::string name;  // the QueueMonitor's
-  std::string ns;    // the QueueMonitor's namespace
+  std::string queue;  // what the source reads: topic, queue, stream (or stream/consumer), query
+  std::string topic;  // spec.source.kafka.topic; empty for other kinds
+  std::string name;   // the QueueMonitor's
+  std::string ns;     // the QueueMonitor's namespace
   std::string severity;
 };
 
@@ -35,7 +37,17 @@ class SummaryTemplate {
   static constexpr std::size_t kMaxLength = 1024;  // status.alerts[].summary maxLength
 
  private:
-  enum class Field { kText, kValue, kThreshold, kMetric, kTopic, kName, kNamespace, kSeverity };
+  enum class Field {
+    kText,
+    kValue,
+    kThreshold,
+    kMetric,
+    kQueue,
+    kTopic,
+    kName,
+    kNamespace,
+    kSeverity
+  };
   struct Segment {
     Field field = Field::kText;
     std::string text;  // with kText

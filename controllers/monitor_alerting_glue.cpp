@@ -2,6 +2,24 @@
 
 namespace lagpilot::controllers {
 
+std::string queue_name(const std::map<std::string, std::string>& source_labels) {
+  auto label = [&](const char* key) {
+    auto it = source_labels.find(key);
+    return it == source_labels.end() ? std::string() : it->second;
+  };
+  for (const char* key : {"topic", "queue"}) {
+    if (std::string value = label(key); !value.empty()) return value;
+  }
+  if (std::string stream = label("stream"); !stream.empty()) {
+    std::string consumer = label("consumer");
+    return consumer.empty() ? stream : stream + "/" + consumer;
+  }
+  for (const auto& [key, value] : source_labels) {
+    if (!value.empty()) return value;
+  }
+  return "";
+}
+
 alerts::MonitorContext monitor_context(const std::string& ns, const std::string& name,
                                        const api::QueueMonitorSpec& spec,
                                        const std::map<std::string, std::string>& source_labels,
@@ -11,6 +29,7 @@ alerts::MonitorContext monitor_context(const std::string& ns, const std::string&
   context.name = name;
   if (auto topic = source_labels.find("topic"); topic != source_labels.end())
     context.topic = topic->second;
+  context.queue = queue_name(source_labels);
   context.latency_metric = latency_metric;
   context.target_drain_seconds = spec.scaling.target_drain_seconds;
   context.activation_lag = static_cast<double>(spec.scaling.activation_lag);

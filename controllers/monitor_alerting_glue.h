@@ -12,6 +12,11 @@
 
 namespace lagpilot::controllers {
 
+// What summaries call {{ .queue }}: from the source kind's labels, the first of topic (Kafka),
+// queue (RabbitMQ), stream (Redis Streams; NATS: stream/consumer), else the first non-empty label's
+// value (e.g. the Prometheus source's query).
+std::string queue_name(const std::map<std::string, std::string>& source_labels);
+
 // `source_labels`: the source kind's labels (CheckedSourceSpec::labels), e.g. {"topic": "orders"};
 // `latency_metric`: the latency name when spec.latency is set.
 alerts::MonitorContext monitor_context(const std::string& ns, const std::string& name,

@@ -61,7 +61,7 @@ constexpr auto kPending = AlertState::kPending;
 constexpr auto kFiring = AlertState::kFiring;
 
 TEST(AlertTracker, PendsForForSecondsThenFiresThenResolves) {
-  AlertTracker tracker({"shop", "orders", "orders"});
+  AlertTracker tracker({"shop", "orders", "orders", "orders"});
   tracker.set_rules({lag_rule(120)});
   run_timeline(tracker, {
                             {0, 500, kInactive, 0, ""},
@@ -161,7 +161,7 @@ TEST(AlertTracker, MissingDataDoesNotRunDownKeepFiringFor) {
 }
 
 TEST(AlertTracker, ValueAndSummaryKeepTheLastKnownValue) {
-  AlertTracker tracker({"shop", "orders", "orders"});
+  AlertTracker tracker({"shop", "orders", "orders", "orders"});
   tracker.set_rules({lag_rule(0)});
   (void)tracker.evaluate({{"consumerLag", 48213}}, at(0));
   const auto step = tracker.evaluate({}, at(10));
@@ -203,7 +203,7 @@ TEST(AlertTracker, PeakFollowsTheRuleDirection) {
 }
 
 TEST(AlertTracker, TransitionsCarryLabelsAndSummaries) {
-  AlertTracker tracker({"shop", "orders", "orders-topic"});
+  AlertTracker tracker({"shop", "orders", "orders-topic", "orders-topic"});
   AlertRule rule = lag_rule(0);
   rule.labels = {{"team", "payments"}};
   tracker.set_rules({rule});

@@ -16,6 +16,7 @@ MonitorContext context() {
   context.ns = "shop";
   context.name = "orders";
   context.topic = "orders";
+  context.queue = "orders";
   context.target_drain_seconds = 60;
   context.poll_interval_seconds = 10;
   context.source_failure_threshold = 3;

@@ -11,6 +11,7 @@ TemplateValues sample_values() {
   values.threshold = 5000;
   values.metric = "consumerLag";
   values.topic = "orders";
+  values.queue = "orders-queue";
   values.name = "orders-monitor";
   values.ns = "shop";
   values.severity = "high";
@@ -29,6 +30,7 @@ TEST(SummaryTemplate, RendersEveryField) {
   EXPECT_EQ(render("{{ .metric }} > {{ .threshold }} in {{ .namespace }}/{{ .name }} "
                    "({{ .severity }})"),
             "consumerLag > 5000 in shop/orders-monitor (high)");
+  EXPECT_EQ(render("behind on {{ .queue }}"), "behind on orders-queue");
 }
 
 TEST(SummaryTemplate, WhitespaceInsideBracesIsOptional) {
@@ -58,16 +60,17 @@ TEST(SummaryTemplate, RejectsWhatItCannotRender) {
   const Row rows[] = {
       {"lag {{ .value", "unclosed {{ (at character 5)"},
       {"{{ .valu }}",
-       "unknown field {{ .valu }} (known: .value, .threshold, .metric, .topic, .name, .namespace, "
-       ".severity)"},
-      {"{{ }}",
-       "empty {{ }} (known: .value, .threshold, .metric, .topic, .name, .namespace, .severity)"},
-      {"{{ .value | printf \"%d\" }}",
-       "unknown field {{ .value | printf \"%d\" }} (known: .value, .threshold, .metric, .topic, "
-       ".name, .namespace, .severity)"},
-      {"{{ $value }}",
-       "unknown field {{ $value }} (known: .value, .threshold, .metric, .topic, .name, "
+       "unknown field {{ .valu }} (known: .value, .threshold, .metric, .queue, .topic, .name, "
        ".namespace, .severity)"},
+      {"{{ }}",
+       "empty {{ }} (known: .value, .threshold, .metric, .queue, .topic, .name, .namespace, "
+       ".severity)"},
+      {"{{ .value | printf \"%d\" }}",
+       "unknown field {{ .value | printf \"%d\" }} (known: .value, .threshold, .metric, .queue, "
+       ".topic, .name, .namespace, .severity)"},
+      {"{{ $value }}",
+       "unknown field {{ $value }} (known: .value, .threshold, .metric, .queue, .topic, "
+       ".name, .namespace, .severity)"},
   };
   for (const auto& row : rows) {
     auto parsed = SummaryTemplate::parse(row.text);

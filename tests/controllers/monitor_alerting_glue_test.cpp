@@ -1,6 +1,8 @@
 // What counts as news in a status (written at once) and what is the passing of time (throttled).
 #include "controllers/status_builder.h"
 
+#include "controllers/monitor_alerting_glue.h"
+
 #include <gtest/gtest.h>
 
 namespace lagpilot::controllers {
@@ -51,6 +53,16 @@ TEST(RunningFigures, StateChangesAreNews) {
   json degraded = base_status();
   degraded["health"] = "Degraded";
   EXPECT_NE(without_running_figures(base_status()), without_running_figures(degraded));
+}
+
+TEST(QueueName, WhatSummariesCallTheQueueForEveryKind) {
+  EXPECT_EQ(queue_name({{"topic", "orders"}}), "orders");
+  EXPECT_EQ(queue_name({{"queue", "jobs"}}), "jobs");
+  EXPECT_EQ(queue_name({{"stream", "events"}}), "events");
+  EXPECT_EQ(queue_name({{"consumer", "workers"}, {"stream", "ORDERS"}}), "ORDERS/workers");
+  EXPECT_EQ(queue_name({{"query", "sum(sqs_messages_visible)"}}), "sum(sqs_messages_visible)");
+  EXPECT_EQ(queue_name({{"topic", ""}, {"zone", "a"}}), "a");
+  EXPECT_EQ(queue_name({}), "");
 }
 
 }  // namespace
