@@ -17,9 +17,10 @@
 //    A missed goal names its worst trace, with the `lagpilot simulate` command that reruns it.
 //
 //   bench_scaling [--suite fixed|random|all] [--spec FILE] [--svg-dir DIR] [--seed N]
-//                 [--seeds N] [--rebalance-pause D] [--jobs N] [--check]
+//                 [--seeds N] [--rebalance-pause D] [--jobs N] [--check] [--traces]
 //
-// --check: exit 1 when a goal is missed. Deterministic for a seed, whatever --jobs.
+// --check: exit 1 when a goal is missed. --traces: the randomized suite's figures per trace too,
+// with the goals each trace misses. Deterministic for a seed, whatever --jobs.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -71,6 +72,7 @@ struct Flags {
   int jobs = 2;
   std::int64_t rebalance_pause = 5;
   bool check = false;
+  bool traces = false;  // --traces: one row per trace of the randomized suite
 };
 
 std::string fixed(double value, int decimals) {
@@ -86,7 +88,7 @@ std::string ratio(double part, double whole) {
 
 constexpr char kUsage[] =
     "Usage: bench_scaling [--suite fixed|random|all] [--spec FILE] [--svg-dir DIR] [--seed N]\n"
-    "                     [--seeds N] [--rebalance-pause D] [--jobs N] [--check]\n";
+    "                     [--seeds N] [--rebalance-pause D] [--jobs N] [--check] [--traces]\n";
 
 int usage(const std::string& problem) {
   std::cerr << "bench_scaling: " << problem << "\n" << kUsage;
@@ -105,6 +107,10 @@ std::optional<Flags> parse_flags(const std::vector<std::string>& args, int& exit
     const std::string& arg = args[i];
     if (arg == "--check") {
       flags.check = true;
+      continue;
+    }
+    if (arg == "--traces") {
+      flags.traces = true;
       continue;
     }
     if (arg == "-h" || arg == "--help") {
@@ -536,6 +542,41 @@ std::string violations_by_delay(const std::vector<TraceOutcome>& outcomes) {
   return table;
 }
 
+// The goals one trace misses on its own (the family's sums and medians aside): "violation" (any
+// violation-second on a feasible trace), "replica-s", "oracle" (over 2x the bound), "actions".
+std::vector<std::string> trace_misses(const TraceOutcome& o) {
+  std::vector<std::string> missed;
+  if (o.oracle && o.lagpilot.violation_seconds > 0) missed.push_back("violation");
+  if (o.lagpilot.replica_seconds > o.hpa.replica_seconds) missed.push_back("replica-s");
+  if (o.oracle && *o.oracle > 0 && o.lagpilot.replica_seconds > 2 * *o.oracle) {
+    missed.push_back("oracle");
+  }
+  if (3 * o.lagpilot.scaling_actions > o.seed.scaling_actions) missed.push_back("actions");
+  return missed;
+}
+
+std::string per_trace_table(const std::vector<TraceOutcome>& outcomes) {
+  std::string table =
+      "Per trace (violation s: lagpilot / HPA+KEDA / seed rule):\n\n"
+      "| family | seed | start-up | violation s | replica-s vs HPA+KEDA | replica-s / oracle | "
+      "actions vs seed | misses |\n|---|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& o : outcomes) {
+    std::string misses;
+    for (const auto& goal : trace_misses(o)) misses += (misses.empty() ? "" : ", ") + goal;
+    const std::string oracle =
+        o.oracle && *o.oracle > 0 ? fixed(o.lagpilot.replica_seconds / *o.oracle, 2) : "-";
+    table += "| " + o.drawn.family + " | " + std::to_string(o.drawn.seed) + " | " +
+             format_duration(o.startup_delay) + " | " + thousands(o.lagpilot.violation_seconds) +
+             " / " + thousands(o.hpa.violation_seconds) + " / " +
+             thousands(o.seed.violation_seconds) + " | " + thousands(o.lagpilot.replica_seconds) +
+             " / " + thousands(o.hpa.replica_seconds) + " (" +
+             ratio(o.lagpilot.replica_seconds, o.hpa.replica_seconds) + ") | " + oracle + " | " +
+             std::to_string(o.lagpilot.scaling_actions) + " / " +
+             std::to_string(o.seed.scaling_actions) + " | " + misses + " |\n";
+  }
+  return table;
+}
+
 int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every_goal) {
   const ModelConfig model = bench_model(flags);
   const double max_rate = kPeakShareOfCapacity * model.service_rate *
@@ -609,6 +650,7 @@ int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every
     }
   }
   std::cout << "\n" << violations_by_delay(*outcomes);
+  if (flags.traces) std::cout << "\n" << per_trace_table(*outcomes);
   std::cout << "\nGoals per family: violation-seconds <= 10 % of HPA+KEDA's (violation) and zero "
                "on >= 90 % of the feasible traces (zero-violation; infeasible: the oracle finds no "
                "schedule of the model with zero violations, e.g. a rise faster than a pod starts); "
