@@ -76,8 +76,8 @@ void ThroughputEstimate::observe_lower_bound(const Observation& observation, int
     }
   }
   // A member that left inside the interval did work this poll's figure counts.
-  const bool fewer = !previous_members_ || !members || *members < *previous_members_;
-  if (!fewer && *members > 0 && *observation.egress_rate > 0) {
+  const bool fewer = previous_members_ && members && *members < *previous_members_;
+  if (members && *members > 0 && !fewer && *observation.egress_rate > 0) {
     lower_bound_ = std::max(lower_bound_.value_or(0), *observation.egress_rate / *members);
   }
   previous_members_ = members;
