@@ -271,6 +271,7 @@ struct BenchTrace {
   Trace trace;
   ModelConfig model;
   int max_replicas = 0;
+  int min_replicas = 0;
   int initial_replicas = 0;
   double objective_seconds = 0;
 };
@@ -279,9 +280,9 @@ struct BenchTrace {
 // the objective on this trace and model; nullopt when no schedule can meet the objective (a rise
 // faster than any pod can start, or more than maxReplicas can drain).
 std::optional<double> oracle_replica_seconds(const BenchTrace& bench) {
-  const OracleBound bound =
-      oracle_lower_bound(oracle_problem_for(bench.trace, bench.model, bench.max_replicas,
-                                            bench.objective_seconds, bench.initial_replicas));
+  const OracleBound bound = oracle_lower_bound(
+      oracle_problem_for(bench.trace, bench.model, bench.max_replicas, bench.objective_seconds,
+                         bench.initial_replicas, bench.min_replicas));
   if (!bound.feasible) return std::nullopt;
   return bound.replica_seconds;
 }
@@ -359,6 +360,7 @@ BenchTrace make_bench_trace(const RandomizedTrace& drawn, Trace trace, std::int6
   bench.model.startup_delay = startup_delay;
   bench.model.seed = drawn.seed;
   bench.max_replicas = spec.monitor.scaling.max_replicas;
+  bench.min_replicas = spec.monitor.scaling.min_replicas;
   bench.objective_seconds = objective_seconds(spec);
   bench.initial_replicas = default_initial_replicas(
       bench.trace, bench.model, spec.monitor.scaling.min_replicas, bench.max_replicas);
