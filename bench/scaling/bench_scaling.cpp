@@ -646,7 +646,8 @@ std::string per_trace_table(const std::vector<TraceOutcome>& outcomes) {
              thousands(o.lagpilot.replica_seconds) + " / " + thousands(o.hpa.replica_seconds) +
              " (" + ratio(o.lagpilot.replica_seconds, o.hpa.replica_seconds) + ") | " + oracle +
              " | " + std::to_string(o.lagpilot.scaling_actions) + " / " +
-             std::to_string(o.seed.scaling_actions) + " | " + misses + " |\n";
+             std::to_string(o.seed.scaling_actions) + " | " + misses + " | `" +
+             o.drawn.description + "` (" + format_duration(o.drawn.duration) + ") |\n";
   }
   return table;
 }
