@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sim/oracle.h"
+#include "sim/reaction_bound.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/svg_plot.h"
@@ -287,65 +288,6 @@ std::optional<double> oracle_replica_seconds(const BenchTrace& bench) {
   return bound.replica_seconds;
 }
 
-// The reaction bound: violation-seconds that remain in a counterfactual of lagpilot's run in which
-// the capacity is the run's own (its ready members x the mean service rate, no rebalance pauses)
-// except that every useful consumer works from D after any poll that sees the queue behind: a
-// backlog, or arrivals over the poll interval above the run's capacity at that poll. Per second t
-// (a fluid FIFO queue; consumed(t) counts messages consumed by t, arrived(x) those arrived by x):
-//   capacity(t) = max_consumers x rate  when the latest poll r <= t - D saw the queue behind,
-//                 else min(members(t), max_consumers) x rate;
-//   violation at t: consumed(t) < arrived(t - objective) - 0.5 (lagSeconds > objective).
-// The counterfactual's capacity is at least the run's at every second, so it consumes at least as
-// much by every t and has at most the run's violations. Its reaction is the fastest there is (all
-// consumers, ordered at the first poll that shows the rise, working D later); what it still
-// violates happens before the rise can be seen and acted on: between the rise and the first poll
-// after it, plus D. No reaction to what has been observed removes those seconds: only capacity
-// held before the rise (standing headroom) or a forecast does. So run - bound is what a better
-// reaction could avoid, the bound what only headroom could.
-double reaction_bound_violation_seconds(const std::vector<SecondRecord>& series,
-                                        const ModelConfig& model, int max_replicas,
-                                        double objective, std::int64_t poll_interval) {
-  const int max_consumers = std::min(model.partitions, max_replicas);
-  const double rate = model.service_rate;
-  const std::int64_t poll = std::max<std::int64_t>(poll_interval, 1);
-  const auto n = static_cast<std::int64_t>(series.size());
-  std::vector<double> arrived(static_cast<std::size_t>(n) + 1, 0);  // by the start of second t
-  for (std::int64_t t = 0; t < n; ++t) {
-    arrived[static_cast<std::size_t>(t) + 1] =
-        arrived[static_cast<std::size_t>(t)] + series[static_cast<std::size_t>(t)].arrivals;
-  }
-  const auto arrived_by = [&](double x) {
-    if (x <= 0) return 0.0;
-    const auto whole = static_cast<std::int64_t>(x);
-    if (whole >= n) return arrived.back();
-    const auto i = static_cast<std::size_t>(whole);
-    return arrived[i] + (x - static_cast<double>(whole)) * (arrived[i + 1] - arrived[i]);
-  };
-  const auto run_capacity = [&](std::int64_t t) {
-    return std::min(series[static_cast<std::size_t>(t)].replicas_current, max_consumers) * rate;
-  };
-  std::vector<bool> behind_at_poll(static_cast<std::size_t>(n / poll) + 1, false);
-  double consumed = 0;
-  double violation = 0;
-  for (std::int64_t t = 0; t < n; ++t) {
-    if (t % poll == 0 && t > 0) {
-      const double backlog = arrived[static_cast<std::size_t>(t)] - consumed;
-      const double arrivals =
-          (arrived[static_cast<std::size_t>(t)] -
-           arrived[static_cast<std::size_t>(std::max<std::int64_t>(t - poll, 0))]) /
-          static_cast<double>(std::min(t, poll));
-      behind_at_poll[static_cast<std::size_t>(t / poll)] =
-          backlog > 0.5 || arrivals > run_capacity(t - 1);
-    }
-    const std::int64_t seen = t - model.startup_delay;  // the latest poll that can act on t
-    const bool react = seen > 0 && behind_at_poll[static_cast<std::size_t>(seen / poll)];
-    const double capacity = react ? max_consumers * rate : run_capacity(t);
-    consumed = std::min(consumed + capacity, arrived[static_cast<std::size_t>(t) + 1]);
-    if (consumed < arrived_by(static_cast<double>(t + 1) - objective) - 0.5) violation += 1;
-  }
-  return violation;
-}
-
 struct TraceOutcome {
   RandomizedTrace drawn;
   std::int64_t startup_delay = 0;
@@ -402,8 +344,12 @@ Result<std::vector<TraceOutcome>> run_jobs(const std::vector<Job>& jobs, const F
         continue;
       }
       const double reaction_bound = reaction_bound_violation_seconds(
-          (*results)[0].series, bench.model, bench.max_replicas, bench.objective_seconds,
-          spec.monitor.poll_interval_seconds);
+          (*results)[0].series,
+          ReactionBoundInputs{.service_rate = bench.model.service_rate,
+                              .startup_delay = bench.model.startup_delay,
+                              .max_consumers = std::min(bench.model.partitions, bench.max_replicas),
+                              .objective_seconds = bench.objective_seconds,
+                              .poll_interval = spec.monitor.poll_interval_seconds});
       slots[i] = Result<TraceOutcome>(TraceOutcome{.drawn = job.drawn,
                                                    .startup_delay = job.startup_delay,
                                                    .lagpilot = (*results)[0].summary,
