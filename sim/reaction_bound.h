@@ -15,7 +15,9 @@
 // violates happens before the rise can be seen and acted on: between the rise and the first poll
 // after it, plus D. No reaction to what has been observed removes those seconds: only capacity
 // held before the rise (standing headroom) or a forecast does. So run - bound is what a better
-// reaction could avoid, the bound what only headroom could.
+// reaction could avoid, the bound what only headroom could. It is relative to the run: when the
+// run held too little before a rise (e.g. released too early), those seconds count here too; it
+// separates reaction from standing capacity, it is not a minimum over all policies.
 #include <cstdint>
 #include <vector>
 
