@@ -37,8 +37,9 @@
 //  4. Guard rails, in order; Decision::guard_rail names the last one that changed the value.
 //     For drainTime with a learned throughput (or its lower bound), the fields the user did not
 //     write (spec.user_set) are the planner's (planner_guard_rails): no scale-up limit, release
-//     after start-up + poll with no rate limit, no cooldown. In catch-up scale-up has no stabilization, rate limit or
-//     tolerance, written or not (unless selectPolicy Disabled), as in Knative's panic mode.
+//     after start-up + poll with no rate limit, no cooldown. In catch-up scale-up has no
+//     stabilization, rate limit or tolerance, written or not (unless selectPolicy Disabled), as
+//     in Knative's panic mode.
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
 //     b. Tolerance: |r / current - 1| <= tolerance keeps current; not from or to zero. Unlike
 //        the HPA's (raw usage ratio), r is the rounded recommendation.
