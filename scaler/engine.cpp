@@ -272,7 +272,8 @@ void observe_arrivals_and_members(const Observation& observation, ScalerState& s
 PlanContext plan_context(const ScalingSpec& spec, const Observation& observation, int current,
                          const ScalerState& state, double startup_delay, double poll_interval) {
   PlanContext context;
-  context.per_replica_rate = state.throughput().per_replica_rate();
+  context.per_replica_rate = state.throughput().planning_rate();
+  context.per_replica_rate_is_lower_bound = !state.throughput().per_replica_rate().has_value();
   context.arrivals = arrival_outlook(state.arrivals());
   context.current_replicas = current;
   context.ready_consumers =
@@ -339,8 +340,9 @@ Decision decide(const ScalingSpec& given_spec, const Observation& observation, i
   observe_arrivals_and_members(observation, state);
   const double startup_delay = startup_delay_seconds(given_spec, state);
   const double poll_interval = poll_interval_seconds(state.arrivals());
-  // Until a per-replica rate is learned there is no plan, and the documented defaults guard.
-  const ScalingSpec spec = state.throughput().per_replica_rate()
+  // Until a per-replica rate (or its lower bound) is known there is no plan, and the documented
+  // defaults guard.
+  const ScalingSpec spec = state.throughput().planning_rate()
                                ? planner_guard_rails(given_spec, startup_delay, poll_interval)
                                : given_spec;
   state.forget_expired(observation.time, spec);

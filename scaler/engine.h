@@ -26,16 +26,20 @@
 //                      (objective_seconds(spec)) given arrivals and their rise, the learned
 //                      throughput and start-up delay (spec.startupDelaySeconds overrides it).
 //                      Catch-up when the projection misses the objective. Until a throughput is
-//                      learned or without ingressRate, the lagPerReplica rule, releasing at most
-//                      half the replicas per decision.
+//                      learned the planner sizes with its lower bound (the highest egress per
+//                      member of a poll, throughput.h): it can only over-provision, and one
+//                      saturated poll makes it tight. Before any poll gives one, or without
+//                      ingressRate, the lagPerReplica rule, releasing at most a quarter of the
+//                      replicas per decision.
 //       lagPerReplica  ceil(lag / targetLagPerReplica)            (KEDA's lag-per-replica rule)
 //       depthLatency   depth > 1,000 and latency > 500 ms: x2 (0 -> 1); depth < 100 and
 //                      latency < 100 ms: /2 rounded up; otherwise hold
 //  4. Guard rails, in order; Decision::guard_rail names the last one that changed the value.
-//     For drainTime with a learned throughput, the fields the user did not write (spec.user_set)
-//     are the planner's (planner_guard_rails): no scale-up limit, release after start-up + poll
-//     with no rate limit, no cooldown. In catch-up scale-up has no stabilization, rate limit or
-//     tolerance, written or not (unless selectPolicy Disabled), as in Knative's panic mode.
+//     For drainTime with a learned throughput (or its lower bound), the fields the user did not
+//     write (spec.user_set) are the planner's (planner_guard_rails): no scale-up limit, release
+//     after start-up + poll with no rate limit, no cooldown. In catch-up scale-up has no
+//     stabilization, rate limit or tolerance, written or not (unless selectPolicy Disabled), as
+//     in Knative's panic mode.
 //     a. Activation, only with minReplicas 0 (KEDA): lag <= activationLag -> 0, else at least 1.
 //     b. Tolerance: |r / current - 1| <= tolerance keeps current; not from or to zero. Unlike
 //        the HPA's (raw usage ratio), r is the rounded recommendation.

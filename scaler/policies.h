@@ -21,8 +21,10 @@ struct Recommendation {
 
 // What drainTime plans with besides the spec and the observation (planner.h).
 struct PlanContext {
-  std::optional<double> per_replica_rate;  // learned; nullopt: not yet
-  ArrivalOutlook arrivals;                 // its rate is replaced by the observation's ingress
+  // Learned, else its lower bound (ThroughputEstimate::planning_rate); nullopt: neither yet.
+  std::optional<double> per_replica_rate;
+  bool per_replica_rate_is_lower_bound = false;
+  ArrivalOutlook arrivals;  // its rate is replaced by the observation's ingress
   int current_replicas = 0;
   int ready_consumers = 0;
   double starting_ready_in = 0;

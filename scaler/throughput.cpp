@@ -22,6 +22,11 @@ std::optional<double> ThroughputEstimate::per_replica_rate() const {
   return per_replica_rate_;
 }
 
+std::optional<double> ThroughputEstimate::planning_rate() const {
+  if (const auto learned = per_replica_rate()) return learned;
+  return lower_bound_;
+}
+
 LearningStep ThroughputEstimate::observe(const Observation& observation, int current_replicas,
                                          const ScalingSpec& spec) {
   Poll poll;
@@ -33,16 +38,19 @@ LearningStep ThroughputEstimate::observe(const Observation& observation, int cur
   }
   track_start_up(observation, current_replicas);
 
-  LearningStep step = LearningStep::kSampled;
   const auto same_workers = [&](const std::optional<Poll>& earlier) {
     return !earlier || earlier->workers == poll.workers;
   };
-  if (!poll.busy_rate) {
-    step = LearningStep::kNotBusy;
-  } else if (previous_ && previous_->backlog &&
-             static_cast<double>(*previous_->backlog) <
-                 *observation.egress_rate * spec.learning.min_backlog_seconds) {
-    step = LearningStep::kNotBusy;  // idle at the interval's start
+  // Rule 1 at both ends: busy at this poll and, when there was one, at the previous one.
+  const bool busy =
+      poll.busy_rate && !(previous_ && previous_->backlog &&
+                          static_cast<double>(*previous_->backlog) <
+                              *observation.egress_rate * spec.learning.min_backlog_seconds);
+  observe_lower_bound(observation, current_replicas);
+
+  LearningStep step = LearningStep::kSampled;
+  if (!busy) {
+    step = LearningStep::kNotBusy;  // or idle at the interval's start
   } else if (!same_workers(previous_) || !same_workers(before_previous_)) {
     step = LearningStep::kWorkersChanged;
   } else if (!started(observation, *poll.busy_rate, spec)) {
@@ -56,6 +64,23 @@ LearningStep ThroughputEstimate::observe(const Observation& observation, int cur
   before_previous_ = std::move(previous_);
   previous_ = poll;
   return step;
+}
+
+void ThroughputEstimate::observe_lower_bound(const Observation& observation, int current_replicas) {
+  std::optional<int> members;
+  if (observation.ok && observation.egress_rate && std::isfinite(*observation.egress_rate)) {
+    members = current_replicas;
+    if (observation.consumers) members = std::min(*members, *observation.consumers);
+    if (observation.max_useful_consumers > 0) {
+      members = std::min(*members, observation.max_useful_consumers);
+    }
+  }
+  // A member that left inside the interval did work this poll's figure counts.
+  const bool fewer = previous_members_ && members && *members < *previous_members_;
+  if (members && *members > 0 && !fewer && *observation.egress_rate > 0) {
+    lower_bound_ = std::max(lower_bound_.value_or(0), *observation.egress_rate / *members);
+  }
+  previous_members_ = members;
 }
 
 void ThroughputEstimate::track_start_up(const Observation& observation, int current_replicas) {

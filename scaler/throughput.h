@@ -21,6 +21,21 @@
 //  4. No pause: the per-worker rate is at least kPauseShare of the previous busy poll's with the
 //     same workers. A rebalance, restart or GC pause inside one interval shows as such a dip; a
 //     lasting change passes at the next poll.
+//
+// Until the first sample, lower_bound() is the highest egressRate / members of any poll, members
+// = min(replicas, consumers, maxUsefulConsumers) and no fewer than at the poll before (a member
+// that left inside the interval did work the figure counts). Consumers never process more than
+// they can; idle, starting, paused or partly ready ones only make a poll's figure lower, and so do
+// members without work (which is why partitionsWithBacklog is not used here). So it is a lower
+// bound of the capacity (up to the poll interval's average of the service noise), and a plan sized
+// with it has at least the replicas one sized with the true rate would. With fast start-ups a
+// short burst often ends before rules 1-4 ever pass (the backlog is gone within three polls of the
+// last scale-up); the bound (one saturated poll makes it tight) lets the planner size and release
+// instead of KEDA's lag-per-replica rule. Idle polls count too: their figure (the arrival rate
+// per member) makes a plan ask for about 5 % more than the members there are (one replica more at
+// low counts) until a busy poll raises it; without them a busy poll while new pods start (a tenth
+// of the true rate) would be the only figure, and the plan would hold maxReplicas (tried: the
+// randomized suite's replica-seconds doubled on ramps and long bursts at 5 s start-up).
 #include <cstdint>
 #include <optional>
 
@@ -54,6 +69,10 @@ class ThroughputEstimate {
   void add_sample(double per_replica_rate, double smoothing);
   std::optional<double> per_replica_rate() const;
   int samples() const { return samples_; }
+  // The highest egress per member of any poll (see above); nullopt before one.
+  std::optional<double> lower_bound() const { return lower_bound_; }
+  // What the planner sizes with: per_replica_rate(), else lower_bound().
+  std::optional<double> planning_rate() const;
 
  private:
   struct Poll {
@@ -68,10 +87,13 @@ class ThroughputEstimate {
     std::optional<double> reference;  // per-worker rate before the change
   };
   void track_start_up(const Observation& observation, int current_replicas);
+  void observe_lower_bound(const Observation& observation, int current_replicas);
   bool started(const Observation& observation, double rate, const ScalingSpec& spec);
 
   double per_replica_rate_ = 0;
   int samples_ = 0;
+  std::optional<double> lower_bound_;
+  std::optional<int> previous_members_;  // nullopt: no poll yet, or it failed
   std::optional<Poll> previous_;
   std::optional<Poll> before_previous_;
   std::optional<StartUp> start_up_;

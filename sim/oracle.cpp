@@ -194,7 +194,8 @@ Solution solve_blocks(const OracleProblem& p, const Arrivals& arrivals,
     const Block& block = blocks[j];
     const bool before_startup = block.start < p.startup_delay;
     const double cap = before_startup ? initial_consumers(p) : consumer_cap(p);
-    const int mean = program.add_column(0, cap, static_cast<double>(block.length));
+    const double floor = std::clamp(static_cast<double>(p.min_replicas), 0.0, cap);
+    const int mean = program.add_column(floor, cap, static_cast<double>(block.length));
     mean_consumers.push_back(mean);
     if (j > 0) {
       if (before_startup) {
@@ -259,7 +260,7 @@ Solution solve_blocks(const OracleProblem& p, const Arrivals& arrivals,
 }  // namespace
 
 OracleProblem oracle_problem_for(const Trace& trace, const ModelConfig& model, int max_replicas,
-                                 double objective_seconds, int initial_replicas) {
+                                 double objective_seconds, int initial_replicas, int min_replicas) {
   return OracleProblem{.arrivals = trace.rates,
                        .service_rate = model.service_rate,
                        .startup_delay = model.startup_delay,
@@ -267,6 +268,7 @@ OracleProblem oracle_problem_for(const Trace& trace, const ModelConfig& model, i
                        .max_replicas = max_replicas,
                        .objective_seconds = objective_seconds,
                        .initial_replicas = initial_replicas,
+                       .min_replicas = min_replicas,
                        .consumer_stalls = model.consumer_stalls};
 }
 

@@ -9,6 +9,10 @@
 //         A(k - objective) - 0.5 <= C_k <= A(k)
 //   cost  sum_t f_t + startup_delay * sum_{t >= D} max(0, f_t - f_{t-1}); before D no pod can have
 //         joined, so f is non-increasing from min(initial_replicas, max_consumers).
+//   f_t >= m = min(min_replicas, the cap of f_t): a schedule keeps at least minReplicas pods, so
+//         its cost is at least sum max(f_t, m) + D x the rises of f; f' = max(f, m) has no more
+//         capacity constraints violated (more capacity) and no larger rises (max(., m) is monotone
+//         and 1-Lipschitz), so the program with f >= m still bounds every schedule from below.
 // Why any schedule of the model costs at least that much (replica-seconds = sum of spec.replicas):
 //   - Every consuming replica is a pod; a pod joining at t was created at t - D and cost the D
 //     seconds before it joined: each rise of the consumers costs D pod-seconds per replica on
@@ -50,6 +54,7 @@ struct OracleProblem {
   int max_replicas = 24;                     // pods that may exist
   double objective_seconds = 30;             // lagSeconds <= this at every second
   int initial_replicas = 1;                  // pods at t = 0, already consuming
+  int min_replicas = 0;                      // the spec's minReplicas: pods never fewer
   std::vector<StallWindow> consumer_stalls;  // no consumption in these windows
   std::int64_t block_seconds = 0;            // 0: automatic; 1: per second (exact)
 };
@@ -69,9 +74,11 @@ struct OracleBound {
 };
 
 // The problem for a run: the trace, the model's mean rate, start-up delay, partitions and stalls,
-// the spec's maxReplicas, the run's objective and initial replicas.
+// the spec's maxReplicas (and minReplicas: 0 leaves the floor out), the run's objective and
+// initial replicas.
 OracleProblem oracle_problem_for(const Trace& trace, const ModelConfig& model, int max_replicas,
-                                 double objective_seconds, int initial_replicas);
+                                 double objective_seconds, int initial_replicas,
+                                 int min_replicas = 0);
 
 OracleBound oracle_lower_bound(const OracleProblem& problem);
 

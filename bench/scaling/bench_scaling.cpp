@@ -17,9 +17,10 @@
 //    A missed goal names its worst trace, with the `lagpilot simulate` command that reruns it.
 //
 //   bench_scaling [--suite fixed|random|all] [--spec FILE] [--svg-dir DIR] [--seed N]
-//                 [--seeds N] [--rebalance-pause D] [--jobs N] [--check]
+//                 [--seeds N] [--rebalance-pause D] [--jobs N] [--check] [--traces]
 //
-// --check: exit 1 when a goal is missed. Deterministic for a seed, whatever --jobs.
+// --check: exit 1 when a goal is missed. --traces: the randomized suite's figures per trace too,
+// with the goals each trace misses. Deterministic for a seed, whatever --jobs.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "sim/oracle.h"
+#include "sim/reaction_bound.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/svg_plot.h"
@@ -71,6 +73,7 @@ struct Flags {
   int jobs = 2;
   std::int64_t rebalance_pause = 5;
   bool check = false;
+  bool traces = false;  // --traces: one row per trace of the randomized suite
 };
 
 std::string fixed(double value, int decimals) {
@@ -86,7 +89,7 @@ std::string ratio(double part, double whole) {
 
 constexpr char kUsage[] =
     "Usage: bench_scaling [--suite fixed|random|all] [--spec FILE] [--svg-dir DIR] [--seed N]\n"
-    "                     [--seeds N] [--rebalance-pause D] [--jobs N] [--check]\n";
+    "                     [--seeds N] [--rebalance-pause D] [--jobs N] [--check] [--traces]\n";
 
 int usage(const std::string& problem) {
   std::cerr << "bench_scaling: " << problem << "\n" << kUsage;
@@ -105,6 +108,10 @@ std::optional<Flags> parse_flags(const std::vector<std::string>& args, int& exit
     const std::string& arg = args[i];
     if (arg == "--check") {
       flags.check = true;
+      continue;
+    }
+    if (arg == "--traces") {
+      flags.traces = true;
       continue;
     }
     if (arg == "-h" || arg == "--help") {
@@ -265,6 +272,7 @@ struct BenchTrace {
   Trace trace;
   ModelConfig model;
   int max_replicas = 0;
+  int min_replicas = 0;
   int initial_replicas = 0;
   double objective_seconds = 0;
 };
@@ -273,9 +281,9 @@ struct BenchTrace {
 // the objective on this trace and model; nullopt when no schedule can meet the objective (a rise
 // faster than any pod can start, or more than maxReplicas can drain).
 std::optional<double> oracle_replica_seconds(const BenchTrace& bench) {
-  const OracleBound bound =
-      oracle_lower_bound(oracle_problem_for(bench.trace, bench.model, bench.max_replicas,
-                                            bench.objective_seconds, bench.initial_replicas));
+  const OracleBound bound = oracle_lower_bound(
+      oracle_problem_for(bench.trace, bench.model, bench.max_replicas, bench.objective_seconds,
+                         bench.initial_replicas, bench.min_replicas));
   if (!bound.feasible) return std::nullopt;
   return bound.replica_seconds;
 }
@@ -285,6 +293,7 @@ struct TraceOutcome {
   std::int64_t startup_delay = 0;
   Summary lagpilot, hpa, seed;
   std::optional<double> oracle;
+  double reaction_bound = 0;  // lagpilot's violation-seconds no reaction removes (above)
 };
 
 BenchTrace make_bench_trace(const RandomizedTrace& drawn, Trace trace, std::int64_t startup_delay,
@@ -293,6 +302,7 @@ BenchTrace make_bench_trace(const RandomizedTrace& drawn, Trace trace, std::int6
   bench.model.startup_delay = startup_delay;
   bench.model.seed = drawn.seed;
   bench.max_replicas = spec.monitor.scaling.max_replicas;
+  bench.min_replicas = spec.monitor.scaling.min_replicas;
   bench.objective_seconds = objective_seconds(spec);
   bench.initial_replicas = default_initial_replicas(
       bench.trace, bench.model, spec.monitor.scaling.min_replicas, bench.max_replicas);
@@ -328,17 +338,25 @@ Result<std::vector<TraceOutcome>> run_jobs(const std::vector<Job>& jobs, const F
       }
       const BenchTrace bench =
           make_bench_trace(job.drawn, std::move(*trace), job.startup_delay, flags, spec);
-      auto results = run_policies(scenario_for(bench, spec), false);
+      auto results = run_policies(scenario_for(bench, spec), true);
       if (!results) {
         slots[i] = Result<TraceOutcome>(results.error());
         continue;
       }
+      const double reaction_bound = reaction_bound_violation_seconds(
+          (*results)[0].series,
+          ReactionBoundInputs{.service_rate = bench.model.service_rate,
+                              .startup_delay = bench.model.startup_delay,
+                              .max_consumers = std::min(bench.model.partitions, bench.max_replicas),
+                              .objective_seconds = bench.objective_seconds,
+                              .poll_interval = spec.monitor.poll_interval_seconds});
       slots[i] = Result<TraceOutcome>(TraceOutcome{.drawn = job.drawn,
                                                    .startup_delay = job.startup_delay,
                                                    .lagpilot = (*results)[0].summary,
                                                    .hpa = (*results)[1].summary,
                                                    .seed = (*results)[2].summary,
-                                                   .oracle = oracle_replica_seconds(bench)});
+                                                   .oracle = oracle_replica_seconds(bench),
+                                                   .reaction_bound = reaction_bound});
     }
   };
   std::vector<std::thread> threads;
@@ -360,6 +378,7 @@ struct FamilyVerdict {
   std::string family;
   int traces = 0;
   double violation = 0, hpa_violation = 0;
+  double reaction_bound = 0;  // of lagpilot's violation-seconds, those no reaction removes
   int zero_violation = 0;
   int over_hpa_replicas = 0;
   // Over the feasible traces (some schedule meets the objective); unset when none is.
@@ -383,6 +402,7 @@ FamilyVerdict judge_family(const std::string& family, const std::vector<TraceOut
     const TraceOutcome& o = outcomes[i];
     v.violation += o.lagpilot.violation_seconds;
     v.hpa_violation += o.hpa.violation_seconds;
+    v.reaction_bound += o.reaction_bound;
     if (!o.oracle) ++v.infeasible;
     if (o.lagpilot.violation_seconds == 0 && o.oracle) ++v.zero_violation;
     if (o.lagpilot.replica_seconds > o.hpa.replica_seconds) ++v.over_hpa_replicas;
@@ -441,9 +461,9 @@ std::string verdict_row(const FamilyVerdict& v) {
   return "| " + v.family + " | " + std::to_string(v.traces) + " | " + thousands(v.violation) +
          " / " + thousands(v.hpa_violation) + " (" + ratio(v.violation, v.hpa_violation) + ") | " +
          std::to_string(v.zero_violation) + " / " + std::to_string(v.traces - v.infeasible) + " (" +
-         ratio(v.zero_violation, v.traces - v.infeasible) + ") | " + std::to_string(v.infeasible) +
-         " | " + std::to_string(v.over_hpa_replicas) + " | " + oracle + " | " +
-         thousands(v.actions) + " / " + thousands(v.seed_actions) + " (" +
+         ratio(v.zero_violation, v.traces - v.infeasible) + ") | " + thousands(v.reaction_bound) +
+         " | " + std::to_string(v.infeasible) + " | " + std::to_string(v.over_hpa_replicas) +
+         " | " + oracle + " | " + thousands(v.actions) + " / " + thousands(v.seed_actions) + " (" +
          ratio(v.actions, v.seed_actions) + "), worst " + fixed(100 * v.worst_actions_share, 0) +
          " % | " + goals + " |\n";
 }
@@ -512,15 +532,18 @@ Status plot_outcome(const TraceOutcome& o, const Flags& flags, const SimulationS
 std::string violations_by_delay(const std::vector<TraceOutcome>& outcomes) {
   std::string table =
       "Per start-up delay, lagpilot / HPA+KEDA / seed rule:\n\n"
-      "| family | start-up | violation s | traces without violations |\n|---|---:|---:|---:|\n";
+      "| family | start-up | violation s | reaction bound (lagpilot) | traces without violations "
+      "|\n|---|---:|---:|---:|---:|\n";
   for (const std::string& family : randomized_trace_families()) {
     for (const std::int64_t delay : kStartupDelays) {
       double violation[3] = {0, 0, 0};
       int zero[3] = {0, 0, 0};
       int traces = 0;
+      double bound = 0;
       for (const auto& o : outcomes) {
         if (o.drawn.family != family || o.startup_delay != delay) continue;
         ++traces;
+        bound += o.reaction_bound;
         const Summary* summaries[3] = {&o.lagpilot, &o.hpa, &o.seed};
         for (int p = 0; p < 3; ++p) {
           violation[p] += summaries[p]->violation_seconds;
@@ -529,9 +552,48 @@ std::string violations_by_delay(const std::vector<TraceOutcome>& outcomes) {
       }
       table += "| " + family + " | " + format_duration(delay) + " | " + thousands(violation[0]) +
                " / " + thousands(violation[1]) + " / " + thousands(violation[2]) + " | " +
-               std::to_string(zero[0]) + " / " + std::to_string(zero[1]) + " / " +
-               std::to_string(zero[2]) + " of " + std::to_string(traces) + " |\n";
+               thousands(bound) + " | " + std::to_string(zero[0]) + " / " +
+               std::to_string(zero[1]) + " / " + std::to_string(zero[2]) + " of " +
+               std::to_string(traces) + " |\n";
     }
+  }
+  return table;
+}
+
+// The goals one trace misses on its own (the family's sums and medians aside): "violation" (any
+// violation-second on a feasible trace), "replica-s", "oracle" (over 2x the bound), "actions".
+std::vector<std::string> trace_misses(const TraceOutcome& o) {
+  std::vector<std::string> missed;
+  if (o.oracle && o.lagpilot.violation_seconds > 0) missed.push_back("violation");
+  if (o.lagpilot.replica_seconds > o.hpa.replica_seconds) missed.push_back("replica-s");
+  if (o.oracle && *o.oracle > 0 && o.lagpilot.replica_seconds > 2 * *o.oracle) {
+    missed.push_back("oracle");
+  }
+  if (3 * o.lagpilot.scaling_actions > o.seed.scaling_actions) missed.push_back("actions");
+  return missed;
+}
+
+std::string per_trace_table(const std::vector<TraceOutcome>& outcomes) {
+  std::string table =
+      "Per trace (violation s: lagpilot / HPA+KEDA / seed rule):\n\n"
+      "| family | seed | start-up | violation s | reaction bound | replica-s vs HPA+KEDA | "
+      "replica-s / oracle | actions vs seed | misses "
+      "|\n|---|---:|---:|---:|---:|---:|---:|---:|---|"
+      "\n";
+  for (const auto& o : outcomes) {
+    std::string misses;
+    for (const auto& goal : trace_misses(o)) misses += (misses.empty() ? "" : ", ") + goal;
+    const std::string oracle =
+        o.oracle && *o.oracle > 0 ? fixed(o.lagpilot.replica_seconds / *o.oracle, 2) : "-";
+    table += "| " + o.drawn.family + " | " + std::to_string(o.drawn.seed) + " | " +
+             format_duration(o.startup_delay) + " | " + thousands(o.lagpilot.violation_seconds) +
+             " / " + thousands(o.hpa.violation_seconds) + " / " +
+             thousands(o.seed.violation_seconds) + " | " + thousands(o.reaction_bound) + " | " +
+             thousands(o.lagpilot.replica_seconds) + " / " + thousands(o.hpa.replica_seconds) +
+             " (" + ratio(o.lagpilot.replica_seconds, o.hpa.replica_seconds) + ") | " + oracle +
+             " | " + std::to_string(o.lagpilot.scaling_actions) + " / " +
+             std::to_string(o.seed.scaling_actions) + " | " + misses + " | `" +
+             o.drawn.description + "` (" + format_duration(o.drawn.duration) + ") |\n";
   }
   return table;
 }
@@ -559,8 +621,10 @@ int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every
       << " = " << jobs.size() << " traces; peaks up to " << thousands(max_rate)
       << " msg/s, base down to peak / 30.\n\n"
       << "| family | traces | violation s vs HPA+KEDA | zero-violation traces (of feasible) | "
-         "infeasible | replica-s > HPA+KEDA | replica-s / oracle (median, worst) | "
-         "actions vs seed | goals |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+         "reaction bound (violation s) | infeasible | replica-s > HPA+KEDA | replica-s / oracle "
+         "(median, worst) | actions vs seed | goals "
+         "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+         "---|\n";
   std::vector<std::string> details;
   std::vector<const TraceOutcome*> plots;
   for (const std::string& family : randomized_trace_families()) {
@@ -609,6 +673,7 @@ int run_random_suite(const Flags& flags, const SimulationSpec& spec, bool& every
     }
   }
   std::cout << "\n" << violations_by_delay(*outcomes);
+  if (flags.traces) std::cout << "\n" << per_trace_table(*outcomes);
   std::cout << "\nGoals per family: violation-seconds <= 10 % of HPA+KEDA's (violation) and zero "
                "on >= 90 % of the feasible traces (zero-violation; infeasible: the oracle finds no "
                "schedule of the model with zero violations, e.g. a rise faster than a pod starts); "

@@ -10,14 +10,16 @@ namespace {
 std::string seconds_text(double seconds) { return format_amount(seconds) + " s"; }
 
 std::string describe_plan(const Observation& observation, const PlanInputs& inputs,
-                          const Plan& plan, const char* startup_delay_source) {
+                          const Plan& plan, const PlanContext& context) {
   std::string text = describe_backlog(observation) + ", draining at " +
-                     format_amount(inputs.per_replica_rate) + " msg/s/replica, arrivals " +
-                     format_amount(inputs.arrivals.rate) + " msg/s";
+                     (context.per_replica_rate_is_lower_bound ? "at least " : "") +
+                     format_amount(inputs.per_replica_rate) + " msg/s/replica" +
+                     (context.per_replica_rate_is_lower_bound ? " (not learned yet)" : "") +
+                     ", arrivals " + format_amount(inputs.arrivals.rate) + " msg/s";
   if (plan.arrivals_ahead > inputs.arrivals.rate) {
     text += " (" + format_amount(plan.arrivals_ahead) + " ahead)";
   }
-  text += ", start-up " + seconds_text(inputs.startup_delay) + " (" + startup_delay_source +
+  text += ", start-up " + seconds_text(inputs.startup_delay) + " (" + context.startup_delay_source +
           "): lagSeconds " + seconds_text(plan.at_startup.head_age) + " in " +
           seconds_text(inputs.startup_delay) + ", objective " + seconds_text(inputs.objective) +
           " (" + plan.sizing + ")";
@@ -74,7 +76,7 @@ Result<Recommendation> recommend_drain_time(const ScalingSpec& spec, const Obser
   Recommendation recommendation{
       .replicas = plan.replicas,
       .applied_policy = Policy::kDrainTime,
-      .inputs = describe_plan(observation, inputs, plan, context.startup_delay_source),
+      .inputs = describe_plan(observation, inputs, plan, context),
       .catch_up = plan.catch_up,
       .catch_up_detail = {},
   };

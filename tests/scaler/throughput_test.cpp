@@ -265,5 +265,49 @@ TEST(ObserveThroughput, AFailedPollBreaksTheWorkersRun) {
   EXPECT_EQ(estimate.samples(), 2);
 }
 
+// --- lower_bound(): what the planner sizes with before a rate is learned ----------------------
+
+TEST(ThroughputLowerBound, IsTheHighestEgressPerMemberUntilARateIsLearned) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  EXPECT_FALSE(estimate.planning_rate().has_value());
+  // Caught up: 240 msg/s over 2 members says only that one does at least 120.
+  estimate.observe(poll(0, 240, 0, 2), 2, spec);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 120);
+  // A burst, 5 pods ordered, 2 members still consuming: 800 / 5 = 160 (starting pods lower it).
+  estimate.observe(poll(10, 800, kDeepBacklog, 5), 5, spec);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 160);
+  // All 5 consuming: 2,000 / 5. Not a sample yet (members changed within three polls).
+  EXPECT_EQ(estimate.observe(poll(20, 2'000, kDeepBacklog, 5), 5, spec),
+            LearningStep::kWorkersChanged);
+  EXPECT_FALSE(estimate.per_replica_rate().has_value());
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 400);
+  EXPECT_DOUBLE_EQ(*estimate.planning_rate(), 400);
+  // A slower poll never lowers it.
+  estimate.observe(poll(30, 1'000, kDeepBacklog, 5), 5, spec);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 400);
+}
+
+TEST(ThroughputLowerBound, SkipsAPollWithFewerMembersThanTheOneBefore) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  estimate.observe(poll(0, 1'000, kDeepBacklog, 5), 5, spec);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 200);
+  // 3 left inside the interval: the 1,200 msg/s were partly theirs, 600 per member overstates.
+  estimate.observe(poll(10, 1'200, kDeepBacklog, 2), 2, spec);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 200);
+}
+
+TEST(ThroughputLowerBound, GivesWayToTheLearnedRate) {
+  const ScalingSpec spec;
+  ThroughputEstimate estimate;
+  estimate.observe(poll(0, 1'650), 4, spec);  // 412.5 per worker, and a sample
+  estimate.observe(poll(10, 1'500), 4, spec);
+  ASSERT_TRUE(estimate.per_replica_rate().has_value());
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 412.5);
+  EXPECT_DOUBLE_EQ(*estimate.planning_rate(), *estimate.per_replica_rate());
+  EXPECT_LT(*estimate.planning_rate(), 412.5);
+}
+
 }  // namespace
 }  // namespace lagpilot::scaler

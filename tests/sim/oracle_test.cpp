@@ -48,6 +48,18 @@ TEST(Oracle, ConstantRateCostsTheWorkExceptTheLastObjective) {
   EXPECT_EQ(bound.block_seconds, 1);
 }
 
+TEST(Oracle, MinReplicasIsAFloorUnderTheWork) {
+  // 100 msg/s is a quarter of one replica's work; minReplicas 1 keeps a whole one all along.
+  OracleProblem low = problem(constant(100, 3600), 1);
+  EXPECT_NEAR(oracle_lower_bound(low).replica_seconds, 0.25 * (3600 - 30), 0.05);
+  low.min_replicas = 1;
+  EXPECT_NEAR(oracle_lower_bound(low).replica_seconds, 3600, 0.05);
+  // Above the floor it changes nothing.
+  OracleProblem busy = problem(constant(2000, 3600), 5);
+  busy.min_replicas = 1;
+  EXPECT_NEAR(oracle_lower_bound(busy).replica_seconds, 5.0 * (3600 - 30), 0.05);
+}
+
 TEST(Oracle, AStepPaysTheStartUpOfWhatTheObjectiveCannotQueue) {
   // 2,000 -> 6,000 msg/s for 600 s at t = 1,200, then 2,000 again. Over [1200, 1800 + 30) the
   // consumers must serve the step's 3.6 M messages: a mean of 15 x 600 / 630 replicas, so the
