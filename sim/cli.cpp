@@ -8,6 +8,7 @@
 #include "scaler/spec.h"
 #include "sim/lagpilot_autoscaler.h"
 #include "sim/oracle.h"
+#include "sim/replay.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/svg_plot.h"
@@ -59,6 +60,36 @@ std::string decisions_csv(const std::vector<DecisionRecord>& log) {
   return text;
 }
 
+std::string startup_text(const ModelConfig& model) {
+  if (model.startup_delays.empty()) return "start-up " + format_duration(model.startup_delay);
+  std::string text = "start-up drawn from {";
+  for (std::size_t i = 0; i < model.startup_delays.size(); ++i) {
+    text += (i ? ", " : "") + fixed(model.startup_delays[i], 1);
+  }
+  return text + "} s";
+}
+
+// The replay's model, with every model flag given on the command line taking its place.
+ModelConfig replay_model_with_flags(const Replay& replay, const SimulateOptions& options) {
+  ModelConfig model = replay_model(replay, options.replay_model_basic);
+  const ModelConfig& flags = options.model;
+  auto given = [&options](const char* flag) { return options.given.count(flag) > 0; };
+  if (given("--service-rate")) model.service_rate = flags.service_rate;
+  if (given("--service-noise")) model.service_noise = flags.service_noise;
+  if (given("--startup-delay")) {
+    model.startup_delay = flags.startup_delay;
+    model.startup_delays.clear();
+  }
+  if (given("--startup-delays")) model.startup_delays = flags.startup_delays;
+  if (given("--partitions")) model.partitions = flags.partitions;
+  if (given("--rebalance-pause")) model.rebalance_pause = flags.rebalance_pause;
+  if (given("--consumer-stall")) model.consumer_stalls = flags.consumer_stalls;
+  if (given("--partition-skew")) model.partition_skew = flags.partition_skew;
+  if (given("--commit-interval")) model.commit_interval = flags.commit_interval;
+  if (given("--hide-group-members")) model.group_members_visible = flags.group_members_visible;
+  return model;
+}
+
 }  // namespace
 
 std::string simulate_usage() {
@@ -69,7 +100,16 @@ baseline) on a simulated Kafka consumer group, one simulated second at a time, a
 seconds in violation of the objective, replica-seconds, max lag and scaling actions.
 
 Flags:
-  --spec FILE              QueueMonitor YAML, the file you would apply (default: CRD defaults)
+  --spec FILE              QueueMonitor YAML, the file you would apply (default: CRD defaults;
+                           with --replay, the recording's spec)
+  --replay FILE            replay a real run recorded by `lagpilot-demo --record FILE`: its
+                           arrivals are the trace, its header and rows set the model (service
+                           rate, partitions, measured start-up delays, commit interval, partition
+                           skew, hidden group members; flags given here win), and the report puts
+                           the real run's violation-seconds and replica-seconds next to these
+  --replay-model M         full: every piece the recording measures; basic: only what the model
+                           had before replays (rate, partitions, the median start-up in whole
+                           seconds; one FIFO, processed offsets, members visible)  [full]
   --trace NAME|FILE        step, spike, diurnal, sawtooth, bursts, ramp, constant, with optional
                            parameters (spike:peak=12000,length=5m), or a CSV file of
                            "time,arrivals" rows (seconds, msg/s)                  [step]
@@ -80,6 +120,15 @@ Flags:
   --startup-delay D        pod creation to consuming                               [20s]
   --partitions N           topic partitions; consumers beyond them sit idle        [24]
   --rebalance-pause D      consumption stalls this long after each group change    [0s]
+  --startup-delays LIST    start-up delay distribution, seconds with fractions (3.2,4.1,4.5):
+                           each scale-up draws one (seeded); replaces --startup-delay [none]
+  --partition-skew         arrivals spread evenly over partitions, partition p consumed by
+                           member p mod n at that member's rate: 12 partitions over 5 members
+                           leave some with 3 and some with 2                      [off: one FIFO]
+  --commit-interval S      seconds between offset commits: polls see committed offsets, half
+                           of it behind on average                                 [0]
+  --hide-group-members     polls do not see the group's members (a Kafka cluster that cannot
+                           describe groups, such as librdkafka's mock)             [off]
   --consumer-stall S+L     the group consumes nothing from S for L (a poison message, a
                            downstream outage), e.g. 30m+10m; several: 30m+10m,90m+5m  [none]
   --initial-replicas N     replicas at the start (default: enough for the first second's rate)
@@ -131,6 +180,44 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       {"--trace",
        [&](const std::string&, const std::string& value) {
          options.trace = value;
+         return std::optional<Error>();
+       }},
+      {"--replay",
+       [&](const std::string&, const std::string& value) {
+         options.replay_path = value;
+         return std::optional<Error>();
+       }},
+      {"--replay-model",
+       [&](const std::string& flag, const std::string& value) {
+         if (value != "full" && value != "basic") {
+           return std::optional<Error>(
+               flag_error(flag, "expected full or basic, got \"" + value + "\""));
+         }
+         options.replay_model_basic = value == "basic";
+         return std::optional<Error>();
+       }},
+      {"--startup-delays",
+       [&](const std::string& flag, const std::string& value) {
+         options.model.startup_delays.clear();
+         for (const std::string& item : split_list(value, ',')) {
+           const auto parsed = parse_number(item);
+           if (!parsed || *parsed < 0 || *parsed > 3600) {
+             return std::optional<Error>(flag_error(
+                 flag,
+                 "expected seconds >= 0 separated by commas (3.2,4.1), got \"" + item + "\""));
+           }
+           options.model.startup_delays.push_back(*parsed);
+         }
+         return std::optional<Error>();
+       }},
+      {"--commit-interval",
+       [&](const std::string& flag, const std::string& value) {
+         const auto parsed = parse_number(value);
+         if (!parsed || *parsed < 0 || *parsed > 3600) {
+           return std::optional<Error>(
+               flag_error(flag, "expected seconds >= 0 (0.2), got \"" + value + "\""));
+         }
+         options.model.commit_interval = *parsed;
          return std::optional<Error>();
        }},
       {"--seed",
@@ -263,6 +350,16 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       options.oracle = arg == "--oracle";
       continue;
     }
+    if (arg == "--partition-skew") {
+      options.model.partition_skew = true;
+      options.given.insert(arg);
+      continue;
+    }
+    if (arg == "--hide-group-members") {
+      options.model.group_members_visible = false;
+      options.given.insert(arg);
+      continue;
+    }
     std::string flag = arg;
     std::optional<std::string> value;
     if (const auto equals = arg.find('='); arg.rfind("--", 0) == 0 && equals != std::string::npos) {
@@ -278,6 +375,10 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       value = args[++i];
     }
     if (auto error = setter->second(flag, *value)) return *error;
+    options.given.insert(flag);
+  }
+  if (options.replay_path && options.given.count("--trace")) {
+    return flag_error("--trace", "not with --replay (the recording's arrivals are the trace)");
   }
   return options;
 }
@@ -295,9 +396,21 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
     return 0;
   }
 
+  std::optional<Replay> replay;
+  std::optional<std::string> spec_path = options.spec_path;
+  if (options.replay_path) {
+    auto read = read_replay(*options.replay_path);
+    if (!read) {
+      err << "lagpilot simulate: " << read.error().message << "\n";
+      return 2;
+    }
+    replay = std::move(*read);
+    if (!spec_path) spec_path = replay->spec_path;
+  }
+
   Scenario scenario;
-  if (options.spec_path) {
-    auto spec = load_simulation_spec(*options.spec_path);
+  if (spec_path) {
+    auto spec = load_simulation_spec(*spec_path);
     if (!spec) {
       err << "lagpilot simulate: " << spec.error().message << "\n";
       return 2;
@@ -306,19 +419,32 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
   } else {
     scenario.spec = default_simulation_spec();
   }
-  auto trace = load_trace(options.trace, options.duration, options.seed);
-  if (!trace) {
-    err << "lagpilot simulate: " << trace.error().message << "\n";
-    return 2;
+  if (replay) {
+    scenario.trace = replay_trace(*replay);
+    if (options.duration)
+      scenario.trace.rates.resize(static_cast<std::size_t>(*options.duration), 0);
+    scenario.model = replay_model_with_flags(*replay, options);
+  } else {
+    auto trace = load_trace(options.trace, options.duration, options.seed);
+    if (!trace) {
+      err << "lagpilot simulate: " << trace.error().message << "\n";
+      return 2;
+    }
+    scenario.trace = std::move(*trace);
+    scenario.model = options.model;
   }
-  scenario.trace = std::move(*trace);
-  scenario.model = options.model;
   scenario.model.seed = options.seed;
   scenario.initial_replicas = options.initial_replicas;
+  if (replay && !scenario.initial_replicas) scenario.initial_replicas = replay->initial_replicas;
   std::string objective_source = "--objective";
-  scenario.objective_seconds = options.objective_seconds
-                                   ? *options.objective_seconds
-                                   : objective_seconds(scenario.spec, &objective_source);
+  if (options.objective_seconds) {
+    scenario.objective_seconds = *options.objective_seconds;
+  } else if (replay) {
+    scenario.objective_seconds = replay->objective_seconds;
+    objective_source = "the recording";
+  } else {
+    scenario.objective_seconds = objective_seconds(scenario.spec, &objective_source);
+  }
 
   const auto& monitor = scenario.spec.monitor;
   const ModelConfig& model = scenario.model;
@@ -330,10 +456,21 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << "  trace      " << scenario.trace.description << " ("
       << format_duration(scenario.trace.duration()) << ", seed " << options.seed << ")\n"
       << "  model      " << fixed(model.service_rate, 0) << " msg/s per replica +/- "
-      << fixed(model.service_noise * 100, 0) << " %, start-up "
-      << format_duration(model.startup_delay) << ", " << model.partitions
-      << " partitions, rebalance pause " << format_duration(model.rebalance_pause) << ", "
-      << initial_replicas(scenario) << " initial replicas\n";
+      << fixed(model.service_noise * 100, 0) << " %, start-up " << startup_text(model) << ", "
+      << model.partitions << " partitions"
+      << (model.partition_skew ? " (partition p to member p mod n)" : "") << ", rebalance pause "
+      << format_duration(model.rebalance_pause) << ", " << initial_replicas(scenario)
+      << " initial replicas\n";
+  if (model.commit_interval > 0 || !model.group_members_visible) {
+    out << "  polls      ";
+    if (model.commit_interval > 0) {
+      out << "committed offsets, commits every " << fixed(model.commit_interval, 2) << " s";
+    }
+    if (!model.group_members_visible) {
+      out << (model.commit_interval > 0 ? "; " : "") << "group members not visible";
+    }
+    out << "\n";
+  }
   for (const StallWindow& stall : model.consumer_stalls) {
     out << "  stall      the group consumes nothing from " << format_duration(stall.start)
         << " for " << format_duration(stall.length) << "\n";
@@ -384,6 +521,11 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
         << (policy == "lagpilot" ? " (" + scaler::to_string(monitor.scaling.policy) + ")" : "")
         << "\n"
         << format_summary(result);
+    if (replay && policy == "lagpilot") {
+      out << "\n"
+          << format_replay_comparison(*replay, result.summary.violation_seconds,
+                                      result.summary.replica_seconds);
+    }
     const auto* engine = dynamic_cast<const LagpilotAutoscaler*>(autoscaler->get());
     if (engine && options.decisions_path) {
       decisions = decisions_csv(engine->log());

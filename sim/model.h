@@ -43,6 +43,17 @@ struct ModelConfig {
   std::int64_t rebalance_pause = 0;          // s without consumption after each membership change
   std::vector<StallWindow> consumer_stalls;  // the group consumes nothing in these windows
   std::uint64_t seed = 1;
+  // Start-up delay distribution (s, fractions allowed): when not empty, each scale-up's new pods
+  // start after a delay drawn from these (uniformly, seeded) instead of startup_delay.
+  std::vector<double> startup_delays;
+  // Per-partition skew: arrivals spread evenly over the partitions, partition p consumed by
+  // member p mod n, each member's rate shared among its own partitions. false: one FIFO.
+  bool partition_skew = false;
+  // s between offset commits: polls see the committed offsets, which trail the processed ones by
+  // half of this on average. 0: polls see what was processed.
+  double commit_interval = 0;
+  // Whether polls see the group's members (a Kafka cluster that cannot describe groups: false).
+  bool group_members_visible = true;
 };
 
 // The queue at one instant: what a poll at `time` sees, and what the last second did.
@@ -58,11 +69,13 @@ struct QueueState {
   int consuming = 0;  // members that consumed during the last second (partition cap,
                       // 0 while rebalancing)
   int partitions = 0;
-  bool rebalancing = false;  // consumption stalled during the last second
-  bool stuck = false;        // the last second was in a consumer stall window
-  double arrivals = 0;       // messages that arrived during the last second
-  double processed = 0;      // messages consumed during the last second
-  double capacity = 0;       // what the group could have consumed during the last second
+  bool members_visible = true;                 // false: a poll cannot see the group's members
+  std::optional<int> partitions_with_backlog;  // partition_skew only: partitions with lag
+  bool rebalancing = false;                    // consumption stalled during the last second
+  bool stuck = false;                          // the last second was in a consumer stall window
+  double arrivals = 0;                         // messages that arrived during the last second
+  double processed = 0;                        // messages consumed during the last second
+  double capacity = 0;  // what the group could have consumed during the last second
 };
 
 class QueueModel {
@@ -79,16 +92,28 @@ class QueueModel {
 
  private:
   struct Pod {
-    std::int64_t ready_at = 0;
+    double ready_at = 0;  // consumes from this instant on
   };
   int count_members(std::int64_t time) const;
+  // The share of second `time` a member consumed (1 but in the second it joined).
+  static double share_of_second(const Pod& pod, std::int64_t time);
+  double process(double capacity_total, const std::vector<double>& capacities, double arrivals);
+  // Where the group's committed offsets stood `interval / 2` before now (interpolated).
+  static double committed(const std::vector<double>& history, double at);
 
   ModelConfig config_;
   Rng rng_;
+  Rng startup_rng_;
   std::vector<Pod> pods_;  // oldest first
   int members_ = 0;
   std::int64_t stalled_until_ = 0;
   QueueState state_;
+  double consumed_ = 0;  // messages processed so far (state_.consumed: committed)
+  std::vector<double> partition_consumed_;  // partition_skew: processed per partition
+  // At each whole second: processed messages, and the oldest unprocessed message's position in
+  // the arrival order (partition_skew: the most behind partition's), for commit_interval.
+  std::vector<double> consumed_at_;
+  std::vector<double> position_at_;
   // produced_until_[s]: messages produced before second s, for lagSeconds.
   std::vector<double> produced_until_;
   std::vector<double> rate_at_;

@@ -364,7 +364,7 @@ class Worker {
       tokens += rate_ * std::chrono::duration<double>(now - last_refill).count();
       tokens = std::min(tokens, 1 + rate_ * 0.05);  // no catching up on idle time
       last_refill = now;
-      if (now - last_commit >= milliseconds(200)) {
+      if (now - last_commit >= kCommitInterval) {
         commit(true);
         last_commit = now;
       }

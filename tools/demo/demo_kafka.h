@@ -12,6 +12,7 @@
 // scaling the demo is about, and the mock cannot describe groups anyway (the operator sees the
 // member count as unknown either way).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,9 @@
 #include "util/result.h"
 
 namespace lagpilot::demo {
+
+// How often a consumer commits the offsets it processed (and before giving partitions up).
+inline constexpr std::chrono::milliseconds kCommitInterval{200};
 
 class MockKafkaCluster {
  public:

@@ -17,6 +17,8 @@ struct Sample {
   double t = 0;                       // seconds since the load started
   double arrivals = 0;                // msg/s produced during the last interval
   double processed = 0;               // msg/s consumed during the last interval
+  std::int64_t arrived_count = 0;     // records produced during the last interval
+  std::int64_t processed_count = 0;   // records processed during the last interval
   std::optional<std::int64_t> lag;    // the operator's latest poll
   std::optional<double> lag_seconds;  // idem
   int current = 0;                    // the Deployment's spec.replicas
@@ -52,8 +54,9 @@ struct RunInfo {
   double duration = 0;           // requested, seconds
   double objective_seconds = 0;  // targetDrainSeconds
   double per_replica_rate = 0;
-  std::string pattern;    // LoadPattern::describe()
-  std::string plot_path;  // empty: no plot written
+  std::string pattern;      // LoadPattern::describe()
+  std::string plot_path;    // empty: no plot written
+  std::string record_path;  // empty: no recording written
   bool interrupted = false;
   std::int64_t produced = 0;
   std::int64_t processed = 0;
