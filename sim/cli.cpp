@@ -1,6 +1,7 @@
 #include "sim/cli.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -58,6 +59,12 @@ std::string decisions_csv(const std::vector<DecisionRecord>& log) {
         d.decided_by + "," + scaler::to_string(d.guard_rail) + "," + csv_field(d.reason) + "\n";
   }
   return text;
+}
+
+// Whole seconds as durations ("5s", "1m"), fractions as "0.35s".
+std::string pause_text(double seconds) {
+  if (seconds == std::floor(seconds)) return format_duration(static_cast<std::int64_t>(seconds));
+  return fixed(seconds, 2) + "s";
 }
 
 std::string startup_text(const ModelConfig& model) {
@@ -119,7 +126,8 @@ Flags:
   --service-noise F        relative standard deviation of that rate, per second    [0.1]
   --startup-delay D        pod creation to consuming                               [20s]
   --partitions N           topic partitions; consumers beyond them sit idle        [24]
-  --rebalance-pause D      consumption stalls this long after each group change    [0s]
+  --rebalance-pause D      consumption stalls this long after each group change,
+                           fractions too (0.4s)                                    [0s]
   --startup-delays LIST    start-up delay distribution, seconds with fractions (3.2,4.1,4.5):
                            each scale-up draws one (seeded); replaces --startup-delay [none]
   --partition-skew         arrivals spread evenly over partitions, partition p consumed by
@@ -254,7 +262,23 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
          return std::optional<Error>();
        }},
       {"--startup-delay", duration_into(options.model.startup_delay, false)},
-      {"--rebalance-pause", duration_into(options.model.rebalance_pause, false)},
+      {"--rebalance-pause",
+       [&](const std::string& flag, const std::string& value) {
+         // Fractions of a second too: 0.4, 0.4s; else a duration such as 5s or 1m.
+         std::optional<double> seconds = parse_number(value);
+         if (!seconds && !value.empty() && value.back() == 's') {
+           seconds = parse_number(value.substr(0, value.size() - 1));
+         }
+         if (!seconds) {
+           if (const auto whole = parse_duration(value)) seconds = static_cast<double>(*whole);
+         }
+         if (!seconds || *seconds < 0 || *seconds > 3600) {
+           return std::optional<Error>(flag_error(
+               flag, "expected a duration such as 0.4s, 5s or 1m, got \"" + value + "\""));
+         }
+         options.model.rebalance_pause = *seconds;
+         return std::optional<Error>();
+       }},
       {"--consumer-stall",
        [&](const std::string& flag, const std::string& value) {
          options.model.consumer_stalls.clear();
@@ -456,10 +480,10 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << "  trace      " << scenario.trace.description << " ("
       << format_duration(scenario.trace.duration()) << ", seed " << options.seed << ")\n"
       << "  model      " << fixed(model.service_rate, 0) << " msg/s per replica +/- "
-      << fixed(model.service_noise * 100, 0) << " %, start-up " << startup_text(model) << ", "
+      << fixed(model.service_noise * 100, 0) << " %, " << startup_text(model) << ", "
       << model.partitions << " partitions"
       << (model.partition_skew ? " (partition p to member p mod n)" : "") << ", rebalance pause "
-      << format_duration(model.rebalance_pause) << ", " << initial_replicas(scenario)
+      << pause_text(model.rebalance_pause) << ", " << initial_replicas(scenario)
       << " initial replicas\n";
   if (model.commit_interval > 0 || !model.group_members_visible) {
     out << "  polls      ";
@@ -522,9 +546,7 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
         << "\n"
         << format_summary(result);
     if (replay && policy == "lagpilot") {
-      out << "\n"
-          << format_replay_comparison(*replay, result.summary.violation_seconds,
-                                      result.summary.replica_seconds);
+      out << "\n" << format_replay_comparison(*replay, result.summary);
     }
     const auto* engine = dynamic_cast<const LagpilotAutoscaler*>(autoscaler->get());
     if (engine && options.decisions_path) {

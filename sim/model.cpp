@@ -62,8 +62,8 @@ int QueueModel::count_members(std::int64_t time) const {
   }));
 }
 
-double QueueModel::share_of_second(const Pod& pod, std::int64_t time) {
-  return std::clamp(static_cast<double>(time) + 1 - pod.ready_at, 0.0, 1.0);
+double QueueModel::share_of_second(double from, std::int64_t time) {
+  return std::clamp(static_cast<double>(time) + 1 - from, 0.0, 1.0);
 }
 
 void QueueModel::set_replicas(int replicas) {
@@ -132,12 +132,18 @@ double QueueModel::committed(const std::vector<double>& history, double at) {
 
 const QueueState& QueueModel::advance(double arrival_rate) {
   const std::int64_t now = state_.time;
+  const auto start = static_cast<double>(now);
   const int members = count_members(now);
   if (members != members_) {
-    stalled_until_ = std::max(stalled_until_, now + config_.rebalance_pause);
+    // The group changes when the last of this second's joiners joins (or now, for a departure).
+    double changed_at = start;
+    for (const Pod& pod : pods_) {
+      if (pod.ready_at < start + 1) changed_at = std::max(changed_at, pod.ready_at);
+    }
+    stalled_until_ = std::max(stalled_until_, changed_at + config_.rebalance_pause);
     members_ = members;
   }
-  const bool stalled = now < stalled_until_;
+  const bool stalled = start + 1 <= stalled_until_;  // the whole second
   const bool stuck = std::any_of(
       config_.consumer_stalls.begin(), config_.consumer_stalls.end(),
       [now](const StallWindow& w) { return now >= w.start && now < w.start + w.length; });
@@ -151,8 +157,8 @@ const QueueState& QueueModel::advance(double arrival_rate) {
       if (i == active) break;
       if (pod.ready_at >= static_cast<double>(now) + 1) continue;
       const double noise = config_.service_noise > 0 ? config_.service_noise * rng_.normal() : 0;
-      const double rate =
-          config_.service_rate * std::max(0.0, 1 + noise) * share_of_second(pod, now);
+      const double rate = config_.service_rate * std::max(0.0, 1 + noise) *
+                          share_of_second(std::max(pod.ready_at, stalled_until_), now);
       capacities.push_back(rate);
       capacity += rate;
       ++i;
@@ -206,7 +212,7 @@ const QueueState& QueueModel::advance(double arrival_rate) {
       state_.lag_seconds + (config_.service_rate > 0 ? 1 / config_.service_rate : 0);
   state_.consumers = members;
   state_.consuming = stalled || stuck ? 0 : active;
-  state_.rebalancing = stalled;
+  state_.rebalancing = start < stalled_until_;
   state_.stuck = stuck;
   state_.arrivals = arrivals;
   state_.processed = processed;

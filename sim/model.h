@@ -36,11 +36,11 @@ struct StallWindow {
 };
 
 struct ModelConfig {
-  double service_rate = 400;                 // msg/s per consuming replica, on average
-  double service_noise = 0.1;                // relative standard deviation, per replica and second
-  std::int64_t startup_delay = 20;           // s from pod creation to consuming
-  int partitions = 24;                       // consumers beyond this sit idle
-  std::int64_t rebalance_pause = 0;          // s without consumption after each membership change
+  double service_rate = 400;        // msg/s per consuming replica, on average
+  double service_noise = 0.1;       // relative standard deviation, per replica and second
+  std::int64_t startup_delay = 20;  // s from pod creation to consuming
+  int partitions = 24;              // consumers beyond this sit idle
+  double rebalance_pause = 0;  // s without consumption after each membership change (fractions ok)
   std::vector<StallWindow> consumer_stalls;  // the group consumes nothing in these windows
   std::uint64_t seed = 1;
   // Start-up delay distribution (s, fractions allowed): when not empty, each scale-up's new pods
@@ -95,8 +95,8 @@ class QueueModel {
     double ready_at = 0;  // consumes from this instant on
   };
   int count_members(std::int64_t time) const;
-  // The share of second `time` a member consumed (1 but in the second it joined).
-  static double share_of_second(const Pod& pod, std::int64_t time);
+  // The share of second `time` from instant `from` on (1 when `from` is before it).
+  static double share_of_second(double from, std::int64_t time);
   double process(double capacity_total, const std::vector<double>& capacities, double arrivals);
   // Where the group's committed offsets stood `interval / 2` before now (interpolated).
   static double committed(const std::vector<double>& history, double at);
@@ -106,7 +106,7 @@ class QueueModel {
   Rng startup_rng_;
   std::vector<Pod> pods_;  // oldest first
   int members_ = 0;
-  std::int64_t stalled_until_ = 0;
+  double stalled_until_ = 0;  // no consumption before this instant
   QueueState state_;
   double consumed_ = 0;  // messages processed so far (state_.consumed: committed)
   std::vector<double> partition_consumed_;  // partition_skew: processed per partition

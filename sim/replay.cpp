@@ -13,10 +13,12 @@
 namespace lagpilot::sim {
 namespace {
 
-constexpr const char* kColumns[] = {"time",          "arrivals",        "processed",
-                                    "lag",           "lagSeconds",      "replicasDesired",
-                                    "replicasReady", "consumersRunning"};
-constexpr std::size_t kColumnCount = sizeof kColumns / sizeof kColumns[0];
+constexpr const char* kColumns[] = {
+    "time",          "arrivals",          "processed",     "lag",
+    "lagSeconds",    "replicasDesired",   "replicasReady", "consumersRunning",
+    "specChangedAt", "consumersChangedAt"};
+constexpr std::size_t kAllColumns = sizeof kColumns / sizeof kColumns[0];
+constexpr std::size_t kRequiredColumns = 8;  // the change times are optional
 
 Error invalid(const std::string& message) { return Error{"InvalidReplay", message}; }
 
@@ -33,9 +35,9 @@ std::vector<std::string> split_fields(const std::string& line) {
   return fields;
 }
 
-std::string column_list() {
+std::string column_list(std::size_t count) {
   std::string text;
-  for (std::size_t i = 0; i < kColumnCount; ++i) text += (i ? "," : "") + std::string(kColumns[i]);
+  for (std::size_t i = 0; i < count; ++i) text += (i ? "," : "") + std::string(kColumns[i]);
   return text;
 }
 
@@ -120,6 +122,7 @@ Result<Replay> parse_replay(const std::string& text, const std::string& source) 
   std::string line;
   int line_number = 0;
   bool columns_seen = false;
+  std::size_t columns = kRequiredColumns;
   auto fail = [&](const std::string& field, const std::string& message) {
     return invalid(source + ":" + std::to_string(line_number) + ": " + field + ": " + message);
   };
@@ -137,17 +140,19 @@ Result<Replay> parse_replay(const std::string& text, const std::string& source) 
     }
     const std::vector<std::string> fields = split_fields(content);
     if (!columns_seen) {
-      if (fields.size() != kColumnCount ||
+      if ((fields.size() != kRequiredColumns && fields.size() != kAllColumns) ||
           !std::equal(fields.begin(), fields.end(), std::begin(kColumns))) {
-        return fail("header",
-                    "expected the columns " + column_list() + ", got \"" + content + "\"");
+        return fail("header", "expected the columns " + column_list(kRequiredColumns) +
+                                  " (optionally ," + kColumns[8] + "," + kColumns[9] + "), got \"" +
+                                  content + "\"");
       }
+      columns = fields.size();
       columns_seen = true;
       continue;
     }
-    if (fields.size() != kColumnCount) {
-      return fail("row", "expected " + std::to_string(kColumnCount) + " fields (" + column_list() +
-                             "), got " + std::to_string(fields.size()));
+    if (fields.size() != columns) {
+      return fail("row", "expected " + std::to_string(columns) + " fields (" +
+                             column_list(columns) + "), got " + std::to_string(fields.size()));
     }
     ReplayRow row;
     auto number = [&](std::size_t i, double& target) -> std::optional<Error> {
@@ -185,10 +190,14 @@ Result<Replay> parse_replay(const std::string& text, const std::string& source) 
     if (auto e = replicas(5, row.replicas_desired)) return *e;
     if (auto e = replicas(6, row.replicas_ready)) return *e;
     if (auto e = replicas(7, row.consumers_running)) return *e;
+    if (columns == kAllColumns) {
+      if (auto e = optional_number(8, row.spec_changed_at)) return *e;
+      if (auto e = optional_number(9, row.consumers_changed_at)) return *e;
+    }
     replay.rows.push_back(row);
   }
   if (!columns_seen) {
-    return invalid(source + ": no header row (expected \"" + column_list() + "\")");
+    return invalid(source + ": no header row (expected \"" + column_list(kRequiredColumns) + "\")");
   }
   if (replay.rows.empty()) return invalid(source + ": no rows after the header row");
 
@@ -211,6 +220,8 @@ Result<Replay> parse_replay(const std::string& text, const std::string& source) 
   if (reader.text("podReadyDelay")) replay.pod_ready_delay = value;
   if ((error = reader.number("commitInterval", value, 0, false))) return *error;
   if (reader.text("commitInterval")) replay.commit_interval = value;
+  if ((error = reader.number("rebalancePause", value, 0, false))) return *error;
+  if (reader.text("rebalancePause")) replay.rebalance_pause = value;
   if (auto seed = reader.text("seed")) {
     if (auto parsed = parse_count(*seed)) replay.seed = static_cast<std::uint64_t>(*parsed);
   }
@@ -251,7 +262,12 @@ std::vector<double> measured_startup_delays(const Replay& replay) {
       for (std::size_t j = i; j < rows.size(); ++j) {
         if (rows[j].replicas_desired < desired) break;  // scaled down before they all ran
         if (rows[j].consumers_running >= wanted) {
-          delays.push_back(rows[j].time - rows[i].time);
+          if (rows[i].spec_changed_at && rows[j].consumers_changed_at) {
+            delays.push_back(
+                std::max(0.0, *rows[j].consumers_changed_at - *rows[i].spec_changed_at));
+          } else {
+            delays.push_back(rows[j].time - rows[i].time);
+          }
           break;
         }
       }
@@ -282,6 +298,7 @@ ModelConfig replay_model(const Replay& replay, bool basic) {
   model.startup_delays = delays;
   model.partition_skew = true;
   model.commit_interval = replay.commit_interval.value_or(0);
+  model.rebalance_pause = replay.rebalance_pause.value_or(0);
   model.group_members_visible = replay.group_members_visible.value_or(true);
   return model;
 }
@@ -291,25 +308,43 @@ std::optional<double> relative_difference(double real, double simulated) {
   return (simulated - real) / real;
 }
 
-std::string format_replay_comparison(const Replay& replay, double simulated_violation_seconds,
-                                     double simulated_replica_seconds) {
-  auto line = [](const char* what, double real, double simulated) {
-    char text[160];
-    const auto difference = relative_difference(real, simulated);
-    char relative[32];
-    if (difference) {
-      std::snprintf(relative, sizeof relative, "%+.1f %%", *difference * 100);
-    } else {
-      std::snprintf(relative, sizeof relative, "(real 0)");
+RunSummary real_run_summary(const Replay& replay) {
+  RunSummaryBuilder builder(replay.objective_seconds);
+  double previous_time = 0;
+  int previous_replicas = replay.initial_replicas;
+  for (const ReplayRow& row : replay.rows) {
+    builder.add_interval(row.time - previous_time, row.replicas_desired, row.lag, row.lag_seconds);
+    builder.add_scaling(previous_replicas, row.replicas_desired);
+    previous_time = row.time;
+    previous_replicas = row.replicas_desired;
+  }
+  return builder.summary();
+}
+
+std::string format_replay_comparison(const Replay& replay, const RunSummary& simulated) {
+  auto line = [](const char* what, double real, double sim, int decimals, bool relative) {
+    char difference[32] = "";
+    if (relative) {
+      if (const auto d = relative_difference(real, sim)) {
+        std::snprintf(difference, sizeof difference, "%+.1f %%", *d * 100);
+      } else {
+        std::snprintf(difference, sizeof difference, "(real 0)");
+      }
     }
-    std::snprintf(text, sizeof text, "  %-18s %10.0f %11.0f %11s\n", what, real, simulated,
-                  relative);
+    char text[160];
+    std::snprintf(text, sizeof text, "  %-20s %10.*f %11.*f %11s\n", what, decimals, real, decimals,
+                  sim, difference);
     return std::string(text);
   };
-  std::string out = "replay of " + replay.source + "\n";
-  out += "  " + std::string(18, ' ') + "       real   simulated  difference\n";
-  out += line("violation-seconds", replay.real_violation_seconds, simulated_violation_seconds);
-  out += line("replica-seconds", replay.real_replica_seconds, simulated_replica_seconds);
+  const RunSummary rows = real_run_summary(replay);
+  std::string out = "replay of " + replay.source + " (the real run against this simulation)\n";
+  out += "  " + std::string(20, ' ') + "       real   simulated  difference\n";
+  out += line("violation-seconds", replay.real_violation_seconds, simulated.violation_seconds, 0,
+              true);
+  out += line("replica-seconds", replay.real_replica_seconds, simulated.replica_seconds, 0, true);
+  out += line("max lagSeconds", rows.max_lag_seconds, simulated.max_lag_seconds, 1, false);
+  out += line("max lag (msgs)", rows.max_lag, simulated.max_lag, 0, false);
+  out += line("scaling actions", rows.scaling_actions, simulated.scaling_actions, 0, false);
   return out;
 }
 

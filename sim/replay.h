@@ -4,13 +4,14 @@
 // the engine and compare its figures with the real run's.
 //
 // The file: "# key: value" header lines, then a header row
-// "time,arrivals,processed,lag,lagSeconds,replicasDesired,replicasReady,consumersRunning" and one
-// row per sampled second. Header keys read here (others are ignored):
+// "time,arrivals,processed,lag,lagSeconds,replicasDesired,replicasReady,consumersRunning" (and
+// optionally ",specChangedAt,consumersChangedAt") and one row per sampled second. Header keys read
+// here (others are ignored):
 //   serviceRate (msg/s per consumer, > 0), partitions (>= 1), pollInterval (s, >= 1),
 //   objective (s, > 0), initialReplicas (>= 0), violationSeconds and replicaSeconds (the real
 //   run's, >= 0): required;
-//   podReadyDelay, commitInterval (s, >= 0), groupMembersVisible (true/false), spec (the
-//   QueueMonitor YAML, relative to the recording's directory), seed, load: optional.
+//   podReadyDelay, commitInterval, rebalancePause (s, >= 0), groupMembersVisible (true/false), spec
+//   (the QueueMonitor YAML, relative to the recording's directory), seed, load: optional.
 // Errors (code "InvalidReplay") name the file, the line and the field:
 // "run.csv:14: lagSeconds: not a number: \"x\"", "run.csv: serviceRate: missing header line
 // \"# serviceRate: VALUE\"".
@@ -22,6 +23,7 @@
 #include "sim/model.h"
 #include "sim/traces.h"
 #include "util/result.h"
+#include "util/run_summary.h"
 
 namespace lagpilot::sim {
 
@@ -34,6 +36,10 @@ struct ReplayRow {
   int replicas_desired = 0;   // spec.replicas
   int replicas_ready = 0;     // status.readyReplicas
   int consumers_running = 0;  // consumers holding partitions
+  // When during the row the operator last scaled / the running consumers last changed (s since
+  // the load started); the optional last two columns.
+  std::optional<double> spec_changed_at;
+  std::optional<double> consumers_changed_at;
 };
 
 struct Replay {
@@ -47,6 +53,7 @@ struct Replay {
   double real_replica_seconds = 0;
   std::optional<double> pod_ready_delay;
   std::optional<double> commit_interval;
+  std::optional<double> rebalance_pause;  // s, the demo's measured reassignment pause
   std::optional<bool> group_members_visible;
   std::optional<std::string> spec_path;  // resolved against the recording's directory
   std::optional<std::uint64_t> seed;
@@ -64,25 +71,33 @@ Trace replay_trace(const Replay& replay);
 // Start-up delays measured in the run: for each rise of replicasDesired (from the previous row,
 // or initialReplicas before the first), the time from that row to the first row where
 // consumersRunning reaches the new count (capped at partitions); rises overtaken by a scale-down
-// before that are skipped. Seconds, in row order.
+// before that are skipped. With the specChangedAt/consumersChangedAt columns, from the exact
+// time of the scale to the exact time the consumers reached the count (else row to row).
+// Seconds, in row order.
 std::vector<double> measured_startup_delays(const Replay& replay);
 
 // The model a replay runs on: service rate and partitions from the header, no service noise (the
 // demo's consumers run at a fixed rate), the start-up delay the median of the measured ones
 // rounded to whole seconds (podReadyDelay + 1 when nothing was measured). Unless `basic`, also
 // what the model learned from replays: the measured start-up delays as the distribution each
-// scale-up draws from, the commit interval, whether polls see the group's members, and
-// per-partition skew. `basic`: the model as it was before (one FIFO, polls see processed offsets
-// and the members).
+// scale-up draws from, the measured rebalance pause (fractions of a second), the commit interval,
+// whether polls see the group's members, and per-partition skew. `basic`: the model as it was
+// before (one FIFO, polls see processed offsets and the members).
 ModelConfig replay_model(const Replay& replay, bool basic = false);
 
 // (simulated - real) / real; 0 when both are 0, nullopt when only real is 0.
 std::optional<double> relative_difference(double real, double simulated);
 
-// The real run's figures next to the simulated ones, with the relative differences:
-//   "                     real   simulated  difference\n"
-//   "  violation-seconds    23          21      -8.7 %\n" ...
-std::string format_replay_comparison(const Replay& replay, double simulated_violation_seconds,
-                                     double simulated_replica_seconds);
+// The real run's figures from its rows, as the demo computes them (util/run_summary.h: one interval
+// per row with replicasDesired during it, lag and lagSeconds at its end), scaling actions counted
+// from changes of replicasDesired between rows.
+RunSummary real_run_summary(const Replay& replay);
+
+// The real run's figures next to the simulated ones, with the relative differences for
+// violation-seconds and replica-seconds (the header's figures), then max lagSeconds and max lag
+// (from the rows):
+//   "                          real   simulated  difference\n"
+//   "  violation-seconds         23          21      -8.7 %\n" ...
+std::string format_replay_comparison(const Replay& replay, const RunSummary& simulated);
 
 }  // namespace lagpilot::sim

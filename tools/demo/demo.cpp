@@ -773,6 +773,14 @@ int DemoRun::run() {
     recording.partitions = kPartitions;
     recording.pod_ready_delay = static_cast<double>(kPodStartup.count());
     recording.commit_interval = std::chrono::duration<double>(kCommitInterval).count();
+    recording.rebalance_pauses = fleet_->reassignment_pauses();
+    std::vector<double> scale_times;
+    for (const ScalingEvent& e : observer_.scales()) scale_times.push_back(e.t);
+    std::vector<double> consumer_times;
+    for (const auto& change : fleet_->running_changes()) {
+      consumer_times.push_back(std::chrono::duration<double>(change.time - start).count());
+    }
+    attach_change_times(samples, scale_times, consumer_times);
     recording.poll_interval = kPollIntervalSeconds;
     recording.objective_seconds = kObjectiveSeconds;
     recording.initial_replicas = initial_replicas;

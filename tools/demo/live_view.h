@@ -25,8 +25,12 @@ struct Sample {
   int desired = 0;                    // status.replicas.desired (the operator's decision)
   int ready = 0;                      // the Deployment's status.readyReplicas
   int consumers = 0;                  // demo consumers holding partitions
-  std::string health;                 // status.health
-  std::vector<std::string> firing;    // status.alerts[] with state firing
+  // When, during the interval, spec.replicas (the operator's scale) and the running consumers last
+  // changed: seconds since the load started, to the millisecond (recording_csv).
+  std::optional<double> spec_changed_at;
+  std::optional<double> consumers_changed_at;
+  std::string health;               // status.health
+  std::vector<std::string> firing;  // status.alerts[] with state firing
 };
 
 // One entry of status.scalingHistory, placed on the demo's time axis.

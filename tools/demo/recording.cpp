@@ -1,8 +1,10 @@
 #include "tools/demo/recording.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 
 namespace lagpilot::demo {
 namespace {
@@ -51,6 +53,16 @@ std::string recording_csv(const RecordingInfo& info, const RunSummary& real,
   key("partitions", std::to_string(info.partitions));
   key("podReadyDelay", number(info.pod_ready_delay, 3));
   key("commitInterval", number(info.commit_interval, 3));
+  if (!info.rebalance_pauses.empty()) {
+    std::vector<double> sorted = info.rebalance_pauses;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    const double mean = std::accumulate(sorted.begin(), sorted.end(), 0.0) / static_cast<double>(n);
+    key("rebalancePause", number(median, 3));
+    key("rebalancePauseMean", number(mean, 3));
+    key("rebalancePauses", std::to_string(n));
+  }
   key("groupMembersVisible", info.group_members_visible ? "true" : "false");
   key("pollInterval", std::to_string(info.poll_interval));
   key("objective", number(info.objective_seconds, 3));
@@ -58,14 +70,35 @@ std::string recording_csv(const RecordingInfo& info, const RunSummary& real,
   key("spec", info.spec_file);
   key("violationSeconds", number(real.violation_seconds, 3));
   key("replicaSeconds", number(real.replica_seconds, 3));
-  out += "time,arrivals,processed,lag,lagSeconds,replicasDesired,replicasReady,consumersRunning\n";
+  out +=
+      "time,arrivals,processed,lag,lagSeconds,replicasDesired,replicasReady,consumersRunning,"
+      "specChangedAt,consumersChangedAt\n";
   for (const Sample& s : samples) {
     out += number(s.t, 3) + "," + std::to_string(s.arrived_count) + "," +
            std::to_string(s.processed_count) + "," + (s.lag ? std::to_string(*s.lag) : "") + "," +
            (s.lag_seconds ? number(*s.lag_seconds, 3) : "") + "," + std::to_string(s.current) +
-           "," + std::to_string(s.ready) + "," + std::to_string(s.consumers) + "\n";
+           "," + std::to_string(s.ready) + "," + std::to_string(s.consumers) + "," +
+           (s.spec_changed_at ? number(*s.spec_changed_at, 3) : "") + "," +
+           (s.consumers_changed_at ? number(*s.consumers_changed_at, 3) : "") + "\n";
   }
   return out;
+}
+
+void attach_change_times(std::vector<Sample>& samples, const std::vector<double>& scale_times,
+                         const std::vector<double>& consumer_change_times) {
+  auto last_within = [](const std::vector<double>& times, double from, double to) {
+    std::optional<double> last;
+    for (double t : times) {
+      if (t > from && t <= to) last = t;
+    }
+    return last;
+  };
+  double previous = 0;  // what happened before the load started is not the run's
+  for (Sample& s : samples) {
+    s.spec_changed_at = last_within(scale_times, previous, s.t);
+    s.consumers_changed_at = last_within(consumer_change_times, previous, s.t);
+    previous = s.t;
+  }
 }
 
 std::string default_recording_path(const std::string& plot_path) {
