@@ -18,7 +18,9 @@ struct SimulateOptions {
   // A recording of a real run (sim/replay.h): its arrivals are the trace, its header the model,
   // and the report compares the real run's figures with the simulated ones.
   std::optional<std::string> replay_path;
-  bool replay_model_basic = false;  // --replay-model basic: replay_model(replay, true)
+  bool replay_model_basic = false;
+  int replay_runs = 9;  // --replay: the median of this many model seeds is compared  //
+                        // --replay-model basic: replay_model(replay, true)
   std::string trace = "step";
   std::uint64_t seed = 1;
   std::optional<std::int64_t> duration;

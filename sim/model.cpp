@@ -8,6 +8,7 @@ namespace {
 
 constexpr std::uint64_t kServiceStream = 2;
 constexpr std::uint64_t kStartupStream = 3;
+constexpr std::uint64_t kCommitStream = 4;
 // Less than one message left in the fluid model is no lag.
 constexpr double kNoLag = 0.5;
 
@@ -34,7 +35,8 @@ std::vector<double> water_fill(double capacity, const std::vector<double>& needs
 QueueModel::QueueModel(const ModelConfig& config, int initial_replicas)
     : config_(config),
       rng_(config.seed, kServiceStream),
-      startup_rng_(config.seed, kStartupStream) {
+      startup_rng_(config.seed, kStartupStream),
+      commit_rng_(config.seed, kCommitStream) {
   // Already members before time 0.
   pods_.assign(static_cast<std::size_t>(std::max(initial_replicas, 0)), Pod{.ready_at = -1});
   members_ = static_cast<int>(pods_.size());
@@ -189,9 +191,13 @@ const QueueState& QueueModel::advance(double arrival_rate) {
   if (config_.commit_interval > 0) {
     consumed_at_.push_back(consumed_);
     position_at_.push_back(position);
-    const double at = static_cast<double>(state_.time) - config_.commit_interval / 2;
-    state_.consumed = committed(consumed_at_, at);
-    position = committed(position_at_, at);
+    // The poll falls anywhere in the commit period; committed offsets never move back.
+    const double at =
+        static_cast<double>(state_.time) - commit_rng_.uniform() * config_.commit_interval;
+    committed_ = std::max(committed_, committed(consumed_at_, at));
+    committed_position_ = std::max(committed_position_, committed(position_at_, at));
+    state_.consumed = committed_;
+    position = committed_position_;
   }
   state_.lag = state_.produced - state_.consumed;
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "scaler/spec.h"
 #include "sim/model.h"
 #include "sim/traces.h"
 #include "util/result.h"
@@ -66,7 +67,14 @@ Result<Replay> read_replay(const std::string& path);
 
 // The arrivals column as a trace: second t's rate is row t's arrivals (rows are about a second
 // apart; a late row's surplus is the next row's deficit, so the total is the real run's).
-Trace replay_trace(const Replay& replay);
+// `poll_phase` in [0, 1): where in each second the operator polled; the trace is shifted so that
+// the simulator's poll at whole second t sees what the real poll at t + poll_phase saw:
+// second t's rate is (1 - phase) x row t + phase x row t + 1 (arrivals even within a row).
+Trace replay_trace(const Replay& replay, double poll_phase = 0);
+
+// Where in each second the operator polled, from the times it scaled (specChangedAt: a scale
+// happens at a poll): their circular mean fraction of a second. nullopt without those times.
+std::optional<double> measured_poll_phase(const Replay& replay);
 
 // Start-up delays measured in the run: for each rise of replicasDesired (from the previous row,
 // or initialReplicas before the first), the time from that row to the first row where
@@ -98,6 +106,19 @@ RunSummary real_run_summary(const Replay& replay);
 // (from the rows):
 //   "                          real   simulated  difference\n"
 //   "  violation-seconds         23          21      -8.7 %\n" ...
-std::string format_replay_comparison(const Replay& replay, const RunSummary& simulated);
+// `simulated`: one run, or several (replay_runs): the medians are compared, the range shown.
+std::string format_replay_comparison(const Replay& replay,
+                                     const std::vector<RunSummary>& simulated);
+
+// The replay's lagpilot run for `runs` model seeds first_seed, first_seed + 1, ...: the model's
+// draws (start-up delays, commit phases, service noise) are seeded, and a real run is one draw of
+// them, so a replay compares the real figures with the simulated ones' median and range.
+std::vector<RunSummary> replay_runs(const Trace& trace, const ModelConfig& model,
+                                    const scaler::ScalingSpec& scaling, int poll_interval_seconds,
+                                    int initial_replicas, double objective_seconds,
+                                    std::uint64_t first_seed, int runs);
+
+// The median (the mean of the middle two for an even count) of one figure.
+double median_of(const std::vector<RunSummary>& runs, double RunSummary::* figure);
 
 }  // namespace lagpilot::sim
