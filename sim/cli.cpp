@@ -456,9 +456,10 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
   } else {
     scenario.spec = default_simulation_spec();
   }
+  double poll_phase = 0;
   if (replay) {
-    scenario.trace = replay_trace(
-        *replay, options.replay_model_basic ? 0.0 : measured_poll_phase(*replay).value_or(0));
+    if (!options.replay_model_basic) poll_phase = measured_poll_phase(*replay).value_or(0);
+    scenario.trace = replay_trace(*replay, poll_phase);
     if (options.duration)
       scenario.trace.rates.resize(static_cast<std::size_t>(*options.duration), 0);
     scenario.model = replay_model_with_flags(*replay, options);
@@ -499,8 +500,12 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << (model.partition_skew ? " (partition p to member p mod n)" : "") << ", rebalance pause "
       << pause_text(model.rebalance_pause) << ", " << initial_replicas(scenario)
       << " initial replicas\n";
-  if (model.commit_interval > 0 || !model.group_members_visible) {
+  if (model.commit_interval > 0 || !model.group_members_visible || poll_phase > 0) {
     out << "  polls      ";
+    if (poll_phase > 0) {
+      out << "at " << fixed(poll_phase, 2) << " s into each second (the real run's; trace shifted)"
+          << (model.commit_interval > 0 || !model.group_members_visible ? "; " : "");
+    }
     if (model.commit_interval > 0) {
       out << "committed offsets, commits every " << fixed(model.commit_interval, 2) << " s";
     }

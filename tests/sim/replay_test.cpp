@@ -261,11 +261,12 @@ TEST(ReplayOfARealDemoRun, TheCliPrintsRealAndSimulatedSideBySide) {
   ASSERT_EQ(run_simulate_cli({"--replay", kRecording, "--no-oracle"}, out, err), 0) << err.str();
   const std::string text = out.str();
   EXPECT_THAT(text, HasSubstr("trace      replay of " + kRecording));
-  EXPECT_THAT(text, HasSubstr("polls      committed offsets, commits every 0.20 s; group members "
-                              "not visible"));
+  EXPECT_THAT(text, HasSubstr(" s into each second (the real run's; trace shifted); committed "
+                              "offsets, commits every 0.20 s; group members not visible"));
   EXPECT_THAT(text, HasSubstr("objective  lagSeconds <= 10 s (from the recording)"));
-  EXPECT_THAT(text,
-              HasSubstr("replay of " + kRecording + " (the real run against this simulation)"));
+  EXPECT_THAT(text, HasSubstr("replay of " + kRecording +
+                              " (the real run against this simulation: the median of 9 model "
+                              "seeds, and their range)"));
   EXPECT_THAT(text, HasSubstr("  replica-seconds"));
 
   // Bad recordings exit 2 and name the file and line.
