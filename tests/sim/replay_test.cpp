@@ -19,6 +19,7 @@ namespace lagpilot::sim {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kHeader = R"(# lagpilot-demo recording v1
 # seed: 7
@@ -280,6 +281,37 @@ TEST(ReplayOfARealDemoRun, TheCliPrintsRealAndSimulatedSideBySide) {
   std::ostringstream both_err;
   EXPECT_EQ(run_simulate_cli({"--replay", bad, "--trace", "step"}, bad_out, both_err), 2);
   EXPECT_THAT(both_err.str(), HasSubstr("--trace: not with --replay"));
+}
+
+TEST(ReplayOfARealDemoRun, FlagsGivenWinOverTheRecording) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(run_simulate_cli(
+                {"--replay", kRecording, "--no-oracle", "--replay-runs", "1", "--commit-interval",
+                 "0", "--startup-delay", "7s", "--rebalance-pause", "0.5s"},
+                out, err),
+            0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("start-up 7s, 12 partitions"));
+  EXPECT_THAT(out.str(), HasSubstr("rebalance pause 0.50s"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("committed offsets")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("median of")));  // one run
+}
+
+TEST(ReplayFlags, BadValuesNameTheFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--replay-runs", "0"}, "--replay-runs: expected a count between 1 and 1000"},
+      {{"--replay-model", "exact"}, "--replay-model: expected full or basic"},
+      {{"--commit-interval", "soon"}, "--commit-interval: expected seconds >= 0"},
+      {{"--startup-delays", "3,x"}, "--startup-delays: expected seconds >= 0"},
+      {{"--rebalance-pause", "-1s"}, "--rebalance-pause: expected a duration"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::ostringstream out;
+    std::ostringstream err;
+    EXPECT_EQ(run_simulate_cli(args, out, err), 2) << args[0];
+    EXPECT_THAT(err.str(), HasSubstr(message)) << args[0];
+  }
 }
 
 }  // namespace
