@@ -1,6 +1,7 @@
 #include "sim/cli.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -8,6 +9,7 @@
 #include "scaler/spec.h"
 #include "sim/lagpilot_autoscaler.h"
 #include "sim/oracle.h"
+#include "sim/replay.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/svg_plot.h"
@@ -59,6 +61,42 @@ std::string decisions_csv(const std::vector<DecisionRecord>& log) {
   return text;
 }
 
+// Whole seconds as durations ("5s", "1m"), fractions as "0.35s".
+std::string pause_text(double seconds) {
+  if (seconds == std::floor(seconds)) return format_duration(static_cast<std::int64_t>(seconds));
+  return fixed(seconds, 2) + "s";
+}
+
+std::string startup_text(const ModelConfig& model) {
+  if (model.startup_delays.empty()) return "start-up " + format_duration(model.startup_delay);
+  std::string text = "start-up drawn from {";
+  for (std::size_t i = 0; i < model.startup_delays.size(); ++i) {
+    text += (i ? ", " : "") + fixed(model.startup_delays[i], 1);
+  }
+  return text + "} s";
+}
+
+// The replay's model, with every model flag given on the command line taking its place.
+ModelConfig replay_model_with_flags(const Replay& replay, const SimulateOptions& options) {
+  ModelConfig model = replay_model(replay, options.replay_model_basic);
+  const ModelConfig& flags = options.model;
+  auto given = [&options](const char* flag) { return options.given.count(flag) > 0; };
+  if (given("--service-rate")) model.service_rate = flags.service_rate;
+  if (given("--service-noise")) model.service_noise = flags.service_noise;
+  if (given("--startup-delay")) {
+    model.startup_delay = flags.startup_delay;
+    model.startup_delays.clear();
+  }
+  if (given("--startup-delays")) model.startup_delays = flags.startup_delays;
+  if (given("--partitions")) model.partitions = flags.partitions;
+  if (given("--rebalance-pause")) model.rebalance_pause = flags.rebalance_pause;
+  if (given("--consumer-stall")) model.consumer_stalls = flags.consumer_stalls;
+  if (given("--partition-skew")) model.partition_skew = flags.partition_skew;
+  if (given("--commit-interval")) model.commit_interval = flags.commit_interval;
+  if (given("--hide-group-members")) model.group_members_visible = flags.group_members_visible;
+  return model;
+}
+
 }  // namespace
 
 std::string simulate_usage() {
@@ -69,7 +107,19 @@ baseline) on a simulated Kafka consumer group, one simulated second at a time, a
 seconds in violation of the objective, replica-seconds, max lag and scaling actions.
 
 Flags:
-  --spec FILE              QueueMonitor YAML, the file you would apply (default: CRD defaults)
+  --spec FILE              QueueMonitor YAML, the file you would apply (default: CRD defaults;
+                           with --replay, the recording's spec)
+  --replay FILE            replay a real run recorded by `lagpilot-demo --record FILE`: its
+                           arrivals are the trace, its header and rows set the model (service
+                           rate, partitions, measured start-up delays, commit interval, partition
+                           skew, hidden group members; flags given here win), and the report puts
+                           the real run's violation-seconds and replica-seconds next to these
+  --replay-runs N          the comparison takes the median of N runs, model seeds --seed,
+                           --seed + 1, ... (start-up draws, commit phases); the per-second
+                           outputs are the first's                                 [9]
+  --replay-model M         full: every piece the recording measures; basic: only what the model
+                           had before replays (rate, partitions, the median start-up in whole
+                           seconds; one FIFO, processed offsets, members visible)  [full]
   --trace NAME|FILE        step, spike, diurnal, sawtooth, bursts, ramp, constant, with optional
                            parameters (spike:peak=12000,length=5m), or a CSV file of
                            "time,arrivals" rows (seconds, msg/s)                  [step]
@@ -79,7 +129,17 @@ Flags:
   --service-noise F        relative standard deviation of that rate, per second    [0.1]
   --startup-delay D        pod creation to consuming                               [20s]
   --partitions N           topic partitions; consumers beyond them sit idle        [24]
-  --rebalance-pause D      consumption stalls this long after each group change    [0s]
+  --rebalance-pause D      consumption stalls this long after each group change,
+                           fractions too (0.4s)                                    [0s]
+  --startup-delays LIST    start-up delay distribution, seconds with fractions (3.2,4.1,4.5):
+                           each scale-up draws one (seeded); replaces --startup-delay [none]
+  --partition-skew         arrivals spread evenly over partitions, partition p consumed by
+                           member p mod n at that member's rate: 12 partitions over 5 members
+                           leave some with 3 and some with 2                      [off: one FIFO]
+  --commit-interval S      seconds between offset commits: polls see committed offsets, half
+                           of it behind on average                                 [0]
+  --hide-group-members     polls do not see the group's members (a Kafka cluster that cannot
+                           describe groups, such as librdkafka's mock)             [off]
   --consumer-stall S+L     the group consumes nothing from S for L (a poison message, a
                            downstream outage), e.g. 30m+10m; several: 30m+10m,90m+5m  [none]
   --initial-replicas N     replicas at the start (default: enough for the first second's rate)
@@ -133,6 +193,54 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
          options.trace = value;
          return std::optional<Error>();
        }},
+      {"--replay",
+       [&](const std::string&, const std::string& value) {
+         options.replay_path = value;
+         return std::optional<Error>();
+       }},
+      {"--replay-runs",
+       [&](const std::string& flag, const std::string& value) {
+         const auto parsed = parse_count(value);
+         if (!parsed || *parsed < 1 || *parsed > 1000) {
+           return std::optional<Error>(
+               flag_error(flag, "expected a count between 1 and 1000, got \"" + value + "\""));
+         }
+         options.replay_runs = static_cast<int>(*parsed);
+         return std::optional<Error>();
+       }},
+      {"--replay-model",
+       [&](const std::string& flag, const std::string& value) {
+         if (value != "full" && value != "basic") {
+           return std::optional<Error>(
+               flag_error(flag, "expected full or basic, got \"" + value + "\""));
+         }
+         options.replay_model_basic = value == "basic";
+         return std::optional<Error>();
+       }},
+      {"--startup-delays",
+       [&](const std::string& flag, const std::string& value) {
+         options.model.startup_delays.clear();
+         for (const std::string& item : split_list(value, ',')) {
+           const auto parsed = parse_number(item);
+           if (!parsed || *parsed < 0 || *parsed > 3600) {
+             return std::optional<Error>(flag_error(
+                 flag,
+                 "expected seconds >= 0 separated by commas (3.2,4.1), got \"" + item + "\""));
+           }
+           options.model.startup_delays.push_back(*parsed);
+         }
+         return std::optional<Error>();
+       }},
+      {"--commit-interval",
+       [&](const std::string& flag, const std::string& value) {
+         const auto parsed = parse_number(value);
+         if (!parsed || *parsed < 0 || *parsed > 3600) {
+           return std::optional<Error>(
+               flag_error(flag, "expected seconds >= 0 (0.2), got \"" + value + "\""));
+         }
+         options.model.commit_interval = *parsed;
+         return std::optional<Error>();
+       }},
       {"--seed",
        [&](const std::string& flag, const std::string& value) {
          const auto parsed = parse_count(value);
@@ -167,7 +275,23 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
          return std::optional<Error>();
        }},
       {"--startup-delay", duration_into(options.model.startup_delay, false)},
-      {"--rebalance-pause", duration_into(options.model.rebalance_pause, false)},
+      {"--rebalance-pause",
+       [&](const std::string& flag, const std::string& value) {
+         // Fractions of a second too: 0.4, 0.4s; else a duration such as 5s or 1m.
+         std::optional<double> seconds = parse_number(value);
+         if (!seconds && !value.empty() && value.back() == 's') {
+           seconds = parse_number(value.substr(0, value.size() - 1));
+         }
+         if (!seconds) {
+           if (const auto whole = parse_duration(value)) seconds = static_cast<double>(*whole);
+         }
+         if (!seconds || *seconds < 0 || *seconds > 3600) {
+           return std::optional<Error>(flag_error(
+               flag, "expected a duration such as 0.4s, 5s or 1m, got \"" + value + "\""));
+         }
+         options.model.rebalance_pause = *seconds;
+         return std::optional<Error>();
+       }},
       {"--consumer-stall",
        [&](const std::string& flag, const std::string& value) {
          options.model.consumer_stalls.clear();
@@ -263,6 +387,16 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       options.oracle = arg == "--oracle";
       continue;
     }
+    if (arg == "--partition-skew") {
+      options.model.partition_skew = true;
+      options.given.insert(arg);
+      continue;
+    }
+    if (arg == "--hide-group-members") {
+      options.model.group_members_visible = false;
+      options.given.insert(arg);
+      continue;
+    }
     std::string flag = arg;
     std::optional<std::string> value;
     if (const auto equals = arg.find('='); arg.rfind("--", 0) == 0 && equals != std::string::npos) {
@@ -278,6 +412,10 @@ Result<SimulateOptions> parse_simulate_options(const std::vector<std::string>& a
       value = args[++i];
     }
     if (auto error = setter->second(flag, *value)) return *error;
+    options.given.insert(flag);
+  }
+  if (options.replay_path && options.given.count("--trace")) {
+    return flag_error("--trace", "not with --replay (the recording's arrivals are the trace)");
   }
   return options;
 }
@@ -295,9 +433,21 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
     return 0;
   }
 
+  std::optional<Replay> replay;
+  std::optional<std::string> spec_path = options.spec_path;
+  if (options.replay_path) {
+    auto read = read_replay(*options.replay_path);
+    if (!read) {
+      err << "lagpilot simulate: " << read.error().message << "\n";
+      return 2;
+    }
+    replay = std::move(*read);
+    if (!spec_path) spec_path = replay->spec_path;
+  }
+
   Scenario scenario;
-  if (options.spec_path) {
-    auto spec = load_simulation_spec(*options.spec_path);
+  if (spec_path) {
+    auto spec = load_simulation_spec(*spec_path);
     if (!spec) {
       err << "lagpilot simulate: " << spec.error().message << "\n";
       return 2;
@@ -306,19 +456,34 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
   } else {
     scenario.spec = default_simulation_spec();
   }
-  auto trace = load_trace(options.trace, options.duration, options.seed);
-  if (!trace) {
-    err << "lagpilot simulate: " << trace.error().message << "\n";
-    return 2;
+  double poll_phase = 0;
+  if (replay) {
+    if (!options.replay_model_basic) poll_phase = measured_poll_phase(*replay).value_or(0);
+    scenario.trace = replay_trace(*replay, poll_phase);
+    if (options.duration)
+      scenario.trace.rates.resize(static_cast<std::size_t>(*options.duration), 0);
+    scenario.model = replay_model_with_flags(*replay, options);
+  } else {
+    auto trace = load_trace(options.trace, options.duration, options.seed);
+    if (!trace) {
+      err << "lagpilot simulate: " << trace.error().message << "\n";
+      return 2;
+    }
+    scenario.trace = std::move(*trace);
+    scenario.model = options.model;
   }
-  scenario.trace = std::move(*trace);
-  scenario.model = options.model;
   scenario.model.seed = options.seed;
   scenario.initial_replicas = options.initial_replicas;
+  if (replay && !scenario.initial_replicas) scenario.initial_replicas = replay->initial_replicas;
   std::string objective_source = "--objective";
-  scenario.objective_seconds = options.objective_seconds
-                                   ? *options.objective_seconds
-                                   : objective_seconds(scenario.spec, &objective_source);
+  if (options.objective_seconds) {
+    scenario.objective_seconds = *options.objective_seconds;
+  } else if (replay) {
+    scenario.objective_seconds = replay->objective_seconds;
+    objective_source = "the recording";
+  } else {
+    scenario.objective_seconds = objective_seconds(scenario.spec, &objective_source);
+  }
 
   const auto& monitor = scenario.spec.monitor;
   const ModelConfig& model = scenario.model;
@@ -330,10 +495,25 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << "  trace      " << scenario.trace.description << " ("
       << format_duration(scenario.trace.duration()) << ", seed " << options.seed << ")\n"
       << "  model      " << fixed(model.service_rate, 0) << " msg/s per replica +/- "
-      << fixed(model.service_noise * 100, 0) << " %, start-up "
-      << format_duration(model.startup_delay) << ", " << model.partitions
-      << " partitions, rebalance pause " << format_duration(model.rebalance_pause) << ", "
-      << initial_replicas(scenario) << " initial replicas\n";
+      << fixed(model.service_noise * 100, 0) << " %, " << startup_text(model) << ", "
+      << model.partitions << " partitions"
+      << (model.partition_skew ? " (partition p to member p mod n)" : "") << ", rebalance pause "
+      << pause_text(model.rebalance_pause) << ", " << initial_replicas(scenario)
+      << " initial replicas\n";
+  if (model.commit_interval > 0 || !model.group_members_visible || poll_phase > 0) {
+    out << "  polls      ";
+    if (poll_phase > 0) {
+      out << "at " << fixed(poll_phase, 2) << " s into each second (the real run's; trace shifted)"
+          << (model.commit_interval > 0 || !model.group_members_visible ? "; " : "");
+    }
+    if (model.commit_interval > 0) {
+      out << "committed offsets, commits every " << fixed(model.commit_interval, 2) << " s";
+    }
+    if (!model.group_members_visible) {
+      out << (model.commit_interval > 0 ? "; " : "") << "group members not visible";
+    }
+    out << "\n";
+  }
   for (const StallWindow& stall : model.consumer_stalls) {
     out << "  stall      the group consumes nothing from " << format_duration(stall.start)
         << " for " << format_duration(stall.length) << "\n";
@@ -384,6 +564,18 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
         << (policy == "lagpilot" ? " (" + scaler::to_string(monitor.scaling.policy) + ")" : "")
         << "\n"
         << format_summary(result);
+    if (replay && policy == "lagpilot") {
+      // The first seed's run above, and the others: a real run is one draw of the model's.
+      std::vector<RunSummary> runs{result.summary};
+      if (options.replay_runs > 1) {
+        const auto more =
+            replay_runs(scenario.trace, scenario.model, monitor.scaling,
+                        monitor.poll_interval_seconds, initial_replicas(scenario),
+                        scenario.objective_seconds, options.seed + 1, options.replay_runs - 1);
+        runs.insert(runs.end(), more.begin(), more.end());
+      }
+      out << "\n" << format_replay_comparison(*replay, runs);
+    }
     const auto* engine = dynamic_cast<const LagpilotAutoscaler*>(autoscaler->get());
     if (engine && options.decisions_path) {
       decisions = decisions_csv(engine->log());

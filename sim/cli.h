@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,13 @@
 namespace lagpilot::sim {
 
 struct SimulateOptions {
-  std::optional<std::string> spec_path;  // nullopt: CRD defaults
+  std::optional<std::string> spec_path;  // nullopt: CRD defaults (--replay: the recording's)
+  // A recording of a real run (sim/replay.h): its arrivals are the trace, its header the model,
+  // and the report compares the real run's figures with the simulated ones.
+  std::optional<std::string> replay_path;
+  bool replay_model_basic = false;
+  int replay_runs = 9;  // --replay: the median of this many model seeds is compared  //
+                        // --replay-model basic: replay_model(replay, true)
   std::string trace = "step";
   std::uint64_t seed = 1;
   std::optional<std::int64_t> duration;
@@ -28,6 +35,7 @@ struct SimulateOptions {
   bool quiet = false;                         // no progress line
   bool progress = false;                      // a progress line even when stderr is not a terminal
   bool help = false;
+  std::set<std::string> given;  // the flags given on the command line (--replay: they win)
 };
 
 std::string simulate_usage();

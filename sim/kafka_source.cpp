@@ -1,5 +1,6 @@
 #include "sim/kafka_source.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -19,13 +20,22 @@ scaler::Observation SimulatedKafkaSource::poll(const QueueState& state) {
   observation.lag_seconds = state.lag_seconds;
   observation.latency_seconds = state.latency_seconds;
   observation.max_useful_consumers = state.partitions;
-  observation.consumers = state.consumers;
+  if (state.members_visible) observation.consumers = state.consumers;
+  if (state.partitions_with_backlog) {
+    // Partitions with lag at this poll or the previous one (the Kafka source's count).
+    observation.partitions_with_backlog =
+        std::max(*state.partitions_with_backlog,
+                 previous_ ? previous_->partitions_with_backlog.value_or(0) : 0);
+  }
   if (previous_ && state.time > previous_->time) {
     const double seconds = static_cast<double>(state.time - previous_->time);
     observation.ingress_rate = (state.produced - previous_->produced) / seconds;
     observation.egress_rate = (state.consumed - previous_->consumed) / seconds;
   }
-  previous_ = Offsets{.time = state.time, .produced = state.produced, .consumed = state.consumed};
+  previous_ = Offsets{.time = state.time,
+                      .produced = state.produced,
+                      .consumed = state.consumed,
+                      .partitions_with_backlog = state.partitions_with_backlog};
   return observation;
 }
 

@@ -13,7 +13,9 @@ namespace lagpilot::sim {
 WallTime simulated_time(std::int64_t seconds);
 
 // One consumer group on one topic. Each poll reports the consumer lag (also as queue depth),
-// lagSeconds, the partition count, the group's members and, from the second poll on, the ingress
+// lagSeconds, the partition count, the group's members (unless the model hides them,
+// ModelConfig::group_members_visible), with partition skew the partitions with lag at this poll or
+// the previous one, and, from the second poll on, the ingress
 // and egress rates: the change in produced (high watermarks) and consumed (committed offsets)
 // messages since the previous poll, per second. The latency is the model's (see model.h), as
 // spec.latency would report it; only depthLatency uses it.
@@ -26,6 +28,7 @@ class SimulatedKafkaSource {
     std::int64_t time = 0;
     double produced = 0;
     double consumed = 0;
+    std::optional<int> partitions_with_backlog;
   };
   std::optional<Offsets> previous_;
 };

@@ -15,6 +15,7 @@
 #include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
+#include "tools/demo/recording.h"
 
 namespace lagpilot::demo {
 namespace {
@@ -60,6 +61,8 @@ TEST(DemoFlags, AllFlagsInBothSpellings) {
   EXPECT_EQ(options->plot_path, "/tmp/x.svg");
   EXPECT_TRUE(options->use_kubeconfig);
   EXPECT_TRUE(options->keep);
+  EXPECT_FALSE(options->record_path.has_value());  // beside the plot
+  EXPECT_EQ(parse_demo_options({"--record", "/tmp/run.csv"})->record_path, "/tmp/run.csv");
   EXPECT_TRUE(parse_demo_options({"-h"})->help);
 }
 
@@ -83,6 +86,8 @@ TEST(DemoFlags, ErrorsNameTheFlag) {
   EXPECT_NE(parse_demo_options({"--seed", "x1"}).error().message.find("--seed"), std::string::npos);
   EXPECT_NE(parse_demo_options({"--plot"}).error().message.find("--plot"), std::string::npos);
   EXPECT_NE(parse_demo_options({"--keep=1"}).error().message.find("--keep"), std::string::npos);
+  EXPECT_NE(parse_demo_options({"--record="}).error().message.find("--record: needs a file path"),
+            std::string::npos);
   EXPECT_NE(parse_demo_options({"--speed", "2"}).error().message.find("unknown flag --speed"),
             std::string::npos);
 }
@@ -183,6 +188,59 @@ TEST(DemoSummary, Formatting) {
   EXPECT_EQ(format_duration(20), "20s");
   EXPECT_EQ(format_duration(120), "2m0s");
   EXPECT_EQ(format_duration(3725), "1h2m5s");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording (for lagpilot simulate --replay)
+
+TEST(DemoRecording, PathsBesideThePlot) {
+  EXPECT_EQ(default_recording_path("lagpilot-demo.svg"), "lagpilot-demo-run.csv");
+  EXPECT_EQ(default_recording_path("/tmp/x/demo.svg"), "/tmp/x/demo-run.csv");
+  EXPECT_EQ(default_recording_path("/tmp/x.d/plot"), "/tmp/x.d/plot-run.csv");
+  EXPECT_EQ(recording_spec_path("/tmp/x/demo-run.csv"), "/tmp/x/demo-run-queuemonitor.yaml");
+}
+
+TEST(DemoRecording, HeaderAndOneRowPerSample) {
+  std::vector<Sample> samples = ramp_samples();
+  for (auto& s : samples) {
+    s.arrived_count = static_cast<std::int64_t>(s.arrivals);
+    s.processed_count = 100;
+    s.consumers = s.ready;
+  }
+  samples[0].lag.reset();  // not polled yet: an empty field, not 0
+  samples[0].lag_seconds.reset();
+  // The operator scaled 1 -> 4 at 2.4 s; the consumers ran at 1.2 s (before) and 5.65 s.
+  attach_change_times(samples, {2.4, 7.6}, {-3.0, 5.65});
+  EXPECT_EQ(samples[2].spec_changed_at, 2.4);  // the interval (2, 3]
+  EXPECT_EQ(samples[5].consumers_changed_at, 5.65);
+  EXPECT_FALSE(samples[0].consumers_changed_at.has_value());  // before the load: not the run's
+
+  RecordingInfo info;
+  info.seed = 3;
+  info.service_rate = 150;
+  info.partitions = 12;
+  info.pod_ready_delay = 3;
+  info.commit_interval = 0.2;
+  info.rebalance_pauses = {0.1, 0.3, 0.2};
+  info.poll_interval = 1;
+  info.objective_seconds = 10;
+  info.initial_replicas = 1;
+  info.spec_file = "demo-run-queuemonitor.yaml";
+  RunSummary real = summarize(samples, {}, 10);
+  const std::string csv = recording_csv(info, real, samples);
+  for (const char* line :
+       {"# serviceRate: 150\n", "# partitions: 12\n", "# podReadyDelay: 3\n",
+        "# commitInterval: 0.2\n", "# rebalancePause: 0.2\n", "# rebalancePauses: 3\n",
+        "# groupMembersVisible: false\n", "# pollInterval: 1\n", "# objective: 10\n",
+        "# initialReplicas: 1\n", "# spec: demo-run-queuemonitor.yaml\n", "# violationSeconds: 2\n",
+        "# replicaSeconds: 28\n",
+        "time,arrivals,processed,lag,lagSeconds,replicasDesired,replicasReady,consumersRunning,"
+        "specChangedAt,consumersChangedAt\n",
+        "\n1,600,100,,,1,1,1,,\n", "\n3,600,100,1200,9,4,4,4,2.4,\n",
+        "\n6,100,100,0,0.1,4,4,4,,5.65\n"}) {
+    EXPECT_NE(csv.find(line), std::string::npos) << line << "\n" << csv;
+  }
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 18 + 10);  // 17 keys, columns, 10 rows
 }
 
 TEST(DemoPlot, WellFormedSvgWithEveryPanel) {
@@ -288,6 +346,41 @@ TEST_F(DemoBinary, TwentySecondsScaleUpAndDownWithSummaryAndPlot) {
   EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
+
+  // The recording beside the plot, for lagpilot simulate --replay, and its QueueMonitor.
+  const std::string recording = read_file((dir_ / "demo-run.csv").string());
+  EXPECT_NE(output.find("recording: " + (dir_ / "demo-run.csv").string()), std::string::npos)
+      << output;
+  for (const char* key :
+       {"# serviceRate: 150\n", "# partitions: 12\n", "# podReadyDelay: 3\n",
+        "# commitInterval: 0.2\n", "# groupMembersVisible: false\n", "# pollInterval: 1\n",
+        "# objective: 10\n", "# initialReplicas: 1\n", "# spec: demo-run-queuemonitor.yaml\n",
+        "# violationSeconds: ", "# replicaSeconds: ",
+        "\ntime,arrivals,processed,lag,lagSeconds,replicasDesired,"
+        "replicasReady,consumersRunning,specChangedAt,consumersChangedAt\n"}) {
+    EXPECT_NE(recording.find(key), std::string::npos) << key << "\n" << recording;
+  }
+  std::istringstream rows(recording.substr(recording.find("\ntime,") + 1));
+  std::string row;
+  std::getline(rows, row);  // the column names
+  int count = 0;
+  int scaled_up_rows = 0;
+  while (std::getline(rows, row)) {
+    ++count;
+    EXPECT_EQ(std::count(row.begin(), row.end(), ','), 9) << row;
+    std::smatch fields;
+    ASSERT_TRUE(std::regex_match(
+        row, fields,
+        std::regex(R"(([\d.]+),(\d+),(\d+),(\d*),([\d.]*),(\d+),(\d+),(\d+),([\d.]*),([\d.]*))")))
+        << row;
+    if (std::stoi(fields[6]) > 1) ++scaled_up_rows;
+  }
+  EXPECT_EQ(count, 20);
+  EXPECT_GE(scaled_up_rows, 1);
+  const std::string monitor = read_file((dir_ / "demo-run-queuemonitor.yaml").string());
+  EXPECT_EQ(monitor.rfind("apiVersion: lagpilot.io/v1alpha1\nkind: QueueMonitor\n", 0), 0u)
+      << monitor;
+  EXPECT_NE(monitor.find("bootstrapServers: \"127.0.0.1:"), std::string::npos) << monitor;
 
   // It stopped what it started: the run dir (and with it the control plane) is gone.
   std::smatch run_dir;

@@ -233,7 +233,11 @@ TEST(HpaKedaAutoscaler, SmallTraceByHand) {
                     .partitions = 10,
                     .rebalance_pause = 0,
                     .consumer_stalls = {},
-                    .seed = 1};
+                    .seed = 1,
+                    .startup_delays = {},
+                    .partition_skew = false,
+                    .commit_interval = 0,
+                    .group_members_visible = true};
   scaler::ScalingSpec spec;
   spec.target_lag_per_replica = 1000;
   spec.max_replicas = 50;

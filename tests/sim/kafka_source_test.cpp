@@ -46,5 +46,19 @@ TEST(SimulatedKafkaSource, SimulatedTimeIsFixed) {
   EXPECT_EQ(format_rfc3339(simulated_time(0)), "2026-01-01T00:00:00Z");
 }
 
+TEST(SimulatedKafkaSource, HiddenMembersAreUnknownAndBackloggedPartitionsCountBothPolls) {
+  SimulatedKafkaSource source;
+  QueueState state = at(0, 1000, 400);
+  state.members_visible = false;
+  state.partitions_with_backlog = 7;
+  const scaler::Observation first = source.poll(state);
+  EXPECT_FALSE(first.consumers.has_value());
+  EXPECT_EQ(first.partitions_with_backlog, 7);
+  state = at(1, 1100, 1100);
+  state.partitions_with_backlog = 0;
+  EXPECT_EQ(source.poll(state).partitions_with_backlog, 7);  // lag at the previous poll
+  EXPECT_EQ(source.poll(at(2, 1200, 1200)).partitions_with_backlog, std::nullopt);
+}
+
 }  // namespace
 }  // namespace lagpilot::sim

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace lagpilot::sim {
 namespace {
 
@@ -186,6 +188,182 @@ TEST(QueueModel, AConsumerStallStopsConsumptionButKeepsTheMembers) {
   EXPECT_FALSE(after.stuck);
   EXPECT_EQ(after.processed, 2000);
   EXPECT_EQ(after.lag, 29 * 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What replaying real runs added (sim/replay.h); each off by default.
+
+ModelConfig demo_like() {
+  ModelConfig config = exact(/*partitions=*/12);
+  config.service_rate = 150;
+  return config;
+}
+
+TEST(QueueModel, PartitionSkewLeavesTheMembersWithMorePartitionsBehind) {
+  // 12 partitions over 5 members (p mod 5): members 0 and 1 own 3, members 2..4 own 2. 720 msg/s
+  // is 60 per partition: 180 msg/s for a 3-partition member (30 more than its 150), 120 for the
+  // others. One FIFO would keep up (5 x 150 = 750 > 720); with skew, lag grows 2 x 30 = 60 msg/s.
+  // The most behind partitions get 50 of their 60 msg/s, so the oldest unprocessed message is
+  // number 12 x 50 t = 600 t of the 720 t produced, which arrived at 600 t / 720: lagSeconds t / 6.
+  ModelConfig skewed = demo_like();
+  skewed.partition_skew = true;
+  QueueModel model(skewed, 5);
+  QueueModel fifo(demo_like(), 5);
+  for (int t = 1; t <= 30; ++t) {
+    const QueueState& s = model.advance(720);
+    ASSERT_NEAR(s.processed, 660, 1e-9) << "t=" << t;
+    ASSERT_NEAR(s.lag, 60.0 * t, 1e-6) << "t=" << t;
+    ASSERT_NEAR(s.lag_seconds, t / 6.0, 1e-9) << "t=" << t;
+    ASSERT_EQ(s.partitions_with_backlog, 6);  // the 3-partition members'
+    ASSERT_EQ(fifo.advance(720).lag, 0);
+  }
+  EXPECT_FALSE(fifo.state().partitions_with_backlog.has_value());
+}
+
+TEST(QueueModel, PartitionSkewGivesAMemberLeftoverCapacityToItsOtherPartitions) {
+  // 1,200 msg/s for one second: 100 per partition. A 3-partition member shares its 150 msg/s as
+  // 50 each; a 2-partition member 75 each. Processed 5 x 150 = 750; the most behind partitions
+  // are at 50 of 100: position 600 of 1,200, which arrived at 0.5 s: lagSeconds 0.5 (one FIFO:
+  // 750 of 1,200, 0.375 s).
+  ModelConfig skewed = demo_like();
+  skewed.partition_skew = true;
+  QueueModel model(skewed, 5);
+  const QueueState& first = model.advance(1200);
+  EXPECT_NEAR(first.processed, 750, 1e-9);
+  EXPECT_NEAR(first.lag, 450, 1e-9);
+  EXPECT_NEAR(first.lag_seconds, 0.5, 1e-9);
+  // Nothing arrives: the 3-partition members have 3 x 50 left (exactly their 150), the others
+  // 2 x 25 (less than their 150): everything drains in one second.
+  const QueueState& second = model.advance(0);
+  EXPECT_NEAR(second.processed, 450, 1e-9);
+  EXPECT_NEAR(second.lag, 0, 1e-9);
+  EXPECT_EQ(second.lag_seconds, 0);
+  EXPECT_EQ(second.partitions_with_backlog, 0);
+}
+
+TEST(QueueModel, PartitionSkewWithOneMemberPerPartitionIsOneFifo) {
+  ModelConfig skewed = demo_like();
+  skewed.partition_skew = true;
+  QueueModel model(skewed, 12);
+  QueueModel fifo(demo_like(), 12);
+  for (double rate : {2000.0, 2500.0, 100.0, 0.0, 1900.0}) {
+    const QueueState& a = model.advance(rate);
+    const QueueState& b = fifo.advance(rate);
+    ASSERT_NEAR(a.lag, b.lag, 1e-6);
+    ASSERT_NEAR(a.lag_seconds, b.lag_seconds, 1e-9);
+  }
+}
+
+TEST(QueueModel, CommitIntervalPollsSeeOffsetsUpToAnIntervalOld) {
+  // 100 msg/s, one 150 msg/s member: processed 100 t. Commits every second: a poll sees the
+  // position of t - u, u in [0, 1), so lag 100 u and lagSeconds u (the messages are 1/100 s
+  // apart); on average 50 and 0.5. Processed is unchanged; committed offsets never move back.
+  ModelConfig config = demo_like();
+  config.commit_interval = 1;
+  QueueModel model(config, 1);
+  double lag_sum = 0;
+  double previous = 0;
+  const int seconds = 4000;
+  for (int t = 1; t <= seconds; ++t) {
+    const QueueState& s = model.advance(100);
+    ASSERT_DOUBLE_EQ(s.processed, 100);
+    ASSERT_GE(s.lag, 0);
+    ASSERT_LE(s.lag, 100);
+    ASSERT_NEAR(s.lag_seconds, s.lag / 100, 0.006) << "t=" << t;  // 0 below half a message
+    ASSERT_GE(s.consumed, previous);
+    previous = s.consumed;
+    lag_sum += s.lag;
+  }
+  EXPECT_NEAR(lag_sum / seconds, 50, 2);
+  // The same seed, the same draws.
+  QueueModel again(config, 1);
+  run(again, 100, seconds);
+  EXPECT_EQ(again.state().lag, model.state().lag);
+  // A 4 s commit interval: up to 400 messages, 4 s.
+  config.commit_interval = 4;
+  QueueModel slow(config, 1);
+  for (int t = 1; t <= 100; ++t) {
+    const QueueState& s = slow.advance(100);
+    ASSERT_LE(s.lag, 400);
+    ASSERT_LE(s.lag_seconds, 4 + 1e-9);
+  }
+}
+
+TEST(QueueModel, FractionalStartupDelayConsumesPartOfTheFirstSecond) {
+  // A pod created at 0 with a 2.5 s delay consumes from 2.5 s on: half of second 2 (50 of 100),
+  // all of second 3. A poll at 3 sees it as a member (it joined during second 2).
+  ModelConfig config = exact();
+  config.service_rate = 100;
+  config.startup_delays = {2.5};
+  QueueModel model(config, 0);
+  model.set_replicas(1);
+  EXPECT_EQ(model.advance(100).processed, 0);
+  EXPECT_EQ(model.advance(100).consumers, 0);
+  const QueueState& joining = model.advance(100);
+  EXPECT_DOUBLE_EQ(joining.capacity, 50);
+  EXPECT_EQ(joining.consumers, 1);
+  EXPECT_DOUBLE_EQ(joining.lag, 250);
+  EXPECT_DOUBLE_EQ(model.advance(100).capacity, 100);
+}
+
+TEST(QueueModel, StartupDelaysAreDrawnPerScaleUpFromTheList) {
+  // Every pod of one scale-up shares one delay drawn from the list; the same seed, the same draws.
+  ModelConfig config = exact();
+  config.startup_delays = {3, 7};
+  auto joined_after = [&config](std::uint64_t seed) {
+    config.seed = seed;
+    QueueModel model(config, 0);
+    model.set_replicas(4);
+    int seconds = 0;
+    while (model.advance(0).consumers == 0) ++seconds;
+    EXPECT_EQ(model.state().consumers, 4);  // together
+    return seconds;
+  };
+  std::set<int> seen;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const int delay = joined_after(seed);
+    ASSERT_TRUE(delay == 3 || delay == 7) << delay;
+    EXPECT_EQ(joined_after(seed), delay);
+    seen.insert(delay);
+  }
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(QueueModel, AFractionalRebalancePauseStopsPartOfTheSecond) {
+  // Scaling 2 -> 1 at 0 with a 0.4 s pause: the remaining member consumes 0.6 s of second 0.
+  ModelConfig config = exact();
+  config.service_rate = 100;
+  config.rebalance_pause = 0.4;
+  QueueModel down(config, 2);
+  down.set_replicas(1);
+  const QueueState& first = down.advance(1000);
+  EXPECT_DOUBLE_EQ(first.capacity, 60);
+  EXPECT_TRUE(first.rebalancing);
+  EXPECT_EQ(first.consuming, 1);
+  const QueueState& second = down.advance(1000);
+  EXPECT_DOUBLE_EQ(second.capacity, 100);
+  EXPECT_FALSE(second.rebalancing);
+
+  // A pod joining at 2.5 s with a 0.25 s pause: the group consumes from 2.75 s on, both members
+  // a quarter of second 2 (25 + 25), then 200 msg/s.
+  config.rebalance_pause = 0.25;
+  config.startup_delays = {2.5};
+  QueueModel up(config, 1);
+  up.set_replicas(2);
+  EXPECT_DOUBLE_EQ(up.advance(1000).capacity, 100);
+  EXPECT_DOUBLE_EQ(up.advance(1000).capacity, 100);
+  EXPECT_DOUBLE_EQ(up.advance(1000).capacity, 50);
+  EXPECT_DOUBLE_EQ(up.advance(1000).capacity, 200);
+}
+
+TEST(QueueModel, HiddenGroupMembersAreStillModelledButNotVisible) {
+  ModelConfig config = demo_like();
+  config.group_members_visible = false;
+  QueueModel model(config, 3);
+  const QueueState& s = model.advance(100);
+  EXPECT_EQ(s.consumers, 3);
+  EXPECT_FALSE(s.members_visible);
+  EXPECT_TRUE(QueueModel(demo_like(), 3).state().members_visible);
 }
 
 }  // namespace

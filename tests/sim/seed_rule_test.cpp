@@ -40,7 +40,11 @@ TEST(SeedRule, SmallTraceByHand) {
                     .partitions = 24,
                     .rebalance_pause = 0,
                     .consumer_stalls = {},
-                    .seed = 1};
+                    .seed = 1,
+                    .startup_delays = {},
+                    .partition_skew = false,
+                    .commit_interval = 0,
+                    .group_members_visible = true};
   SeedRuleAutoscaler autoscaler(SeedRuleConfig{});
   Trace trace{
       .name = "constant", .description = "constant", .rates = std::vector<double>(40, 1000)};

@@ -43,7 +43,11 @@ ModelConfig exact() {
                      .partitions = 24,
                      .rebalance_pause = 0,
                      .consumer_stalls = {},
-                     .seed = 1};
+                     .seed = 1,
+                     .startup_delays = {},
+                     .partition_skew = false,
+                     .commit_interval = 0,
+                     .group_members_visible = true};
 }
 
 Trace constant(double rate, std::int64_t seconds) {

@@ -30,6 +30,7 @@
 #include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
+#include "tools/demo/recording.h"
 #include "util/clock.h"
 #include "util/duration.h"
 
@@ -48,6 +49,7 @@ constexpr int kPartitions = 12;
 constexpr double kPerReplicaRate = 150;  // msg/s one ready replica processes
 constexpr int kObjectiveSeconds = 10;    // spec.scaling.targetDrainSeconds
 constexpr auto kPodStartup = std::chrono::seconds(3);
+constexpr int kPollIntervalSeconds = 1;  // spec.pollIntervalSeconds below
 
 // The consumer Deployment and the QueueMonitor; @BOOTSTRAP@ is the mock cluster's address.
 // The spec is tuned so that even 20 s show a scale-up and a scale-down: poll every second,
@@ -152,6 +154,10 @@ Flags:
   --duration D       how long the load runs: 20s, 2m, 1m30s (default 2m)
   --seed N           seed of the arrival pattern; the same seed gives the same pattern (default 1)
   --plot PATH        where to write the SVG plot (default ./lagpilot-demo.svg)
+  --record PATH      where to write what the run observed, one CSV row per second, for
+                     `lagpilot simulate --replay PATH`; the QueueMonitor goes beside it as
+                     PATH without .csv + -queuemonitor.yaml (default: the plot's path with
+                     -run.csv instead of .svg, e.g. ./lagpilot-demo-run.csv)
   --use-kubeconfig   use the cluster in $KUBECONFIG (or ~/.kube/config) instead of starting one;
                      applies the CRD and the demo's objects there and deletes the objects after
   --keep             leave the control plane (or the demo objects) running and print how to stop it
@@ -319,6 +325,7 @@ class DemoRun {
   bool ansi_;
   SteadyClock::time_point t0_;
   std::string run_dir_;
+  std::string monitor_yaml_;  // the QueueMonitor as applied, for the recording
   bool failed_ = false;
   bool created_namespace_ = false;
   bool shut_down_ = false;
@@ -423,6 +430,7 @@ Status DemoRun::apply_demo_objects(const std::string& bootstrap) {
   auto documents = kube::parse_yaml_documents(text, "demo manifests");
   if (!documents) return documents.error();
   std::ofstream(run_dir_ + "/demo-manifests.yaml") << text;
+  monitor_yaml_ = text.substr(text.find("\n---\n") + 5);
   const Json& deployment = (*documents)[0];
   const Json& monitor = (*documents)[1];
 
@@ -552,6 +560,8 @@ Sample DemoRun::take_sample(double t, double dt, std::int64_t produced, std::int
   s.t = t;
   s.arrivals = dt > 0 ? static_cast<double>(produced) / dt : 0;
   s.processed = dt > 0 ? static_cast<double>(processed) / dt : 0;
+  s.arrived_count = produced;
+  s.processed_count = processed;
   if (auto report = observer_.latest()) {
     if (report->snapshot) {
       s.lag = report->snapshot->consumer_lag;
@@ -703,6 +713,10 @@ int DemoRun::run() {
   start_unix_ =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
+  int initial_replicas = 1;
+  if (auto deployment = deployments_->get(std::string(kNamespace) + "/" + kDeployment)) {
+    initial_replicas = deployment->value("/spec/replicas"_json_pointer, 1);
+  }
   LiveView view(stdout, ansi_, static_cast<double>(options_.duration.count()), kObjectiveSeconds);
   std::vector<Sample> samples;
   std::optional<ScalingEvent> last_event;
@@ -750,6 +764,37 @@ int DemoRun::run() {
                    options_.plot_path.c_str());
       info.plot_path.clear();
       exit_code = 1;
+    }
+  }
+  {
+    const std::string record_path =
+        options_.record_path.value_or(default_recording_path(options_.plot_path));
+    RecordingInfo recording;
+    recording.seed = options_.seed;
+    recording.service_rate = kPerReplicaRate;
+    recording.partitions = kPartitions;
+    recording.pod_ready_delay = static_cast<double>(kPodStartup.count());
+    recording.commit_interval = std::chrono::duration<double>(kCommitInterval).count();
+    recording.rebalance_pauses = fleet_->reassignment_pauses();
+    std::vector<double> scale_times;
+    for (const ScalingEvent& e : observer_.scales()) scale_times.push_back(e.t);
+    std::vector<double> consumer_times;
+    for (const auto& change : fleet_->running_changes()) {
+      consumer_times.push_back(std::chrono::duration<double>(change.time - start).count());
+    }
+    attach_change_times(samples, scale_times, consumer_times);
+    recording.poll_interval = kPollIntervalSeconds;
+    recording.objective_seconds = kObjectiveSeconds;
+    recording.initial_replicas = initial_replicas;
+    recording.spec_file =
+        std::filesystem::path(recording_spec_path(record_path)).filename().string();
+    recording.pattern = pattern.describe();
+    if (auto written = write_recording(record_path, recording, summary, samples, monitor_yaml_);
+        !written) {
+      std::fprintf(stderr, "lagpilot demo: %s\n", written.error().message.c_str());
+      exit_code = 1;
+    } else {
+      info.record_path = std::filesystem::absolute(record_path, ignored).string();
     }
   }
   std::fputs(format_summary(summary, events, info).c_str(), stdout);
@@ -828,6 +873,11 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
       if (!text) return text.error();
       if (text->empty()) return Error{"InvalidFlag", "--plot: needs a file path"};
       options.plot_path = *text;
+    } else if (flag == "--record") {
+      auto text = value();
+      if (!text) return text.error();
+      if (text->empty()) return Error{"InvalidFlag", "--record: needs a file path"};
+      options.record_path = *text;
     } else if (flag == "--use-kubeconfig") {
       if (auto ok = no_value(); !ok) return ok.error();
       options.use_kubeconfig = true;

@@ -7,6 +7,7 @@
 // summary, writes an SVG plot and stops everything it started.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct DemoOptions {
   std::chrono::seconds duration{120};
   std::uint64_t seed = 1;
   std::string plot_path = "lagpilot-demo.svg";
+  // Where to write the recording (tools/demo/recording.h); nullopt: beside the plot
+  // (default_recording_path).
+  std::optional<std::string> record_path;
   bool use_kubeconfig = false;
   bool keep = false;
   bool help = false;

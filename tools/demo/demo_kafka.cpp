@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -248,8 +249,14 @@ using Offsets = std::map<std::int32_t, std::int64_t>;  // partition -> next offs
 // dropped. Every librdkafka call on its handle happens on its own thread.
 class Worker {
  public:
-  Worker(rd_kafka_t* consumer, std::string topic, double rate, std::atomic<std::int64_t>& processed)
-      : consumer_(consumer), topic_(std::move(topic)), rate_(rate), processed_(processed) {
+  // `on_pause`: seconds from the start of a reassignment to this worker's first record after it.
+  Worker(rd_kafka_t* consumer, std::string topic, double rate, std::atomic<std::int64_t>& processed,
+         std::function<void(double)> on_pause)
+      : consumer_(consumer),
+        topic_(std::move(topic)),
+        rate_(rate),
+        processed_(processed),
+        on_pause_(std::move(on_pause)) {
     rd_kafka_poll_set_consumer(consumer_);
     thread_ = std::thread([this] { run(); });
   }
@@ -270,11 +277,13 @@ class Worker {
 
   // `start`: where to begin on each partition; partitions missing there start at the group's
   // committed offset.
-  void assign(std::vector<std::int32_t> partitions, Offsets start) {
+  // `since`: when the reassignment started (the pause is measured from there).
+  void assign(std::vector<std::int32_t> partitions, Offsets start, Clock::time_point since) {
     {
       std::lock_guard lock(mutex_);
       pending_assignment_ = std::move(partitions);
       pending_start_ = std::move(start);
+      pending_since_ = since;
     }
     cv_.notify_all();
   }
@@ -319,6 +328,7 @@ class Worker {
         } else {
           assignment.swap(pending_assignment_);
           start.swap(pending_start_);
+          if (assignment) paused_since_ = pending_since_;
         }
       }
       if (revoke) {
@@ -328,6 +338,7 @@ class Worker {
         positions_.clear();
         committed_.clear();
         owned_.clear();
+        paused_since_.reset();
         {
           std::lock_guard lock(mutex_);
           released_ = std::move(released);
@@ -364,7 +375,7 @@ class Worker {
       tokens += rate_ * std::chrono::duration<double>(now - last_refill).count();
       tokens = std::min(tokens, 1 + rate_ * 0.05);  // no catching up on idle time
       last_refill = now;
-      if (now - last_commit >= milliseconds(200)) {
+      if (now - last_commit >= kCommitInterval) {
         commit(true);
         last_commit = now;
       }
@@ -380,6 +391,10 @@ class Worker {
         positions_[message->partition] = message->offset + 1;
         tokens -= 1;
         processed_.fetch_add(1);
+        if (paused_since_) {
+          on_pause_(std::chrono::duration<double>(Clock::now() - *paused_since_).count());
+          paused_since_.reset();
+        }
       } else if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
                  message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         spdlog::debug("demo consumer {}: {}", rd_kafka_name(consumer_),
@@ -429,7 +444,9 @@ class Worker {
   std::string topic_;
   double rate_;
   std::atomic<std::int64_t>& processed_;
+  std::function<void(double)> on_pause_;
   // Owned by the worker's thread:
+  std::optional<Clock::time_point> paused_since_;  // assigned, no record processed since
   std::set<std::int32_t> owned_;
   Offsets positions_;  // next offset to process, by partition
   Offsets committed_;
@@ -438,6 +455,7 @@ class Worker {
   std::condition_variable cv_;
   std::optional<std::vector<std::int32_t>> pending_assignment_;
   Offsets pending_start_;
+  Clock::time_point pending_since_;
   Offsets released_;
   bool revoke_requested_ = false;
   bool revoked_ = false;
@@ -467,6 +485,15 @@ struct ConsumerFleet::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   Offsets positions;  // where each partition's last owner stopped
   int next_id = 0;
+
+  std::mutex pauses_mutex;
+  std::vector<double> pauses;  // per worker and reassignment: to its first record
+  std::vector<ConsumerFleet::RunningChange> changes;
+
+  void add_pause(double seconds) {
+    std::lock_guard lock(pauses_mutex);
+    pauses.push_back(seconds);
+  }
 
   void run() {
     while (true) {
@@ -516,7 +543,8 @@ struct ConsumerFleet::Impl {
         spdlog::error("demo consumer: {}", consumer.error().message);
         break;
       }
-      workers.push_back(std::make_unique<Worker>(*consumer, topic, rate, processed));
+      workers.push_back(std::make_unique<Worker>(*consumer, topic, rate, processed,
+                                                 [this](double seconds) { add_pause(seconds); }));
     }
     const auto n = workers.size();
     std::vector<std::vector<std::int32_t>> shares(n);
@@ -528,9 +556,15 @@ struct ConsumerFleet::Impl {
       for (std::int32_t p : shares[i]) {
         if (auto it = positions.find(p); it != positions.end()) start[p] = it->second;
       }
-      workers[i]->assign(shares[i], std::move(start));
+      workers[i]->assign(shares[i], std::move(start), started);
     }
     running.store(std::min(static_cast<int>(n), partitions));
+    {
+      std::lock_guard lock(pauses_mutex);
+      if (changes.empty() || changes.back().running != running.load()) {
+        changes.push_back({Clock::now(), running.load()});
+      }
+    }
     ++reassignments;
     spdlog::info("demo consumers: {} -> {} consumers (partitions reassigned in {} ms)", before, n,
                  std::chrono::duration_cast<milliseconds>(Clock::now() - started).count());
@@ -568,6 +602,15 @@ void ConsumerFleet::set_replicas(int replicas) {
 int ConsumerFleet::running() const { return impl_->running.load(); }
 std::int64_t ConsumerFleet::processed() const { return impl_->processed.load(); }
 std::int64_t ConsumerFleet::reassignments() const { return impl_->reassignments.load(); }
+std::vector<ConsumerFleet::RunningChange> ConsumerFleet::running_changes() const {
+  std::lock_guard lock(impl_->pauses_mutex);
+  return impl_->changes;
+}
+
+std::vector<double> ConsumerFleet::reassignment_pauses() const {
+  std::lock_guard lock(impl_->pauses_mutex);
+  return impl_->pauses;
+}
 
 void ConsumerFleet::stop() {
   {

@@ -12,14 +12,19 @@
 // scaling the demo is about, and the mock cannot describe groups anyway (the operator sees the
 // member count as unknown either way).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/demo/load_pattern.h"
 #include "util/result.h"
 
 namespace lagpilot::demo {
+
+// How often a consumer commits the offsets it processed (and before giving partitions up).
+inline constexpr std::chrono::milliseconds kCommitInterval{200};
 
 class MockKafkaCluster {
  public:
@@ -74,7 +79,17 @@ class ConsumerFleet {
   int running() const;                 // consumers currently holding their partitions
   std::int64_t processed() const;      // records processed (and committed soon after)
   std::int64_t reassignments() const;  // "rebalances" done
-  void stop();                         // commits and closes every consumer; idempotent
+  // For each reassignment and worker of the new set: seconds from the start of the reassignment
+  // (everyone commits and lets go) to that worker's first record; how long consumption pauses
+  // when the ready count changes. Oldest first.
+  std::vector<double> reassignment_pauses() const;
+  struct RunningChange {
+    std::chrono::steady_clock::time_point time;
+    int running = 0;
+  };
+  // Every change of running(), oldest first (when the new set took its partitions).
+  std::vector<RunningChange> running_changes() const;
+  void stop();  // commits and closes every consumer; idempotent
 
  private:
   struct Impl;

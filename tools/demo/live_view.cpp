@@ -176,6 +176,10 @@ std::string format_summary(const RunSummary& summary, const std::vector<ScalingE
   out += printf_string("messages: produced %s, processed %s\n", thousands(info.produced).c_str(),
                        thousands(info.processed).c_str());
   if (!info.plot_path.empty()) out += "plot: " + info.plot_path + "\n";
+  if (!info.record_path.empty()) {
+    out += "recording: " + info.record_path + " (replay: lagpilot simulate --replay " +
+           info.record_path + ")\n";
+  }
   return out;
 }
 

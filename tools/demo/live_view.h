@@ -17,14 +17,20 @@ struct Sample {
   double t = 0;                       // seconds since the load started
   double arrivals = 0;                // msg/s produced during the last interval
   double processed = 0;               // msg/s consumed during the last interval
+  std::int64_t arrived_count = 0;     // records produced during the last interval
+  std::int64_t processed_count = 0;   // records processed during the last interval
   std::optional<std::int64_t> lag;    // the operator's latest poll
   std::optional<double> lag_seconds;  // idem
   int current = 0;                    // the Deployment's spec.replicas
   int desired = 0;                    // status.replicas.desired (the operator's decision)
   int ready = 0;                      // the Deployment's status.readyReplicas
   int consumers = 0;                  // demo consumers holding partitions
-  std::string health;                 // status.health
-  std::vector<std::string> firing;    // status.alerts[] with state firing
+  // When, during the interval, spec.replicas (the operator's scale) and the running consumers last
+  // changed: seconds since the load started, to the millisecond (recording_csv).
+  std::optional<double> spec_changed_at;
+  std::optional<double> consumers_changed_at;
+  std::string health;               // status.health
+  std::vector<std::string> firing;  // status.alerts[] with state firing
 };
 
 // One entry of status.scalingHistory, placed on the demo's time axis.
@@ -52,8 +58,9 @@ struct RunInfo {
   double duration = 0;           // requested, seconds
   double objective_seconds = 0;  // targetDrainSeconds
   double per_replica_rate = 0;
-  std::string pattern;    // LoadPattern::describe()
-  std::string plot_path;  // empty: no plot written
+  std::string pattern;      // LoadPattern::describe()
+  std::string plot_path;    // empty: no plot written
+  std::string record_path;  // empty: no recording written
   bool interrupted = false;
   std::int64_t produced = 0;
   std::int64_t processed = 0;
