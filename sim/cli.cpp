@@ -522,9 +522,9 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << objective_source << ")\n";
   std::optional<double> oracle_bound;
   if (options.oracle) {
-    const OracleBound bound = oracle_lower_bound(
-        oracle_problem_for(scenario.trace, model, monitor.scaling.max_replicas,
-                           scenario.objective_seconds, initial_replicas(scenario)));
+    const OracleBound bound = oracle_lower_bound(oracle_problem_for(
+        scenario.trace, model, monitor.scaling.max_replicas, scenario.objective_seconds,
+        initial_replicas(scenario), monitor.scaling.min_replicas));
     if (bound.feasible) oracle_bound = bound.replica_seconds;
     out << "  oracle     " << format_oracle_bound(bound) << "\n";
   }
