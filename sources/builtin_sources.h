@@ -11,7 +11,8 @@ struct BuiltinSourceOptions {
   Clock* clock = nullptr;  // what sources time their work with; nullptr: the system clock
 };
 
-// A registry with every built-in kind: spec.source.kafka, spec.latency.prometheus.
+// A registry with every built-in kind: spec.source.kafka, spec.source.prometheus,
+// spec.latency.prometheus.
 SourceRegistry builtin_sources(const BuiltinSourceOptions& options = {});
 
 }  // namespace lagpilot
