@@ -400,8 +400,12 @@ Result<std::shared_ptr<PrometheusQueryClient>> PrometheusClientPool::client_for(
                                      '\n' + credentials.ca_pem);
   std::shared_ptr<OutageGate> gate = gate_for(server_url);
   std::lock_guard lock(mutex_);
+  // Forget the clients nobody holds any more (and servers without clients).
+  for (auto& [url, clients] : clients_) {
+    std::erase_if(clients, [](const auto& entry) { return entry.second.expired(); });
+  }
+  std::erase_if(clients_, [](const auto& entry) { return entry.second.empty(); });
   auto& by_credentials = clients_[server_url];
-  std::erase_if(by_credentials, [](const auto& entry) { return entry.second.expired(); });
   auto& slot = by_credentials[key];
   if (auto client = slot.lock()) return client;
   auto created = PrometheusQueryClient::create(server_url, credentials, std::move(gate));
