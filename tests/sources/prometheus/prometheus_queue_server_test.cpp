@@ -252,7 +252,7 @@ class PrometheusQueueTlsTest : public ::testing::Test {
         "-subj '/CN=127.0.0.1' -keyout server.key -out server.csr && "
         "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
         "-extfile san.ext -out server.crt";
-    ASSERT_EQ(std::system(("(" + script + ") >openssl.log 2>&1").c_str()), 0)
+    ASSERT_EQ(std::system(("(" + script + ") >" + dir + "/openssl.log 2>&1").c_str()), 0)
         << "openssl failed, see " << dir << "/openssl.log";
     std::ifstream ca(certs_ / "ca.crt");
     ca_pem_.assign(std::istreambuf_iterator<char>(ca), {});
