@@ -179,6 +179,32 @@ TEST_F(PrometheusQueueServerTest, SeveralSeriesAreAnErrorNamingTheField) {
               HasSubstr("spec.source.prometheus.lagSecondsQuery: returned 2 series"));
 }
 
+// docs/sources/prometheus.md, Staleness: Prometheus returns a series' last sample for its lookback
+// delta (5 min); the guard the page recommends makes an old sample no sample, so unknown.
+TEST_F(PrometheusQueueServerTest, TheDocumentedStalenessGuardMakesOldSamplesUnknown) {
+  const std::string selector = kOrdersDepth;
+  auto plain = make(spec_for(prometheus_->url(), "sum(" + selector + ")"));
+  auto guarded = make(spec_for(prometheus_->url(), "sum(" + selector + " and (time() - timestamp(" +
+                                                       selector + ") < 120))"));
+  exporter_->orders_depth().Set(31);
+  ASSERT_TRUE(poll_until(*guarded,
+                         [](const Result<QueueSnapshot>& result) {
+                           return result.ok() && result->queue_depth == 31;
+                         })
+                  .ok())
+      << "a fresh sample passes the guard";
+
+  // Evaluated 200 s after the newest scrape: the lookback still finds the sample...
+  const WallTime later = now() + 200s;
+  auto old = plain->poll(later);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->queue_depth, 31);
+  // ...the guard does not: unknown.
+  auto unknown = guarded->poll(later);
+  ASSERT_FALSE(unknown.ok()) << "got depth " << unknown->queue_depth;
+  EXPECT_EQ(unknown.error().code, "SourceNoData");
+}
+
 TEST_F(PrometheusQueueServerTest, APromQLErrorNamesTheField) {
   auto source = make(spec_for(prometheus_->url(), "sum(lagpilot_test_queue_messages"));
   auto result = source->poll(now());
