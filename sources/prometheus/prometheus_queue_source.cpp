@@ -19,6 +19,8 @@ constexpr std::size_t kMaxQueryLength = 4096;
 constexpr double kLagSecondsSkew = 1.0;
 // Below this, the lag query is not sent: the poll would overrun its timeout.
 constexpr std::chrono::milliseconds kLeastQueryTime{100};
+// More consumers than this is no consumer count (a query summing something else).
+constexpr double kMostConsumers = 1'000'000;
 
 Error invalid(const std::string& field, const std::string& problem) {
   return Error{"InvalidSpec", std::string(kSpecPath) + "." + field + ": " + problem};
@@ -95,6 +97,17 @@ Result<PrometheusQueueSpec> PrometheusQueueSpec::parse(const nlohmann::json& pro
   }
   spec.lag_seconds_query = *lag;
 
+  auto consumers = string_field(prometheus_spec, "consumersQuery", false);
+  if (!consumers) return consumers.error();
+  if (prometheus_spec.contains("consumersQuery") && !prometheus_spec["consumersQuery"].is_null() &&
+      blank(*consumers)) {
+    return invalid("consumersQuery", "must not be empty (omit it to leave consumers unknown)");
+  }
+  if (consumers->size() > kMaxQueryLength) {
+    return invalid("consumersQuery", "longer than 4096 characters");
+  }
+  spec.consumers_query = *consumers;
+
   if (auto found = prometheus_spec.find("timeoutSeconds");
       found != prometheus_spec.end() && !found->is_null()) {
     if (!found->is_number_integer() && !found->is_number_unsigned()) {
@@ -148,6 +161,9 @@ PrometheusQueueSource::PrometheusQueueSource(PrometheusQueueSpec spec,
   if (!spec_.lag_seconds_query.empty()) {
     description_ += " lagSecondsQuery=" + prometheus_one_line(spec_.lag_seconds_query, 200);
   }
+  if (!spec_.consumers_query.empty()) {
+    description_ += " consumersQuery=" + prometheus_one_line(spec_.consumers_query, 200);
+  }
   if (live_) ++*live_;
 }
 
@@ -159,6 +175,18 @@ std::string PrometheusQueueSource::describe() const { return description_; }
 
 Result<QueueSnapshot> PrometheusQueueSource::poll(WallTime now) {
   const MonotonicTime started = clock_.monotonic_now();
+  // What the queries before it left of timeoutSeconds; an error when too little is left.
+  auto time_left = [&](const char* field) -> Result<std::chrono::milliseconds> {
+    const auto left = spec_.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          clock_.monotonic_now() - started);
+    if (left < kLeastQueryTime) {
+      return Error{"SourceUnreachable", "prometheus " + spec_.server_url +
+                                            ": the queries before it took the whole "
+                                            "timeoutSeconds; " +
+                                            field + " not sent"};
+    }
+    return left;
+  };
   Result<QueueSnapshot> result = [&]() -> Result<QueueSnapshot> {
     auto depth = this->depth(now, spec_.timeout);
     if (!depth) return depth.error();
@@ -166,103 +194,108 @@ Result<QueueSnapshot> PrometheusQueueSource::poll(WallTime now) {
     snapshot.time = now;
     snapshot.queue_depth = static_cast<int64_t>(std::llround(*depth));
     snapshot.consumer_lag = snapshot.queue_depth;
-    if (spec_.lag_seconds_query.empty()) return snapshot;
-    const auto left = spec_.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          clock_.monotonic_now() - started);
-    if (left < kLeastQueryTime) {
-      return Error{"SourceUnreachable",
-                   "prometheus " + spec_.server_url +
-                       ": depthQuery took the whole timeoutSeconds; lagSecondsQuery not sent"};
+    if (!spec_.lag_seconds_query.empty()) {
+      auto left = time_left("lagSecondsQuery");
+      if (!left) return left.error();
+      auto lag = lag_seconds(now, *left);
+      if (!lag) return lag.error();
+      snapshot.lag_seconds_method = "query";
+      snapshot.lag_seconds = *lag;
+      // No sample for the age of the oldest message of an empty queue: there is none, 0 s behind.
+      if (!snapshot.lag_seconds && snapshot.queue_depth == 0) snapshot.lag_seconds = 0.0;
     }
-    auto lag = lag_seconds(now, left);
-    if (!lag) return lag.error();
-    snapshot.lag_seconds_method = "query";
-    snapshot.lag_seconds = *lag;
-    // No sample for the age of the oldest message of an empty queue: there is none, 0 s behind.
-    if (!snapshot.lag_seconds && snapshot.queue_depth == 0) snapshot.lag_seconds = 0.0;
+    if (!spec_.consumers_query.empty()) {
+      auto left = time_left("consumersQuery");
+      if (!left) return left.error();
+      auto consumers = this->consumers(now, *left);
+      if (!consumers) return consumers.error();
+      snapshot.consumers = *consumers;
+    }
     return snapshot;
   }();
   log_transition(result);
   return result;
 }
 
-Result<double> PrometheusQueueSource::depth(WallTime now, std::chrono::milliseconds timeout) {
-  const std::string field = "depthQuery";
+Result<PrometheusQueueSource::OneSample> PrometheusQueueSource::one_sample(
+    const std::string& field, const std::string& query, WallTime now,
+    std::chrono::milliseconds timeout, const std::string& aggregate_hint, const std::string& noun) {
   const std::string where =
       "prometheus " + spec_.server_url + ": " + kSpecPath + "." + field + ": ";
-  auto answer = client_->instant_query(spec_.depth_query, now, timeout);
+  auto answer = client_->instant_query(query, now, timeout);
   if (!answer) return source_error(answer.error(), field);
   const auto& samples = answer->samples;
-  if (samples.empty()) {
-    return Error{"SourceNoData",
-                 where +
-                     "returned no sample: the depth is unknown (is the exporter scraped, "
-                     "and does the selector match a series?)"};
-  }
+  if (samples.empty()) return OneSample{std::nullopt, where + "returned no sample"};
   if (samples.size() > 1) {
-    return Error{"SourceQueryFailed",
-                 where + "returned " + std::to_string(samples.size()) +
-                     " series, expected one: aggregate them, e.g. sum(...) or max(...); first "
-                     "series " +
-                     prometheus_labels_text(samples[0].labels) + ", " +
-                     prometheus_labels_text(samples[1].labels)};
+    return Error{"SourceQueryFailed", where + "returned " + std::to_string(samples.size()) +
+                                          " series, expected one: aggregate them, e.g. " +
+                                          aggregate_hint + "; first series " +
+                                          prometheus_labels_text(samples[0].labels) + ", " +
+                                          prometheus_labels_text(samples[1].labels)};
   }
   const PrometheusSample& sample = samples[0];
   if (now - sample.time > kMaxAnswerAge) {
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - sample.time).count();
-    return Error{"SourceNoData", where + "the answer is stale: its sample is " +
-                                     std::to_string(age) + " s older than the poll (more than " +
-                                     std::to_string(kMaxAnswerAge.count()) +
-                                     " s); the depth is unknown"};
+    return OneSample{std::nullopt, where + "the answer is stale: its sample is " +
+                                       std::to_string(age) + " s older than the poll (more than " +
+                                       std::to_string(kMaxAnswerAge.count()) + " s)"};
   }
-  if (std::isnan(sample.value)) {
-    return Error{"SourceNoData", where + "returned NaN: the depth is unknown"};
-  }
+  if (std::isnan(sample.value)) return OneSample{std::nullopt, where + "returned NaN"};
   if (std::isinf(sample.value)) {
     return Error{"SourceQueryFailed",
-                 where + "returned " + (sample.value > 0 ? "+Inf" : "-Inf") + ", not a depth"};
+                 where + "returned " + (sample.value > 0 ? "+Inf" : "-Inf") + ", not " + noun};
   }
-  if (sample.value < 0) {
-    return Error{"SourceQueryFailed",
-                 where + "returned " + number_text(sample.value) + ": a depth cannot be negative"};
+  return OneSample{sample.value, where + "returned " + number_text(sample.value)};
+}
+
+Result<double> PrometheusQueueSource::depth(WallTime now, std::chrono::milliseconds timeout) {
+  auto sample =
+      one_sample("depthQuery", spec_.depth_query, now, timeout, "sum(...) or max(...)", "a depth");
+  if (!sample) return sample.error();
+  if (!sample->value) {
+    std::string message = sample->what + ": the depth is unknown";
+    if (message.find("returned no sample") != std::string::npos) {
+      message += " (is the exporter scraped, and does the selector match a series?)";
+    }
+    return Error{"SourceNoData", std::move(message)};
   }
-  if (sample.value >= 9.2e18) {
-    return Error{"SourceQueryFailed",
-                 where + "returned " + number_text(sample.value) + ", too large for a depth"};
+  if (*sample->value < 0) {
+    return Error{"SourceQueryFailed", sample->what + ": a depth cannot be negative"};
   }
-  return sample.value;
+  if (*sample->value >= 9.2e18) {
+    return Error{"SourceQueryFailed", sample->what + ", too large for a depth"};
+  }
+  return *sample->value;
 }
 
 Result<std::optional<double>> PrometheusQueueSource::lag_seconds(
     WallTime now, std::chrono::milliseconds timeout) {
-  const std::string field = "lagSecondsQuery";
-  const std::string where =
-      "prometheus " + spec_.server_url + ": " + kSpecPath + "." + field + ": ";
-  auto answer = client_->instant_query(spec_.lag_seconds_query, now, timeout);
-  if (!answer) return source_error(answer.error(), field);
-  const auto& samples = answer->samples;
-  // No sample (or NaN): lagSeconds is unknown, the depth still counts.
-  if (samples.empty()) return std::optional<double>();
-  if (samples.size() > 1) {
-    return Error{"SourceQueryFailed",
-                 where + "returned " + std::to_string(samples.size()) +
-                     " series, expected one: aggregate them, e.g. max(...); first series " +
-                     prometheus_labels_text(samples[0].labels) + ", " +
-                     prometheus_labels_text(samples[1].labels)};
+  auto sample = one_sample("lagSecondsQuery", spec_.lag_seconds_query, now, timeout, "max(...)",
+                           "an age in seconds");
+  if (!sample) return sample.error();
+  // No sample, NaN or stale: lagSeconds is unknown, the depth still counts.
+  if (!sample->value) return std::optional<double>();
+  if (*sample->value < -kLagSecondsSkew) {
+    return Error{"SourceQueryFailed", sample->what + ": an age in seconds cannot be negative"};
   }
-  const PrometheusSample& sample = samples[0];
-  if (now - sample.time > kMaxAnswerAge || std::isnan(sample.value)) {
-    return std::optional<double>();
+  return std::optional<double>(std::max(*sample->value, 0.0));
+}
+
+Result<std::optional<int>> PrometheusQueueSource::consumers(WallTime now,
+                                                            std::chrono::milliseconds timeout) {
+  auto sample = one_sample("consumersQuery", spec_.consumers_query, now, timeout,
+                           "sum(...) or count(...)", "a consumer count");
+  if (!sample) return sample.error();
+  // No sample, NaN or stale: unknown (count() of nothing is no sample, not 0: see the CRD).
+  if (!sample->value) return std::optional<int>();
+  if (*sample->value < 0) {
+    return Error{"SourceQueryFailed", sample->what + ": a consumer count cannot be negative"};
   }
-  if (std::isinf(sample.value)) {
-    return Error{"SourceQueryFailed", where + "returned " + (sample.value > 0 ? "+Inf" : "-Inf") +
-                                          ", not an age in seconds"};
+  if (*sample->value > kMostConsumers) {
+    return Error{"SourceQueryFailed", sample->what + ", more consumers than " +
+                                          std::to_string(kMostConsumers) + ": not a count"};
   }
-  if (sample.value < -kLagSecondsSkew) {
-    return Error{"SourceQueryFailed", where + "returned " + number_text(sample.value) +
-                                          ": an age in seconds cannot be negative"};
-  }
-  return std::optional<double>(std::max(sample.value, 0.0));
+  return std::optional<int>(static_cast<int>(std::llround(*sample->value)));
 }
 
 // Logs when the outcome changes (an error code, or success), not every poll.

@@ -6,8 +6,9 @@
 // of the same server and credentials (prometheus_query_client.h).
 //
 // What the snapshot holds: queue_depth = consumer_lag = the depth sample rounded to a whole
-// number; lag_seconds from lagSecondsQuery (method "query"), else unknown. Consumers, rates, the
-// most useful consumers and the progress position stay unknown (Prometheus tells none of them):
+// number; lag_seconds from lagSecondsQuery (method "query"), else unknown; consumers from
+// consumersQuery, else unknown. Rates, the most useful consumers and the progress position stay
+// unknown (a depth gauge tells none of them):
 // stall and rewind detection is off for this source, and the drainTime policy, which needs rates,
 // applies its lagPerReplica rule (see docs/sources/prometheus.md).
 //
@@ -38,6 +39,7 @@ struct PrometheusQueueSpec {
   std::string server_url;  // without a trailing '/'
   std::string depth_query;
   std::string lag_seconds_query;  // empty: lagSeconds unknown
+  std::string consumers_query;    // empty: consumers unknown
   std::chrono::seconds timeout{5};
   std::string auth_secret_name;  // empty: no authSecretRef
 
@@ -62,8 +64,8 @@ class PrometheusQueueSource final : public QueueSource {
                         Clock& clock, std::shared_ptr<std::atomic<int>> live = nullptr);
   ~PrometheusQueueSource() override;
 
-  // Both queries together take at most about spec.timeout (the lag query gets what the depth
-  // query left of it).
+  // The queries together take at most about spec.timeout (each gets what the ones before it
+  // left).
   Result<QueueSnapshot> poll(WallTime now) override;
   // "prometheus http://prometheus:9090 depthQuery=sum(sqs_messages_visible{queue=\"orders\"})";
   // no credentials.
@@ -74,8 +76,20 @@ class PrometheusQueueSource final : public QueueSource {
   const PrometheusQueryClient& client() const { return *client_; }
 
  private:
+  // One query's sample. value nullopt: none (no sample, NaN or a stale answer), and `what` says
+  // which; otherwise `what` is "<where>: returned <value>", for messages about the value.
+  struct OneSample {
+    std::optional<double> value;
+    std::string what;
+  };
+  // Errors: the server's (unreachable, PromQL), several series (naming `field` and suggesting
+  // `aggregate_hint`), +-Inf ("not <noun>").
+  Result<OneSample> one_sample(const std::string& field, const std::string& query, WallTime now,
+                               std::chrono::milliseconds timeout, const std::string& aggregate_hint,
+                               const std::string& noun);
   Result<double> depth(WallTime now, std::chrono::milliseconds timeout);
   Result<std::optional<double>> lag_seconds(WallTime now, std::chrono::milliseconds timeout);
+  Result<std::optional<int>> consumers(WallTime now, std::chrono::milliseconds timeout);
   void log_transition(const Result<QueueSnapshot>& result);
 
   PrometheusQueueSpec spec_;

@@ -55,6 +55,11 @@ class Exporter {
                     .Help("Age of the oldest message in the queue")
                     .Register(*registry_);
     orders_age_ = &age.Add({{"queue", "orders"}});
+    auto& consumers = prometheus::BuildGauge()
+                          .Name("lagpilot_test_queue_consumers")
+                          .Help("Consumers attached to the queue")
+                          .Register(*registry_);
+    orders_consumers_ = &consumers.Add({{"queue", "orders"}});
     exposer_.RegisterCollectable(registry_);
   }
   std::string target() const {
@@ -63,6 +68,7 @@ class Exporter {
 
   prometheus::Gauge& orders_depth() { return *orders_depth_; }
   prometheus::Gauge& orders_age() { return *orders_age_; }
+  prometheus::Gauge& orders_consumers() { return *orders_consumers_; }
 
  private:
   prometheus::Exposer exposer_;
@@ -70,6 +76,7 @@ class Exporter {
   prometheus::Gauge* orders_depth_ = nullptr;
   prometheus::Gauge* payments_depth_ = nullptr;
   prometheus::Gauge* orders_age_ = nullptr;
+  prometheus::Gauge* orders_consumers_ = nullptr;
 };
 
 constexpr const char* kOrdersDepth = "lagpilot_test_queue_messages{queue=\"orders\"}";
@@ -142,6 +149,31 @@ TEST_F(PrometheusQueueServerTest, DepthAndLagSecondsFollowTheGauges) {
   });
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
   EXPECT_EQ(snapshot->queue_depth, 0);
+}
+
+TEST_F(PrometheusQueueServerTest, ConsumersFollowTheirGauge) {
+  json spec = spec_for(prometheus_->url(), kOrdersDepth);
+  spec["consumersQuery"] = "sum(lagpilot_test_queue_consumers{queue=\"orders\"})";
+  auto source = make(spec);
+  exporter_->orders_consumers().Set(4);
+  auto snapshot = poll_until(*source, [](const Result<QueueSnapshot>& result) {
+    return result.ok() && result->consumers == 4;
+  });
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_EQ(snapshot->consumers, 4);
+  exporter_->orders_consumers().Set(0);
+  snapshot = poll_until(*source, [](const Result<QueueSnapshot>& result) {
+    return result.ok() && result->consumers == 0;
+  });
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_EQ(snapshot->consumers, 0) << "a known 0 is 0";
+
+  // A selector that matches nothing: unknown, while the depth still counts.
+  spec["consumersQuery"] = "sum(lagpilot_test_queue_consumers{queue=\"nope\"})";
+  auto unmatched = make(spec);
+  snapshot = unmatched->poll(now());
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_FALSE(snapshot->consumers);
 }
 
 TEST_F(PrometheusQueueServerTest, NoSampleIsUnknownNotZero) {

@@ -55,11 +55,13 @@ TEST(PrometheusQueueSpecTest, ReadsEveryFieldWithDefaults) {
 
   json full = spec_for("https://thanos.example/prometheus");
   full["lagSecondsQuery"] = "time() - min(oldest_ts)";
+  full["consumersQuery"] = "count(up{job=\"consumer\"} == 1) or vector(0)";
   full["timeoutSeconds"] = 12;
   full["authSecretRef"] = {{"name", "prom-creds"}};
   spec = PrometheusQueueSpec::parse(full);
   ASSERT_TRUE(spec.ok()) << spec.error().message;
   EXPECT_EQ(spec->lag_seconds_query, "time() - min(oldest_ts)");
+  EXPECT_EQ(spec->consumers_query, "count(up{job=\"consumer\"} == 1) or vector(0)");
   EXPECT_EQ(spec->timeout, 12s);
   EXPECT_EQ(spec->auth_secret_name, "prom-creds");
 }
@@ -88,6 +90,11 @@ TEST(PrometheusQueueSpecTest, ErrorsNameTheField) {
   EXPECT_EQ(spec_error(with("lagSecondsQuery", "")),
             "spec.source.prometheus.lagSecondsQuery: must not be empty (omit it to leave "
             "lagSeconds unknown)");
+  EXPECT_EQ(spec_error(with("consumersQuery", " ")),
+            "spec.source.prometheus.consumersQuery: must not be empty (omit it to leave "
+            "consumers unknown)");
+  EXPECT_EQ(spec_error(with("consumersQuery", std::string(4097, 'x'))),
+            "spec.source.prometheus.consumersQuery: longer than 4096 characters");
   EXPECT_EQ(spec_error(with("timeoutSeconds", 0)),
             "spec.source.prometheus.timeoutSeconds: must be 1-60, not 0");
   EXPECT_EQ(spec_error(with("timeoutSeconds", "5")),
@@ -224,6 +231,56 @@ TEST_F(PrometheusQueueSourceTest, LagSecondsComesFromItsOwnQuery) {
   snapshot = source->poll(kNow);
   ASSERT_FALSE(snapshot.ok());
   EXPECT_THAT(snapshot.error().message, HasSubstr("lagSecondsQuery: returned -30"));
+}
+
+TEST_F(PrometheusQueueSourceTest, ConsumersComeFromTheirOwnQuery) {
+  std::map<std::string, std::string> answers;  // by query
+  TestHttpServer server([&](const HttpRequestRecord& request) {
+    for (const auto& [query, answer] : answers) {
+      if (request.body.find("query=" + query + "&") != std::string::npos)
+        return HttpReply{200, answer};
+    }
+    return HttpReply{500, "unexpected query " + request.body};
+  });
+  json spec = spec_for(server.url(), "depth");
+  spec["consumersQuery"] = "members";
+  auto source = make(spec);
+  ASSERT_TRUE(source);
+
+  answers = {{"depth", vector_answer({"120"})}, {"members", vector_answer({"3"})}};
+  auto snapshot = source->poll(kNow);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_EQ(snapshot->queue_depth, 120);
+  EXPECT_EQ(snapshot->consumers, 3);
+  EXPECT_FALSE(snapshot->lag_seconds) << "no lagSecondsQuery";
+  EXPECT_THAT(source->describe(), HasSubstr("consumersQuery=members"));
+
+  // No sample: unknown, not 0 (count() of nothing is no sample; "or vector(0)" makes it 0).
+  answers = {{"depth", vector_answer({"120"})}, {"members", vector_answer({})}};
+  snapshot = source->poll(kNow);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_FALSE(snapshot->consumers);
+  answers = {{"depth", vector_answer({"120"})}, {"members", vector_answer({"0"})}};
+  snapshot = source->poll(kNow);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_EQ(snapshot->consumers, 0);
+
+  const std::vector<std::pair<std::string, std::string>> errors = {
+      {vector_answer({"1", "2"}),
+       "spec.source.prometheus.consumersQuery: returned 2 series, expected one: aggregate them, "
+       "e.g. sum(...) or count(...)"},
+      {vector_answer({"-1"}),
+       "spec.source.prometheus.consumersQuery: returned -1: a consumer count cannot be negative"},
+      {vector_answer({"+Inf"}), "consumersQuery: returned +Inf, not a consumer count"},
+      {vector_answer({"2e9"}), "consumersQuery: returned 2e+09, more consumers than 1000000"},
+  };
+  for (const auto& [answer, text] : errors) {
+    answers = {{"depth", vector_answer({"1"})}, {"members", answer}};
+    snapshot = source->poll(kNow);
+    ASSERT_FALSE(snapshot.ok()) << answer;
+    EXPECT_EQ(snapshot.error().code, "SourceQueryFailed");
+    EXPECT_THAT(snapshot.error().message, HasSubstr(text));
+  }
 }
 
 TEST_F(PrometheusQueueSourceTest, UnusualAnswersAreErrorsNotZeros) {
