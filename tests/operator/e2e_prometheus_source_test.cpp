@@ -41,6 +41,7 @@ spec:
          prometheus_url + R"("
       depthQuery: sum(lagpilot_e2e_sqs_messages_visible{queue="orders"})
       lagSecondsQuery: max(lagpilot_e2e_sqs_oldest_message_age_seconds{queue="orders"})
+      consumersQuery: sum(lagpilot_e2e_consumers{queue="orders"})
       timeoutSeconds: 2
   pollIntervalSeconds: 1
   target: {apiVersion: apps/v1, kind: Deployment, name: order-consumer}
@@ -100,6 +101,12 @@ TEST(EndToEndPrometheusSource, ScalesUpOnTheGaugeAndBackDownAfterItDrops) {
                   .Help("Age of the oldest message")
                   .Register(*registry)
                   .Add({{"queue", "orders"}});
+  auto& consumers = prometheus::BuildGauge()
+                        .Name("lagpilot_e2e_consumers")
+                        .Help("Consumers attached")
+                        .Register(*registry)
+                        .Add({{"queue", "orders"}});
+  consumers.Set(1);
   exposer.RegisterCollectable(registry);
   testkit::PrometheusServer prometheus(
       {"127.0.0.1:" + std::to_string(exposer.GetListeningPorts().at(0))});
@@ -142,6 +149,7 @@ TEST(EndToEndPrometheusSource, ScalesUpOnTheGaugeAndBackDownAfterItDrops) {
   // 450 messages, the oldest 42 s old: ceil(450 / 100) = 5 replicas.
   depth->Set(450);
   age.Set(42);
+  consumers.Set(2);
   ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 5; },
                                        seconds(20), milliseconds(100)))
       << "replicas " << deployment_replicas(ns.name()) << "\n"
@@ -152,13 +160,14 @@ TEST(EndToEndPrometheusSource, ScalesUpOnTheGaugeAndBackDownAfterItDrops) {
       [&] {
         status = monitor_status(ns.name());
         return status.value("/metrics/queueDepth"_json_pointer, -1) == 450 &&
-               status.value("/metrics/lagSeconds"_json_pointer, -1.0) == 42.0;
+               status.value("/metrics/lagSeconds"_json_pointer, -1.0) == 42.0 &&
+               status.value("/metrics/consumers"_json_pointer, -1) == 2;
       },
       seconds(10), milliseconds(100)))
       << status.dump(2);
   EXPECT_EQ(status.value("/metrics/consumerLag"_json_pointer, -1), 450);
-  EXPECT_FALSE(status["metrics"].contains("consumers")) << "unknown stays unknown";
-  EXPECT_FALSE(status["metrics"].contains("ingressRate"));
+  EXPECT_FALSE(status["metrics"].contains("ingressRate")) << "unknown stays unknown";
+  EXPECT_FALSE(status["metrics"].contains("egressRate"));
   EXPECT_NE(condition(status, "SourceReachable").value("message", "").find("depthQuery=sum("),
             std::string::npos)
       << status.dump(2);
