@@ -111,8 +111,16 @@ TEST(EndToEndPrometheusSource, ScalesUpOnTheGaugeAndBackDownAfterItDrops) {
   testkit::PrometheusServer prometheus(
       {"127.0.0.1:" + std::to_string(exposer.GetListeningPorts().at(0))});
 
-  auto crds = controlplane::kubectl_install_crds();
-  ASSERT_EQ(crds.exit_code, 0) << crds.output;
+  // kubectl wait can fail at once while the new CRD has no status.conditions yet ("accessor
+  // error: <nil> is of the type <nil>"): install until it reports Established.
+  controlplane::CommandResult crds;
+  ASSERT_TRUE(controlplane::eventually(
+      [&] {
+        crds = controlplane::kubectl_install_crds();
+        return crds.exit_code == 0;
+      },
+      seconds(60), milliseconds(500)))
+      << crds.output;
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "e2e-prom");
   auto applied = kubectl("apply -n " + ns.name(),
                          controlplane::deployment_manifest("order-consumer", 1).dump());
