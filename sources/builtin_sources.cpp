@@ -2,6 +2,7 @@
 
 #include "sources/kafka/kafka_source.h"
 #include "sources/prometheus/prometheus_latency.h"
+#include "sources/prometheus/prometheus_queue_source.h"
 #include "sources/redis/redis_source.h"
 
 namespace lagpilot {
@@ -10,7 +11,10 @@ SourceRegistry builtin_sources(const BuiltinSourceOptions& options) {
   SourceRegistry registry;
   registry.add(options.clock ? std::make_unique<KafkaSourceKind>(options.kafka, *options.clock)
                              : std::make_unique<KafkaSourceKind>(options.kafka));
-  registry.add(std::make_unique<PrometheusLatencyKind>());
+  // spec.source.prometheus and spec.latency.prometheus share clients and outage gates.
+  auto prometheus_clients = std::make_shared<PrometheusClientPool>();
+  registry.add(std::make_unique<PrometheusQueueKind>(options.clock, prometheus_clients));
+  registry.add(std::make_unique<PrometheusLatencyKind>(prometheus_clients));
   registry.add(options.clock
                    ? std::make_unique<RedisStreamsSourceKind>(options.redis, *options.clock)
                    : std::make_unique<RedisStreamsSourceKind>(options.redis));

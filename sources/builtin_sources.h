@@ -13,7 +13,8 @@ struct BuiltinSourceOptions {
   Clock* clock = nullptr;  // what sources time their work with; nullptr: the system clock
 };
 
-// A registry with every built-in kind: spec.source.kafka, spec.source.redisStreams,
+// A registry with every built-in kind: spec.source.kafka, spec.source.prometheus,
+// spec.source.redisStreams,
 // spec.latency.prometheus.
 SourceRegistry builtin_sources(const BuiltinSourceOptions& options = {});
 

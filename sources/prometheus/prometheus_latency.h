@@ -9,7 +9,8 @@
 //                          error (syntax, execution), returned more than one series, a range
 //                          vector, a string, an infinite value or a body that is not the API's
 //                          JSON.
-// Messages name the server and the problem, never credentials. cpprestsdk stays in the .cpp.
+// Messages name the server and the problem, never credentials. The HTTP side is the shared
+// PrometheusQueryClient (prometheus_query_client.h), which keeps cpprestsdk in its .cpp.
 #include <chrono>
 #include <map>
 #include <memory>
@@ -17,9 +18,8 @@
 #include <optional>
 #include <string>
 
-#include <mutex>
-
 #include "sources/latency_source.h"
+#include "sources/prometheus/prometheus_query_client.h"
 #include "util/clock.h"
 #include "util/outage_gate.h"
 #include "util/result.h"
@@ -50,6 +50,10 @@ class PrometheusLatencySource final : public LatencySource {
   static Result<std::unique_ptr<PrometheusLatencySource>> create(
       const nlohmann::json& latency_spec, const std::map<std::string, std::string>& secret_values,
       std::shared_ptr<OutageGate> gate = nullptr);
+  // A source that queries through `client` (shared with other sources of the same server and
+  // credentials).
+  static std::unique_ptr<PrometheusLatencySource> create_with_client(
+      PrometheusLatencySpec spec, std::shared_ptr<PrometheusQueryClient> client);
 
   ~PrometheusLatencySource() override;
   PrometheusLatencySource(const PrometheusLatencySource&) = delete;
@@ -72,10 +76,14 @@ class PrometheusLatencySource final : public LatencySource {
   std::unique_ptr<Impl> impl_;
 };
 
-// The kind "prometheus" (spec.latency.prometheus). Owns one outage gate per server URL, shared by
-// the sources that query it.
+// The kind "prometheus" (spec.latency.prometheus). Its sources share one client per server URL and
+// credential set, and one outage gate per server URL (PrometheusClientPool), with the queue
+// sources of spec.source.prometheus when the pool is given to both.
 class PrometheusLatencyKind final : public LatencySourceKind {
  public:
+  explicit PrometheusLatencyKind(
+      std::shared_ptr<PrometheusClientPool> clients = std::make_shared<PrometheusClientPool>())
+      : clients_(std::move(clients)) {}
   std::string name() const override { return "prometheus"; }
   // metric_name: spec.latency.prometheus.name; credentials: authSecretRef.
   Result<CheckedLatencySpec> check(const nlohmann::json& kind_spec) const override;
@@ -83,9 +91,7 @@ class PrometheusLatencyKind final : public LatencySourceKind {
                                                 const SourceCredentials& credentials) override;
 
  private:
-  std::shared_ptr<OutageGate> gate_for(const std::string& server_url);
-  std::mutex gates_mutex_;
-  std::map<std::string, std::weak_ptr<OutageGate>> gates_;
+  std::shared_ptr<PrometheusClientPool> clients_;
 };
 
 }  // namespace lagpilot

@@ -58,6 +58,8 @@ class PrometheusServer {
     if (web_config.find("tls_server_config") != std::string::npos) scheme_ = "https";
 
     if (!ready_check) ready_check = [](const std::string& url) { return http_ready(url); };
+    ready_check_ = ready_check;
+    with_web_config_ = !web_config.empty();
     // The port is picked free and released before Prometheus binds it: retry on the rare race.
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = free_port();
@@ -89,6 +91,16 @@ class PrometheusServer {
   }
   // Stops the server now (tests of a server that went away).
   void stop() { stop_process(); }
+  // Starts the stopped server again, on the same port with the same data (a server that came
+  // back). Throws when it does not become ready.
+  void restart() {
+    stop_process();
+    start(with_web_config_);
+    if (!wait_ready(ready_check_)) {
+      stop_process();
+      throw std::runtime_error("prometheus did not become ready again; log:\n" + log());
+    }
+  }
 
  private:
   static int free_port() {
@@ -189,6 +201,8 @@ class PrometheusServer {
 
   std::filesystem::path dir_;
   std::string scheme_ = "http";
+  bool with_web_config_ = false;
+  std::function<bool(const std::string& url)> ready_check_;
   int port_ = 0;
   pid_t pid_ = -1;
 };
