@@ -73,21 +73,21 @@ TEST(KafkaSourceSpec, ErrorsNameTheField) {
 
 TEST(SourceRegistry, SelectsByKindAndRejectsUnknownKinds) {
   SourceRegistry registry = builtin_sources();
-  EXPECT_EQ(registry.source_kinds(), std::vector<std::string>{"kafka"});
+  EXPECT_EQ(registry.source_kinds(), (std::vector<std::string>{"kafka", "natsJetStream"}));
   EXPECT_EQ(registry.latency_kinds(), std::vector<std::string>{"prometheus"});
 
   auto unknown = registry.select_source(json{{"rabbitmq", {{"queue", "orders"}}}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, "InvalidSpec");
   EXPECT_EQ(unknown.error().message,
-            "spec.source.rabbitmq: unsupported source kind (supported: kafka)");
+            "spec.source.rabbitmq: unsupported source kind (supported: kafka, natsJetStream)");
 
   auto two = registry.select_source(json{{"kafka", valid_kafka_spec()}, {"redis", json::object()}});
   ASSERT_FALSE(two.ok());
-  EXPECT_EQ(two.error().message, "spec.source: set exactly one of kafka (found 2)");
+  EXPECT_EQ(two.error().message, "spec.source: set exactly one of kafka, natsJetStream (found 2)");
   auto none = registry.select_source(json::object());
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().message, "spec.source: set exactly one of kafka");
+  EXPECT_EQ(none.error().message, "spec.source: set exactly one of kafka, natsJetStream");
 
   auto latency = registry.select_latency(json{{"graphite", json::object()}});
   ASSERT_FALSE(latency.ok());
