@@ -161,7 +161,7 @@ TEST(SourceRegistry, AcceptsExtraKinds) {
   };
   SourceRegistry registry = builtin_sources();
   registry.add(std::make_unique<FakeKind>());
-  EXPECT_EQ(registry.source_kinds(), (std::vector<std::string>{"fake", "kafka"}));
+  EXPECT_EQ(registry.source_kinds(), (std::vector<std::string>{"fake", "kafka", "natsJetStream"}));
   auto selected = registry.select_source(json{{"fake", {{"queue", "q1"}}}});
   ASSERT_TRUE(selected.ok()) << selected.error().message;
   auto checked = selected->kind->check(selected->spec);
