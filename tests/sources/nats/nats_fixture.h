@@ -76,6 +76,7 @@ class NatsServer {
     std::string token;     // --auth
     std::string tls_cert;  // with tls_key: --tls (clients must speak TLS)
     std::string tls_key;
+    bool jetstream = true;  // false: a plain NATS server (no -js)
   };
 
   NatsServer() : NatsServer(Options{}) {}
@@ -195,11 +196,14 @@ class NatsServer {
   }
 
   void start_process() {
-    std::vector<std::string> args = {kBinary, "-js",
-                                     "-sd",   (dir_ / "store").string(),
-                                     "-a",    "127.0.0.1",
-                                     "-p",    std::to_string(port_),
-                                     "--log", (dir_ / "nats.log").string()};
+    std::vector<std::string> args = {kBinary,
+                                     "-a",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port_),
+                                     "--log",
+                                     (dir_ / "nats.log").string()};
+    if (options_.jetstream) args.insert(args.end(), {"-js", "-sd", (dir_ / "store").string()});
     if (!options_.user.empty()) {
       args.insert(args.end(), {"--user", options_.user, "--pass", options_.password});
     }

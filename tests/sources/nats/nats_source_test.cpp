@@ -283,6 +283,50 @@ TEST_F(NatsSourceTest, AServerKilledMidPollFailsAndTheSourceRecoversAfterRestart
   EXPECT_GE(dynamic_cast<NatsSource&>(*worker).client().connects(), 2);
 }
 
+TEST(NatsServerKinds, AServerWithoutJetStreamIsAClearError) {
+  testkit::NatsServer::Options plain;
+  plain.jetstream = false;
+  testkit::NatsServer server(plain);
+  FakeClock clock;
+  NatsSourceKind kind{NatsOptions{1s, 5s}, clock};
+  auto created = kind.create(
+      json{{"servers", {server.url()}}, {"stream", kStream}, {"consumer", "worker"}}, {});
+  ASSERT_TRUE(created.ok());
+  auto polled = (*created)->poll(std::chrono::system_clock::now());
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.error().code, "SourceError");
+  EXPECT_THAT(polled.error().message,
+              AllOf(HasSubstr(server.address()), HasSubstr("JetStream is not enabled")));
+}
+
+// A server of another kind on the port (e.g. Redis, which waits for a command and never greets):
+// the poll fails within its timeout, naming the server; nothing hangs or crashes.
+TEST(NatsServerKinds, ASilentServerOfAnotherKindFailsWithinThePollTimeout) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);  // the kernel accepts; nobody ever writes
+  socklen_t length = sizeof(address);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string server = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  FakeClock clock;
+  NatsSourceKind kind{NatsOptions{1s, 5s}, clock};
+  auto created = kind.create(
+      json{{"servers", {"nats://" + server}}, {"stream", kStream}, {"consumer", "worker"}}, {});
+  ASSERT_TRUE(created.ok());
+  const auto started = std::chrono::steady_clock::now();
+  auto polled = (*created)->poll(std::chrono::system_clock::now());
+  const double took = seconds(std::chrono::steady_clock::now() - started);
+  ::close(listener);
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.error().code, "SourceUnreachable");
+  EXPECT_THAT(polled.error().message, HasSubstr(server));
+  EXPECT_LT(took, 2.5) << "the poll timeout is 1 s";
+}
+
 class NatsAuthTest : public NatsSourceTest {
  protected:
   NatsAuthTest()
@@ -408,6 +452,15 @@ TEST(NatsTlsHostname, ACertificateForAnotherNameIsRejected) {
   auto polled = (*created)->poll(std::chrono::system_clock::now());
   ASSERT_FALSE(polled.ok());
   EXPECT_EQ(polled.error().code, "SourceTLSError");
+  EXPECT_THAT(polled.error().message, HasSubstr("hostname mismatch"));
+  // libnats 3.4.1 checks the URL's host itself, also without natsOptions_SetExpectedHostname
+  // (the test client sets none) ...
+  EXPECT_THROW(testkit::JetStreamClient(server.url("tls", "localhost"),
+                                        {"", "", "", other.ca_cert().string()}),
+               std::runtime_error);
+  // ... and an IP address against the certificate's IP SAN (127.0.0.1 here).
+  EXPECT_NO_THROW(testkit::JetStreamClient(server.url("tls", "127.0.0.1"),
+                                           {"", "", "", other.ca_cert().string()}));
 }
 
 }  // namespace
