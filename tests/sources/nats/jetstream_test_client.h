@@ -113,6 +113,12 @@ class JetStreamClient {
     subscriptions_.push_back(sub);
   }
 
+  void delete_consumer(const std::string& stream, const std::string& durable) {
+    jsErrCode error = static_cast<jsErrCode>(0);
+    check(js_DeleteConsumer(js_, stream.c_str(), durable.c_str(), nullptr, &error),
+          "delete consumer " + durable);
+  }
+
   void delete_message(const std::string& stream, uint64_t sequence) {
     jsErrCode error = static_cast<jsErrCode>(0);
     check(js_DeleteMsg(js_, stream.c_str(), sequence, nullptr, &error), "delete message");

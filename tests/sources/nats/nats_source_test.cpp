@@ -102,6 +102,28 @@ TEST_F(NatsSourceTest, RatesFromTheStreamEndAndTheAckFloorBetweenPolls) {
   EXPECT_EQ(later.progress_position, 10.0);
 }
 
+TEST_F(NatsSourceTest, ProgressIsTheAckFloorAndARecreatedConsumerRewindsIt) {
+  make_stream_and_worker();
+  js().publish(kSubject, 20);
+  auto orders = source(spec("worker"));
+  const WallTime t0 = std::chrono::system_clock::now();
+  EXPECT_EQ(poll(*orders, t0).progress_position, 0.0);
+  js().fetch_and_ack(kStream, "worker", kSubject, 12, 12);
+  EXPECT_EQ(poll(*orders, t0 + 1s).progress_position, 12.0);
+  // The same stall: nothing acknowledged, the position stays.
+  EXPECT_EQ(poll(*orders, t0 + 2s).progress_position, 12.0);
+
+  // Deleted and made again: it starts over (a rewind for stall/rewind detection); no rates from
+  // sequences that went backwards.
+  js().delete_consumer(kStream, "worker");
+  js().add_pull_consumer(kStream, "worker");
+  QueueSnapshot again = poll(*orders, t0 + 3s);
+  EXPECT_EQ(again.progress_position, 0.0);
+  EXPECT_EQ(again.consumer_lag, 20);
+  EXPECT_FALSE(again.egress_rate);
+  EXPECT_FALSE(again.ingress_rate);
+}
+
 TEST_F(NatsSourceTest, NoBacklogIsZeroLagSecondsWithoutReadingAMessage) {
   make_stream_and_worker();
   js().publish(kSubject, 5);
