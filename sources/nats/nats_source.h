@@ -26,8 +26,9 @@ struct NatsSourceSpec {
 
 // The kind "natsJetStream": its options, the connection pool its sources share (one connection
 // per server list and credentials) and the live-source count. Create one at operator start; it
-// must outlive every source created with it. libnats is torn down (nats_CloseAndWait) when the
-// kind is destroyed: one kind per process at a time, and no other NATS objects left by then.
+// must outlive every source created with it. When it has handed out a connection, libnats is torn
+// down (nats_CloseAndWait) when the kind is destroyed: one such kind per process at a time, and no
+// other NATS objects left by then.
 class NatsSourceKind final : public SourceKind {
  public:
   // Times with the system clock.
