@@ -17,9 +17,11 @@ class JetStreamClient {
  public:
   struct Auth {
     std::string user, password, token, ca_file;
+    std::string creds_file{};  // a .creds file (user JWT and seed)
   };
 
-  explicit JetStreamClient(const std::string& url, const Auth& auth = {}) {
+  explicit JetStreamClient(const std::string& url) : JetStreamClient(url, Auth()) {}
+  JetStreamClient(const std::string& url, const Auth& auth) {
     natsOptions* options = nullptr;
     check(natsOptions_Create(&options), "options");
     natsOptions_SetURL(options, url.c_str());
@@ -28,6 +30,9 @@ class JetStreamClient {
     if (!auth.user.empty())
       natsOptions_SetUserInfo(options, auth.user.c_str(), auth.password.c_str());
     if (!auth.token.empty()) natsOptions_SetToken(options, auth.token.c_str());
+    if (!auth.creds_file.empty()) {
+      natsOptions_SetUserCredentialsFromFiles(options, auth.creds_file.c_str(), nullptr);
+    }
     if (!auth.ca_file.empty()) {
       natsOptions_SetSecure(options, true);
       natsOptions_LoadCATrustedCertificates(options, auth.ca_file.c_str());

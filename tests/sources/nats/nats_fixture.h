@@ -77,6 +77,7 @@ class NatsServer {
     std::string tls_cert;  // with tls_key: --tls (clients must speak TLS)
     std::string tls_key;
     bool jetstream = true;  // false: a plain NATS server (no -js)
+    std::string config{};   // nats-server config text (-c), e.g. decentralized auth
   };
 
   NatsServer() : NatsServer(Options{}) {}
@@ -204,6 +205,10 @@ class NatsServer {
                                      "--log",
                                      (dir_ / "nats.log").string()};
     if (options_.jetstream) args.insert(args.end(), {"-js", "-sd", (dir_ / "store").string()});
+    if (!options_.config.empty()) {
+      std::ofstream(dir_ / "nats.conf") << options_.config;
+      args.insert(args.end(), {"-c", (dir_ / "nats.conf").string()});
+    }
     if (!options_.user.empty()) {
       args.insert(args.end(), {"--user", options_.user, "--pass", options_.password});
     }

@@ -9,6 +9,7 @@
 
 #include "sources/nats/nats_source.h"
 #include "tests/sources/nats/jetstream_test_client.h"
+#include "tests/sources/nats/nats_credentials.h"
 #include "tests/sources/nats/nats_fixture.h"
 
 namespace lagpilot {
@@ -394,6 +395,46 @@ TEST_F(NatsTokenTest, ATokenFromTheSecretAuthenticates) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().code, "SourceAccessDenied");
   EXPECT_THAT(wrong.error().message, AllOf(HasSubstr(server.address()), Not(HasSubstr("token-"))));
+}
+
+// A credentials file (user JWT + NKey seed) from the Secret's `creds` key, against a server in
+// operator mode with the user's account preloaded.
+TEST(NatsCredsFile, ACredentialsFileFromTheSecretAuthenticates) {
+  testkit::DecentralizedAuth auth;
+  testkit::NatsServer::Options options;
+  options.config = auth.server_config();
+  testkit::NatsServer server(options);
+  const std::string creds = auth.user_creds();
+  const auto creds_file = server.dir() / "user.creds";
+  std::ofstream(creds_file) << creds;
+  {
+    testkit::JetStreamClient admin(server.url(), {"", "", "", "", creds_file.string()});
+    admin.add_stream(kStream, "orders.>");
+    admin.add_pull_consumer(kStream, "worker");
+    admin.publish(kSubject, 6);
+  }
+  FakeClock clock;
+  NatsSourceKind kind{NatsOptions{2s, 5s}, clock};
+  const json spec{{"servers", {server.url()}}, {"stream", kStream}, {"consumer", "worker"}};
+  auto source = kind.create(spec, {{"creds", creds}});
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  auto polled = (*source)->poll(std::chrono::system_clock::now());
+  ASSERT_TRUE(polled.ok()) << polled.error().message;
+  EXPECT_EQ(polled->consumer_lag, 6);
+
+  // Another user's seed with this user's JWT: the signature does not match.
+  testkit::DecentralizedAuth other;
+  std::string forged = creds;
+  const std::string seed_marker = "-----BEGIN USER NKEY SEED-----\n";
+  const auto at = forged.find(seed_marker) + seed_marker.size();
+  forged.replace(at, forged.find('\n', at) - at, other.user_key.seed());
+  auto wrong = kind.create(spec, {{"creds", forged}});
+  ASSERT_TRUE(wrong.ok());
+  auto denied = (*wrong)->poll(std::chrono::system_clock::now());
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, "SourceAccessDenied");
+  EXPECT_THAT(denied.error().message,
+              AllOf(HasSubstr(server.address()), Not(HasSubstr(other.user_key.seed()))));
 }
 
 // A CA and a certificate for localhost/127.0.0.1, made before the server starts.
