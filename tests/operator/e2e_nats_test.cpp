@@ -124,7 +124,7 @@ TEST(EndToEndNats, ABacklogScalesTheConsumersUpAndItsDrainScalesThemDown) {
   EXPECT_EQ(deployment_replicas(ns.name()), 1);
 
   // A backlog of 3,200 messages: ceil(3,200 / 500) = 7 replicas.
-  client.publish("orders.eu", 3200);
+  client.publish_burst("orders.eu", 3200);
   ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 7; },
                                        seconds(15), milliseconds(50)))
       << "replicas " << deployment_replicas(ns.name()) << "\n"
@@ -137,7 +137,7 @@ TEST(EndToEndNats, ABacklogScalesTheConsumersUpAndItsDrainScalesThemDown) {
   EXPECT_FALSE(status["metrics"].contains("consumers")) << "a pull consumer's count is unknown";
 
   // A real consumer drains it (fetch + ack): after the 3 s stabilization window, back to 1.
-  client.fetch_and_ack("ORDERS", "order-processor", "orders.eu", 3200, 3200);
+  client.fetch_and_ack("ORDERS", "order-processor", "orders.eu", 3200, 3200, /*burst=*/true);
   ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 1; },
                                        seconds(20), milliseconds(100)))
       << lagpilot.log();
@@ -148,9 +148,8 @@ TEST(EndToEndNats, ABacklogScalesTheConsumersUpAndItsDrainScalesThemDown) {
            status.value("/scalingHistory/0/to"_json_pointer, -1) == 1;
   })) << status.dump(2);
   ASSERT_GE(status["scalingHistory"].size(), 2u) << status.dump(2);
-  EXPECT_EQ(status["scalingHistory"].back()["from"], 1);
-  // Polls land while the 3,200 messages are still being published and acknowledged one by one
-  // (steps through fewer replicas): the step to 7 is the one that saw more than 3,000.
+  // A poll may still land while the 3,200 messages are being published or acknowledged (steps
+  // through other replica counts): the step to 7 is the one that saw more than 3,000.
   std::string reason_of_seven;
   for (const auto& step : status["scalingHistory"]) {
     if (step.value("to", -1) == 7) reason_of_seven = step.value("reason", "");

@@ -91,11 +91,27 @@ class JetStreamClient {
     return {before, std::chrono::system_clock::now()};
   }
 
+  // Publishes `count` messages on `subject` without waiting for each acknowledgement (one burst),
+  // then waits for all of them.
+  void publish_burst(const std::string& subject, int count) {
+    for (int i = 0; i < count; ++i) {
+      const std::string data = "message " + std::to_string(i);
+      check(js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()),
+                            nullptr),
+            "publish on " + subject);
+    }
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    options.MaxWait = 30'000;
+    check(js_PublishAsyncComplete(js_, &options), "publish burst on " + subject);
+  }
+
   // Fetches `fetch` messages with a pull subscription bound to `durable` and acknowledges the
   // first `ack` of them (synchronously, so the server counts them before this returns). The
   // others stay delivered and unacknowledged. Returns how many were fetched.
+  // With `burst`, acknowledgements are sent without waiting for each and flushed per batch.
   int fetch_and_ack(const std::string& stream, const std::string& durable,
-                    const std::string& subject, int fetch, int ack) {
+                    const std::string& subject, int fetch, int ack, bool burst = false) {
     natsSubscription* sub = pull_subscription(stream, durable, subject);
     int fetched = 0;
     while (fetched < fetch) {
@@ -103,9 +119,16 @@ class JetStreamClient {
       jsErrCode error = static_cast<jsErrCode>(0);
       check(natsSubscription_Fetch(&list, sub, fetch - fetched, 5000, &error), "fetch");
       for (int i = 0; i < list.Count; ++i, ++fetched) {
-        if (fetched < ack) check(natsMsg_AckSync(list.Msgs[i], nullptr, &error), "ack");
+        if (fetched < ack) {
+          check(burst ? natsMsg_Ack(list.Msgs[i], nullptr)
+                      : natsMsg_AckSync(list.Msgs[i], nullptr, &error),
+                "ack");
+        }
       }
       natsMsgList_Destroy(&list);
+      // The server has the batch's acks before the next pull (a pull consumer delivers at most
+      // max_ack_pending, 1,000 by default, unacknowledged messages).
+      if (burst) check(natsConnection_Flush(nc_), "flush acknowledgements");
     }
     return fetched;
   }
