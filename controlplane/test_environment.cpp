@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace lagpilot::controlplane {
 
@@ -135,7 +137,19 @@ CommandResult kubectl_install_crds() {
   CommandResult applied =
       kubectl("apply -f " + shell_quote(std::string(LAGPILOT_SOURCE_DIR) + "/crds/"));
   if (applied.exit_code != 0) return applied;
-  return kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io");
+  // kubectl 1.32's wait fails at once ("<nil> is of the type <nil>") when it reads the CRD before
+  // the API server wrote any status condition: ask again until it answers otherwise.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  CommandResult waited;
+  do {
+    waited =
+        kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io");
+    if (waited.exit_code == 0 || waited.output.find("is of the type <nil>") == std::string::npos) {
+      return waited;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling the API server
+  } while (std::chrono::steady_clock::now() < deadline);
+  return waited;
 }
 
 }  // namespace lagpilot::controlplane

@@ -1,6 +1,7 @@
 #include "sources/builtin_sources.h"
 
 #include "sources/kafka/kafka_source.h"
+#include "sources/nats/nats_source.h"
 #include "sources/prometheus/prometheus_latency.h"
 #include "sources/prometheus/prometheus_queue_source.h"
 #include "sources/redis/redis_source.h"
@@ -11,6 +12,8 @@ SourceRegistry builtin_sources(const BuiltinSourceOptions& options) {
   SourceRegistry registry;
   registry.add(options.clock ? std::make_unique<KafkaSourceKind>(options.kafka, *options.clock)
                              : std::make_unique<KafkaSourceKind>(options.kafka));
+  registry.add(options.clock ? std::make_unique<NatsSourceKind>(options.nats, *options.clock)
+                             : std::make_unique<NatsSourceKind>(options.nats));
   // spec.source.prometheus and spec.latency.prometheus share clients and outage gates.
   auto prometheus_clients = std::make_shared<PrometheusClientPool>();
   registry.add(std::make_unique<PrometheusQueueKind>(options.clock, prometheus_clients));

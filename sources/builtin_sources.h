@@ -1,6 +1,7 @@
 #pragma once
 // The source kinds lagpilot ships, registered in one place.
 #include "sources/kafka/kafka_options.h"
+#include "sources/nats/nats_client.h"
 #include "sources/redis/redis_options.h"
 #include "sources/source_registry.h"
 #include "util/clock.h"
@@ -9,13 +10,13 @@ namespace lagpilot {
 
 struct BuiltinSourceOptions {
   KafkaOptions kafka;
+  NatsOptions nats;
   RedisOptions redis;
   Clock* clock = nullptr;  // what sources time their work with; nullptr: the system clock
 };
 
-// A registry with every built-in kind: spec.source.kafka, spec.source.prometheus,
-// spec.source.redisStreams,
-// spec.latency.prometheus.
+// A registry with every built-in kind: spec.source.kafka, spec.source.natsJetStream,
+// spec.source.prometheus, spec.source.redisStreams and spec.latency.prometheus.
 SourceRegistry builtin_sources(const BuiltinSourceOptions& options = {});
 
 }  // namespace lagpilot
