@@ -1,6 +1,7 @@
 #pragma once
 // The source kinds lagpilot ships, registered in one place.
 #include "sources/kafka/kafka_options.h"
+#include "sources/rabbitmq/rabbitmq_source.h"
 #include "sources/source_registry.h"
 #include "util/clock.h"
 
@@ -8,10 +9,12 @@ namespace lagpilot {
 
 struct BuiltinSourceOptions {
   KafkaOptions kafka;
+  RabbitMqOptions rabbitmq;
   Clock* clock = nullptr;  // what sources time their work with; nullptr: the system clock
 };
 
-// A registry with every built-in kind: spec.source.kafka, spec.latency.prometheus.
+// A registry with every built-in kind: spec.source.kafka, spec.source.rabbitmq,
+// spec.latency.prometheus.
 SourceRegistry builtin_sources(const BuiltinSourceOptions& options = {});
 
 }  // namespace lagpilot
