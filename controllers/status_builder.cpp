@@ -35,6 +35,9 @@ void StatusBuilder::queue_metrics(const QueueSnapshot& snapshot) {
                   {"lastPollTime", format_rfc3339(now_)}};
   if (snapshot.consumers) metrics["consumers"] = *snapshot.consumers;
   if (snapshot.lag_seconds) metrics["lagSeconds"] = rounded(*snapshot.lag_seconds, 1000);
+  if (snapshot.lag_seconds && !snapshot.lag_seconds_method.empty()) {
+    metrics["lagSecondsMethod"] = snapshot.lag_seconds_method;
+  }
   if (snapshot.ingress_rate) metrics["ingressRate"] = rounded(*snapshot.ingress_rate, 100);
   if (snapshot.egress_rate) metrics["egressRate"] = rounded(*snapshot.egress_rate, 100);
   status_["metrics"] = std::move(metrics);
