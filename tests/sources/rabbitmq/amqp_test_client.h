@@ -39,16 +39,23 @@ class AmqpTestClient {
   AmqpTestClient(const AmqpTestClient&) = delete;
   AmqpTestClient& operator=(const AmqpTestClient&) = delete;
 
-  // A durable queue; `single_active_consumer` sets x-single-active-consumer.
-  void declare(const std::string& queue, bool single_active_consumer = false) {
-    amqp_table_entry_t entry;
-    entry.key = amqp_cstring_bytes("x-single-active-consumer");
-    entry.value.kind = AMQP_FIELD_KIND_BOOLEAN;
-    entry.value.value.boolean = 1;
+  // A durable queue; `single_active_consumer` sets x-single-active-consumer, `quorum`
+  // x-queue-type quorum.
+  void declare(const std::string& queue, bool single_active_consumer = false, bool quorum = false) {
+    amqp_table_entry_t entries[2];
     amqp_table_t arguments = amqp_empty_table;
+    arguments.entries = entries;
     if (single_active_consumer) {
-      arguments.num_entries = 1;
-      arguments.entries = &entry;
+      entries[arguments.num_entries].key = amqp_cstring_bytes("x-single-active-consumer");
+      entries[arguments.num_entries].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+      entries[arguments.num_entries].value.value.boolean = 1;
+      ++arguments.num_entries;
+    }
+    if (quorum) {
+      entries[arguments.num_entries].key = amqp_cstring_bytes("x-queue-type");
+      entries[arguments.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+      entries[arguments.num_entries].value.value.bytes = amqp_cstring_bytes("quorum");
+      ++arguments.num_entries;
     }
     amqp_queue_declare(connection_, 1, amqp_cstring_bytes(queue.c_str()), 0, /*durable=*/1, 0, 0,
                        arguments);

@@ -206,6 +206,25 @@ TEST(RabbitMqServer, RatesProgressAndLagFromDepthOverEgress) {
       << "a brand-new queue started the position at the server's ack count (0)";
 }
 
+// Quorum queues: exact depth from AMQP; RabbitMQ 3.10 reports no head_message_timestamp for
+// them, so lagSeconds is never "head-timestamp" there.
+TEST(RabbitMqServer, QuorumQueueDepthAndNoHeadTimestamp) {
+  RabbitMqSourceKind kind;
+  auto publisher = client();
+  publisher->declare("quorum", /*single_active_consumer=*/false, /*quorum=*/true);
+  publisher->publish("quorum", 7, std::chrono::system_clock::now() - seconds(30));
+  auto source = make_source(kind, spec_for("quorum"));
+  auto first = source->poll(std::chrono::system_clock::now());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->queue_depth, 7);
+  // Once the statistics have the queue (its publish counter), still no head timestamp.
+  auto read =
+      poll_until(*source, [](const QueueSnapshot& s) { return s.ingress_rate.has_value(); });
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_NE(read->lag_seconds_method, "head-timestamp");
+  EXPECT_FALSE(read->lag_seconds) << "no timestamp, no consumption: unknown, not 0";
+}
+
 TEST(RabbitMqServer, SingleActiveConsumerQueueCapsUsefulConsumersAtOne) {
   RabbitMqSourceKind kind;
   auto publisher = client();
