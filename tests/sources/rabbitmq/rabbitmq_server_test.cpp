@@ -2,10 +2,13 @@
 // with real publishers and consumers (librabbitmq).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <future>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "controlplane/test_support.h"
 #include "sources/rabbitmq/amqp_client.h"
@@ -371,6 +374,31 @@ TEST(RabbitMqServer, SourcesOfOneServerShareOneConnection) {
   b.reset();
   EXPECT_EQ(kind.amqp_connections(), 0u);
   EXPECT_EQ(kind.live_sources(), 0);
+}
+
+// One poll's wall time on loopback (printed for the docs), and bounded by the poll timeout.
+TEST(RabbitMqServer, PollLatency) {
+  RabbitMqSourceKind kind;
+  client()->declare("latency");
+  client()->publish("latency", 10);
+  for (bool management : {false, true}) {
+    auto source = make_source(kind, spec_for("latency", management));
+    ASSERT_TRUE(source->poll(std::chrono::system_clock::now()).ok());  // connects
+    std::vector<double> ms;
+    for (int i = 0; i < 200; ++i) {
+      const auto began = std::chrono::steady_clock::now();
+      auto read = source->poll(std::chrono::system_clock::now());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+              .count());
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      ASSERT_EQ(read->queue_depth, 10);
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("poll %s: p50 %.2f ms, p99 %.2f ms (200 polls)\n",
+                management ? "AMQP + management API" : "AMQP only", ms[100], ms[197]);
+    EXPECT_LT(ms[197], 5000.0);
+  }
 }
 
 // Last: it restarts the server. A frozen node times polls out, the outage gate fails the other
