@@ -73,8 +73,10 @@ Result<ManagementQueueStats> parse_management_queue(const std::string& body) {
   }
   if (auto message_stats = queue.find("message_stats");
       message_stats != queue.end() && message_stats->is_object()) {
-    stats.publish_rate = rate_at(*message_stats, "publish_details");
-    stats.deliver_get_rate = rate_at(*message_stats, "deliver_get_details");
+    // RabbitMQ leaves out the counters of events that never happened since its statistics of
+    // the queue began: with message_stats present, a missing rate is a true 0.
+    stats.publish_rate = rate_at(*message_stats, "publish_details").value_or(0.0);
+    stats.deliver_get_rate = rate_at(*message_stats, "deliver_get_details").value_or(0.0);
     double finished = 0;
     for (const char* counter : {"ack", "deliver_no_ack", "get_no_ack"}) {
       finished += number_at(*message_stats, counter).value_or(0);

@@ -35,8 +35,11 @@ struct ManagementQueueStats {
   bool single_active_consumer = false;  // arguments["x-single-active-consumer"] is true
   // Timestamp property (seconds) of the message at the head of the queue, when it has one.
   std::optional<WallTime> head_message_timestamp;
-  std::optional<double> publish_rate;      // message_stats.publish_details.rate, messages/s
-  std::optional<double> deliver_get_rate;  // message_stats.deliver_get_details.rate
+  // message_stats.publish_details.rate and deliver_get_details.rate, messages/s; 0 when
+  // message_stats lacks them (nothing happened since the statistics began), nullopt without
+  // message_stats (a brand-new queue).
+  std::optional<double> publish_rate;
+  std::optional<double> deliver_get_rate;
   // Messages the consumers finished since the server's statistics began: message_stats ack +
   // deliver_no_ack + get_no_ack (absent counters are 0). nullopt without message_stats.
   std::optional<double> finished_total;

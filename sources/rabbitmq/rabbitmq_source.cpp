@@ -209,7 +209,7 @@ Result<QueueSnapshot> RabbitMqSource::State::poll(WallTime now) {
 }
 
 std::optional<double> RabbitMqSource::State::progress_from(std::optional<double> finished_total) {
-  if (!finished_total) return progress;  // no statistics this poll: the position holds
+  if (!finished_total) return std::nullopt;  // no statistics this poll: unknown, not "unmoved"
   if (!last_finished_total) {
     progress = *finished_total;
   } else if (*finished_total >= *last_finished_total) {

@@ -147,6 +147,15 @@ TEST(ManagementQueueJson, ReadsCountsRatesTimestampAndArguments) {
   EXPECT_EQ(stats->finished_total, 85.0);
 }
 
+TEST(ManagementQueueJson, CountersRabbitMqLeavesOutAreZero) {
+  auto stats = parse_management_queue(R"({"name": "orders", "messages_ready": 5,
+      "message_stats": {"publish": 5, "publish_details": {"rate": 1.0}}})");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->publish_rate, 1.0);
+  EXPECT_EQ(stats->deliver_get_rate, 0.0) << "nothing delivered since the statistics began";
+  EXPECT_EQ(stats->finished_total, 0.0);
+}
+
 TEST(ManagementQueueJson, BrandNewQueueHasNoStatistics) {
   auto stats = parse_management_queue(R"({"name": "orders", "arguments": {},
                                           "head_message_timestamp": null})");
