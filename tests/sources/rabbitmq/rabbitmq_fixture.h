@@ -96,11 +96,32 @@ class RabbitMqServer {
   // messages survive).
   void kill() { stop_pid(pid_, SIGKILL); }
   // Freezes / thaws the node: it accepts connections (the kernel does) but answers nothing.
-  void freeze() { ::kill(pid_, SIGSTOP); }
+  // Returns once the kernel reports every thread of the node stopped (SIGSTOP is asynchronous).
+  void freeze() {
+    ::kill(pid_, SIGSTOP);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!all_threads_stopped()) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("SIGSTOP not done");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the kernel's state
+    }
+  }
   void thaw() { ::kill(pid_, SIGCONT); }
   void stop() { stop_pid(pid_, SIGTERM); }
 
  private:
+  bool all_threads_stopped() const {
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+      const std::string stat = read(task.path() / "stat");
+      const auto state_at = stat.rfind(')');
+      if (state_at == std::string::npos || state_at + 2 >= stat.size()) return false;
+      const char state = stat[state_at + 2];
+      if (state != 'T' && state != 't') return false;
+    }
+    return !error;
+  }
+
   static std::string read(const std::filesystem::path& path) {
     std::ifstream in(path);
     std::stringstream text;
