@@ -95,7 +95,8 @@ struct AmqpClient::Impl {
           settings.host + "?)";
     } else if (!settings.tls &&
                (status == AMQP_STATUS_CONNECTION_CLOSED || status == AMQP_STATUS_SOCKET_CLOSED ||
-                status == AMQP_STATUS_BAD_AMQP_DATA)) {
+                status == AMQP_STATUS_BAD_AMQP_DATA ||
+                (status == AMQP_STATUS_SOCKET_ERROR && during == "login"))) {
       problem += " (is this an AMQP 0-9-1 port? a TLS port needs tls: true)";
     }
     return unreachable(problem);

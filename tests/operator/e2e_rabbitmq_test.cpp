@@ -103,7 +103,8 @@ TEST(EndToEndRabbitMq, BacklogScalesConsumersUpAndTheDrainScalesThemDown) {
       << lagpilot.log();
   EXPECT_EQ(deployment_replicas(ns.name()), 1);
 
-  // 3,200 ready messages: ceil(3,200 / 500) = 7 replicas.
+  // 3,200 ready messages at once (one transaction): ceil(3,200 / 500) = 7 replicas.
+  publisher.transactional();
   publisher.publish("orders", 3200);
   ASSERT_TRUE(controlplane::eventually([&] { return deployment_replicas(ns.name()) == 7; },
                                        seconds(15), milliseconds(100)))

@@ -87,10 +87,23 @@ class AmqpTestClient {
         throw std::runtime_error("test client: publish failed");
       }
     }
+    if (transactional_) {
+      // The messages become visible together, at the commit.
+      amqp_tx_commit(connection_, 1);
+      check(amqp_get_rpc_reply(connection_), "tx.commit");
+      return;
+    }
     // A round trip so that the server has taken every message before this returns.
     amqp_queue_declare(connection_, 1, amqp_cstring_bytes(queue.c_str()), 1, 0, 0, 0,
                        amqp_empty_table);
     check(amqp_get_rpc_reply(connection_), "queue.declare (passive) " + queue);
+  }
+
+  // From now on each publish() is one AMQP transaction: a backlog appears at once, never half.
+  void transactional() {
+    amqp_tx_select(connection_, 1);
+    check(amqp_get_rpc_reply(connection_), "tx.select");
+    transactional_ = true;
   }
 
   // Subscribes to `queue` with basic.consume (manual acks) and a prefetch of `prefetch`: from
@@ -131,6 +144,7 @@ class AmqpTestClient {
   }
 
   amqp_connection_state_t connection_ = nullptr;
+  bool transactional_ = false;
 };
 
 }  // namespace lagpilot::testkit

@@ -335,6 +335,8 @@ TEST(RabbitMqServer, TlsVerifiesTheServerAndMismatchesAreClear) {
   EXPECT_EQ(plain_failed.error().code, "SourceUnreachable");
   EXPECT_NE(plain_failed.error().message.find(std::to_string(server->amqps_port())),
             std::string::npos);
+  EXPECT_NE(plain_failed.error().message.find("a TLS port needs tls: true"), std::string::npos)
+      << plain_failed.error().message;
 }
 
 TEST(RabbitMqServer, WrongKindOfServerOnThePortIsAClearErrorInTime) {
