@@ -69,8 +69,16 @@ int deployment_replicas(const std::string& ns) {
 TEST(EndToEndRabbitMq, BacklogScalesConsumersUpAndTheDrainScalesThemDown) {
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
   RabbitMqServer rabbitmq;
-  auto crds = controlplane::kubectl_install_crds();
-  ASSERT_EQ(crds.exit_code, 0) << crds.output;
+  // kubectl 1.32's `wait --for condition=established` fails at once ("accessor error: <nil>")
+  // while the new CRD has no status yet: try again until it has.
+  controlplane::CommandResult crds;
+  ASSERT_TRUE(controlplane::eventually(
+      [&] {
+        crds = controlplane::kubectl_install_crds();
+        return crds.exit_code == 0;
+      },
+      seconds(30), milliseconds(500)))
+      << crds.output;
   controlplane::TestNamespace ns(ControlPlaneEnvironment::admin_client(), "e2e-rabbitmq");
 
   AmqpTestClient publisher(rabbitmq.amqp_port(), RabbitMqServer::kUser, rabbitmq.password());
