@@ -87,23 +87,18 @@ class AmqpTestClient {
         throw std::runtime_error("test client: publish failed");
       }
     }
-    if (transactional_) {
-      // The messages become visible together, at the commit.
-      amqp_tx_commit(connection_, 1);
-      check(amqp_get_rpc_reply(connection_), "tx.commit");
-      return;
-    }
     // A round trip so that the server has taken every message before this returns.
     amqp_queue_declare(connection_, 1, amqp_cstring_bytes(queue.c_str()), 1, 0, 0, 0,
                        amqp_empty_table);
     check(amqp_get_rpc_reply(connection_), "queue.declare (passive) " + queue);
   }
 
-  // From now on each publish() is one AMQP transaction: a backlog appears at once, never half.
-  void transactional() {
-    amqp_tx_select(connection_, 1);
-    check(amqp_get_rpc_reply(connection_), "tx.select");
-    transactional_ = true;
+  // Messages ready in `queue` now (passive queue.declare).
+  int64_t ready(const std::string& queue) {
+    const auto* ok = amqp_queue_declare(connection_, 1, amqp_cstring_bytes(queue.c_str()), 1, 0, 0,
+                                        0, amqp_empty_table);
+    check(amqp_get_rpc_reply(connection_), "queue.declare (passive) " + queue);
+    return ok ? static_cast<int64_t>(ok->message_count) : -1;
   }
 
   // Subscribes to `queue` with basic.consume (manual acks) and a prefetch of `prefetch`: from
@@ -144,7 +139,6 @@ class AmqpTestClient {
   }
 
   amqp_connection_state_t connection_ = nullptr;
-  bool transactional_ = false;
 };
 
 }  // namespace lagpilot::testkit
