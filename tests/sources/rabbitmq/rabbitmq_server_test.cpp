@@ -471,9 +471,9 @@ TEST(RabbitMqServer, ServerDownFailsFastThroughTheGateAndRecovers) {
     auto back = poll_until(*source, [](const QueueSnapshot&) { return true; }, seconds(15));
     ASSERT_TRUE(back.ok()) << back.error().message;
   }
-  // Reads the queue again: right after a crash recovery the count reached 12 only after a
-  // moment in one of six runs (9 at once), so this waits for the server rather than asserting the
-  // first reading.
+  // Reads the queue again. Once in six runs a poll right after publish() returned read 9 of 12
+  // (messages still on their way from the publisher's channel to the recovered queue), so this
+  // waits for the server to have them rather than asserting the first reading.
   publisher->publish("outage-a", 12);
   auto depth = poll_until(*a, [](const QueueSnapshot& s) { return s.queue_depth == 12; });
   ASSERT_TRUE(depth.ok()) << depth.error().message;
