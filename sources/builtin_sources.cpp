@@ -4,6 +4,7 @@
 #include "sources/nats/nats_source.h"
 #include "sources/prometheus/prometheus_latency.h"
 #include "sources/prometheus/prometheus_queue_source.h"
+#include "sources/rabbitmq/rabbitmq_source.h"
 #include "sources/redis/redis_source.h"
 
 namespace lagpilot {
@@ -18,6 +19,9 @@ SourceRegistry builtin_sources(const BuiltinSourceOptions& options) {
   auto prometheus_clients = std::make_shared<PrometheusClientPool>();
   registry.add(std::make_unique<PrometheusQueueKind>(options.clock, prometheus_clients));
   registry.add(std::make_unique<PrometheusLatencyKind>(prometheus_clients));
+  registry.add(options.clock
+                   ? std::make_unique<RabbitMqSourceKind>(options.rabbitmq, *options.clock)
+                   : std::make_unique<RabbitMqSourceKind>(options.rabbitmq));
   registry.add(options.clock
                    ? std::make_unique<RedisStreamsSourceKind>(options.redis, *options.clock)
                    : std::make_unique<RedisStreamsSourceKind>(options.redis));

@@ -210,6 +210,7 @@ TEST_F(ControllerTest, ScalesUpWritesStatusAndEventThenStaysQuiet) {
   EXPECT_EQ(status["metrics"]["consumerLag"], 4800);
   EXPECT_EQ(status["metrics"]["partitions"], 12);
   EXPECT_NEAR(status["metrics"]["lagSeconds"].get<double>(), 96.0, 0.01);
+  EXPECT_EQ(status["metrics"]["lagSecondsMethod"], "fetch");
   EXPECT_EQ(status["replicas"]["current"], 10);
   EXPECT_EQ(status["replicas"]["desired"], 10);
   ASSERT_EQ(status["scalingHistory"].size(), 1u);

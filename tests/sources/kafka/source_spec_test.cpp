@@ -74,25 +74,27 @@ TEST(KafkaSourceSpec, ErrorsNameTheField) {
 TEST(SourceRegistry, SelectsByKindAndRejectsUnknownKinds) {
   SourceRegistry registry = builtin_sources();
   EXPECT_EQ(registry.source_kinds(),
-            (std::vector<std::string>{"kafka", "natsJetStream", "prometheus", "redisStreams"}));
+            (std::vector<std::string>{"kafka", "natsJetStream", "prometheus", "rabbitmq",
+                                      "redisStreams"}));
   EXPECT_EQ(registry.latency_kinds(), std::vector<std::string>{"prometheus"});
 
-  auto unknown = registry.select_source(json{{"rabbitmq", {{"queue", "orders"}}}});
+  auto unknown = registry.select_source(json{{"sqs", {{"queue", "orders"}}}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, "InvalidSpec");
   EXPECT_EQ(unknown.error().message,
-            "spec.source.rabbitmq: unsupported source kind (supported: kafka, natsJetStream, "
-            "prometheus, redisStreams)");
+            "spec.source.sqs: unsupported source kind (supported: kafka, natsJetStream, "
+            "prometheus, rabbitmq, redisStreams)");
 
   auto two = registry.select_source(json{{"kafka", valid_kafka_spec()}, {"redis", json::object()}});
   ASSERT_FALSE(two.ok());
-  EXPECT_EQ(
-      two.error().message,
-      "spec.source: set exactly one of kafka, natsJetStream, prometheus, redisStreams (found 2)");
+  EXPECT_EQ(two.error().message,
+            "spec.source: set exactly one of kafka, natsJetStream, prometheus, rabbitmq, "
+            "redisStreams (found 2)");
   auto none = registry.select_source(json::object());
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().message,
-            "spec.source: set exactly one of kafka, natsJetStream, prometheus, redisStreams");
+  EXPECT_EQ(
+      none.error().message,
+      "spec.source: set exactly one of kafka, natsJetStream, prometheus, rabbitmq, redisStreams");
 
   auto latency = registry.select_latency(json{{"graphite", json::object()}});
   ASSERT_FALSE(latency.ok());
@@ -166,8 +168,9 @@ TEST(SourceRegistry, AcceptsExtraKinds) {
   };
   SourceRegistry registry = builtin_sources();
   registry.add(std::make_unique<FakeKind>());
-  EXPECT_EQ(registry.source_kinds(), (std::vector<std::string>{"fake", "kafka", "natsJetStream",
-                                                               "prometheus", "redisStreams"}));
+  EXPECT_EQ(registry.source_kinds(),
+            (std::vector<std::string>{"fake", "kafka", "natsJetStream", "prometheus", "rabbitmq",
+                                      "redisStreams"}));
   auto selected = registry.select_source(json{{"fake", {{"queue", "q1"}}}});
   ASSERT_TRUE(selected.ok()) << selected.error().message;
   auto checked = selected->kind->check(selected->spec);
