@@ -65,7 +65,9 @@ struct BadSpec {
 TEST(QueueMonitorSpec, ErrorsNameTheField) {
   std::vector<BadSpec> cases = {
       {"no source", [](Json& s) { s.erase("source"); }, "spec.source"},
-      {"two sources", [](Json& s) { s["source"]["rabbitmq"] = Json::object(); }, "spec.source"},
+      {"two sources",
+       [](Json& s) { s["source"]["rabbitmq"] = Json{{"host", "rabbitmq"}, {"queue", "orders"}}; },
+       "spec.source"},
       {"no target", [](Json& s) { s.erase("target"); }, "spec.target"},
       {"target without name", [](Json& s) { s["target"].erase("name"); }, "spec.target.name"},
       {"min above max", [](Json& s) { s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}}; },
