@@ -7,6 +7,7 @@
 #include <map>
 
 #include "scaler/spec.h"
+#include "sim/kafka_source.h"
 #include "sim/lagpilot_autoscaler.h"
 #include "sim/oracle.h"
 #include "sim/replay.h"
@@ -473,6 +474,13 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
     scenario.model = options.model;
   }
   scenario.model.seed = options.seed;
+  const bool partitioned =
+      source_reporting_for(scenario.spec.monitor.source_kind, scenario.spec.monitor.source)
+          .partitioned;
+  if (!partitioned && !options.given.count("--partitions")) {
+    // Queues without partitions: no cap on consumers below maxReplicas.
+    scenario.model.partitions = std::max(scenario.spec.monitor.scaling.max_replicas, 1);
+  }
   scenario.initial_replicas = options.initial_replicas;
   if (replay && !scenario.initial_replicas) scenario.initial_replicas = replay->initial_replicas;
   std::string objective_source = "--objective";
@@ -496,7 +504,7 @@ int run_simulate_cli(const std::vector<std::string>& args, std::ostream& out, st
       << format_duration(scenario.trace.duration()) << ", seed " << options.seed << ")\n"
       << "  model      " << fixed(model.service_rate, 0) << " msg/s per replica +/- "
       << fixed(model.service_noise * 100, 0) << " %, " << startup_text(model) << ", "
-      << model.partitions << " partitions"
+      << model.partitions << (partitioned ? " partitions" : " consumers at most (no partitions)")
       << (model.partition_skew ? " (partition p to member p mod n)" : "") << ", rebalance pause "
       << pause_text(model.rebalance_pause) << ", " << initial_replicas(scenario)
       << " initial replicas\n";

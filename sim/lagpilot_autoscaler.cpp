@@ -5,12 +5,17 @@
 
 namespace lagpilot::sim {
 
-LagpilotAutoscaler::LagpilotAutoscaler(scaler::ScalingSpec spec, int poll_interval_seconds)
-    : spec_(std::move(spec)), poll_interval_(std::max(poll_interval_seconds, 1)) {}
+LagpilotAutoscaler::LagpilotAutoscaler(scaler::ScalingSpec spec, int poll_interval_seconds,
+                                       SourceReporting reporting)
+    : spec_(std::move(spec)),
+      poll_interval_(std::max(poll_interval_seconds, 1)),
+      source_(reporting) {}
 
 std::optional<int> LagpilotAutoscaler::tick(const QueueState& now, int current_replicas) {
   if (now.time % poll_interval_ != 0) return std::nullopt;
-  const DecisionRecord& record = decide(source_.poll(now), current_replicas, now.consumed);
+  const std::optional<double> progress =
+      source_.reporting().progress ? std::optional<double>(now.consumed) : std::nullopt;
+  const DecisionRecord& record = decide(source_.poll(now), current_replicas, progress);
   if (!record.applied) return std::nullopt;
   return record.decision.desired_replicas;
 }

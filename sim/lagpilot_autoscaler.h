@@ -25,7 +25,9 @@ struct DecisionRecord {
 
 class LagpilotAutoscaler final : public Autoscaler {
  public:
-  LagpilotAutoscaler(scaler::ScalingSpec spec, int poll_interval_seconds);
+  // `reporting`: what the spec's kind of source tells at each poll (sim/kafka_source.h).
+  LagpilotAutoscaler(scaler::ScalingSpec spec, int poll_interval_seconds,
+                     SourceReporting reporting = {});
 
   std::string name() const override { return "lagpilot"; }
   std::optional<int> tick(const QueueState& now, int current_replicas) override;

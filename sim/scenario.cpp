@@ -12,8 +12,9 @@ Result<std::unique_ptr<Autoscaler>> make_autoscaler(const std::string& policy,
                                                     const SimulationSpec& spec) {
   const auto& monitor = spec.monitor;
   if (policy == "lagpilot") {
-    return std::unique_ptr<Autoscaler>(
-        std::make_unique<LagpilotAutoscaler>(monitor.scaling, monitor.poll_interval_seconds));
+    return std::unique_ptr<Autoscaler>(std::make_unique<LagpilotAutoscaler>(
+        monitor.scaling, monitor.poll_interval_seconds,
+        source_reporting_for(monitor.source_kind, monitor.source)));
   }
   if (policy == "hpa-keda") {
     return std::unique_ptr<Autoscaler>(std::make_unique<baselines::HpaKedaAutoscaler>(

@@ -70,6 +70,43 @@ TEST(SimulateCli, RunsTheSpecAndPrintsTheSummary) {
             run.out);
 }
 
+TEST(SimulateCli, SpecsOfEverySourceKindSimulateWithWhatThatSourceReports) {
+  const std::string rabbitmq = temp_path("rabbitmq.yaml");
+  std::ofstream(rabbitmq) << R"(apiVersion: lagpilot.io/v1alpha1
+kind: QueueMonitor
+metadata: {name: jobs}
+spec:
+  source:
+    rabbitmq: {host: rabbitmq.shop, queue: jobs}
+  target: {apiVersion: apps/v1, kind: Deployment, name: worker}
+  scaling: {maxReplicas: 40}
+)";
+  const CliRun queue = simulate_cli({"--spec", rabbitmq, "--trace", "step", "--duration", "30m"});
+  ASSERT_EQ(queue.code, 0) << queue.err;
+  // No partitions: no cap below maxReplicas.
+  EXPECT_THAT(queue.out, HasSubstr("40 consumers at most (no partitions)"));
+
+  const std::string prometheus = temp_path("prometheus.yaml");
+  std::ofstream(prometheus) << R"yaml(apiVersion: lagpilot.io/v1alpha1
+kind: QueueMonitor
+metadata: {name: sqs}
+spec:
+  source:
+    prometheus: {serverUrl: "http://prometheus:9090", depthQuery: "sum(sqs_visible)"
+}
+  target: {apiVersion: apps/v1, kind: Deployment, name: worker}
+  scaling: {maxReplicas: 30}
+)yaml";
+  const CliRun depth = simulate_cli({"--spec", prometheus, "--trace", "step", "--duration", "30m",
+                                     "--decisions", temp_path("sqs-decisions.csv")});
+  ASSERT_EQ(depth.code, 0) << depth.err;
+  // The depth query's source has no rates: drainTime never learns a per-replica rate and plans
+  // with its lagPerReplica rule at every poll (docs/sources/prometheus.md).
+  const std::string decisions = read(temp_path("sqs-decisions.csv"));
+  EXPECT_THAT(decisions, HasSubstr("(drainTime: no per-replica rate learned yet)"));
+  EXPECT_THAT(decisions, Not(HasSubstr("draining at")));
+}
+
 TEST(SimulateCli, OracleBoundIsOnByDefaultAndSaysWhenNothingMeetsTheObjective) {
   const CliRun without = simulate_cli(
       {"--spec", kSpec, "--trace", "constant:rate=2000", "--duration", "10m", "--no-oracle"});

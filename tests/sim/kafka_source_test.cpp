@@ -60,5 +60,44 @@ TEST(SimulatedKafkaSource, HiddenMembersAreUnknownAndBackloggedPartitionsCountBo
   EXPECT_EQ(source.poll(at(2, 1200, 1200)).partitions_with_backlog, std::nullopt);
 }
 
+TEST(SourceReporting, EachKindReportsWhatItsSourceCanTell) {
+  const SourceReporting kafka = source_reporting_for("kafka", nlohmann::json::object());
+  EXPECT_TRUE(kafka.partitioned && kafka.rates && kafka.consumers && kafka.lag_seconds &&
+              kafka.progress);
+  for (const char* kind : {"rabbitmq", "redisStreams", "natsJetStream"}) {
+    const SourceReporting queue = source_reporting_for(kind, nlohmann::json::object());
+    EXPECT_FALSE(queue.partitioned) << kind;
+    EXPECT_TRUE(queue.rates && queue.consumers && queue.lag_seconds && queue.progress) << kind;
+  }
+  const SourceReporting depth_only =
+      source_reporting_for("prometheus", {{"serverUrl", "http://p:9090"}, {"depthQuery", "q"}});
+  EXPECT_FALSE(depth_only.partitioned || depth_only.rates || depth_only.consumers ||
+               depth_only.lag_seconds || depth_only.progress);
+  const SourceReporting with_age = source_reporting_for(
+      "prometheus", {{"depthQuery", "q"}, {"lagSecondsQuery", "a"}, {"consumersQuery", "c"}});
+  EXPECT_TRUE(with_age.lag_seconds && with_age.consumers);
+  EXPECT_FALSE(with_age.rates || with_age.progress);
+}
+
+TEST(SourceReporting, APollTellsOnlyWhatTheKindReports) {
+  SimulatedKafkaSource redis(source_reporting_for("redisStreams", nlohmann::json::object()));
+  redis.poll(at(0, 1000, 400));
+  const scaler::Observation stream = redis.poll(at(10, 31000, 20400));
+  EXPECT_FALSE(stream.max_useful_consumers);
+  EXPECT_EQ(stream.consumers, 6);
+  EXPECT_DOUBLE_EQ(*stream.ingress_rate, 3000);
+
+  SimulatedKafkaSource prometheus(source_reporting_for("prometheus", {{"depthQuery", "q"}}));
+  prometheus.poll(at(0, 1000, 400));
+  const scaler::Observation depth = prometheus.poll(at(10, 31000, 20400));
+  EXPECT_EQ(depth.queue_depth, 10600);
+  EXPECT_EQ(depth.consumer_lag, 10600);
+  EXPECT_FALSE(depth.lag_seconds);
+  EXPECT_FALSE(depth.consumers);
+  EXPECT_FALSE(depth.max_useful_consumers);
+  EXPECT_FALSE(depth.ingress_rate);
+  EXPECT_FALSE(depth.egress_rate);
+}
+
 }  // namespace
 }  // namespace lagpilot::sim
