@@ -8,6 +8,7 @@
 // registered in sources/builtin_sources.cpp. Nothing outside a kind's folder knows its words: the
 // controller learns what it needs from CheckedSourceSpec (labels) and QueueSnapshot (the most
 // consumers that can do useful work, a progress position for stall/rewind detection).
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -84,6 +85,27 @@ struct CheckedSourceSpec {
   // For alert summaries and notifications, e.g. {"topic": "orders"}; stable for a given spec.
   std::map<std::string, std::string> labels;
   std::optional<SecretReference> credentials;
+};
+
+// How many sources of one kind exist (SourceKind::live_sources()): each source holds a
+// Registration for its lifetime, so deleting monitors brings the count back down. Thread-safe.
+class LiveSourceCount {
+ public:
+  class Registration {
+   public:
+    explicit Registration(LiveSourceCount& count) : count_(count.count_) { count_.fetch_add(1); }
+    ~Registration() { count_.fetch_sub(1); }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    std::atomic<int>& count_;
+  };
+
+  int value() const { return count_.load(); }
+
+ private:
+  std::atomic<int> count_{0};
 };
 
 // One kind of queue, named by the member of spec.source it reads. Owns what its sources share; must

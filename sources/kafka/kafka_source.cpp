@@ -136,7 +136,7 @@ struct KafkaSource::State {
         clock(context.clock()),
         method(spec.lag_seconds_method.value_or(options.default_lag_seconds_method)),
         client(std::move(kafka)),
-        registration(context),
+        registration(context.live_source_count()),
         description("kafka topic=" + spec.topic + " group=" + spec.consumer_group +
                     " bootstrap=" + client->settings().bootstrap_servers) {}
 
@@ -161,7 +161,7 @@ struct KafkaSource::State {
   const Clock& clock;
   LagSecondsMethod method;
   std::shared_ptr<KafkaClient> client;
-  SourceContext::LiveSourceRegistration registration;
+  LiveSourceCount::Registration registration;
   std::string description;
 
   std::mutex mutex;  // one poll at a time
@@ -478,13 +478,6 @@ KafkaSourceKind::KafkaSourceKind(KafkaOptions kafka_options, Clock& clock)
       kafka_clients_(std::make_unique<KafkaClientPool>(kafka_options_, clock_)) {}
 
 KafkaSourceKind::~KafkaSourceKind() = default;
-
-KafkaSourceKind::LiveSourceRegistration::LiveSourceRegistration(KafkaSourceKind& kind)
-    : live_sources_(kind.live_sources_) {
-  live_sources_.fetch_add(1);
-}
-
-KafkaSourceKind::LiveSourceRegistration::~LiveSourceRegistration() { live_sources_.fetch_sub(1); }
 
 Result<CheckedSourceSpec> KafkaSourceKind::check(const nlohmann::json& kind_spec) const {
   auto spec = KafkaSourceSpec::parse(kind_spec);

@@ -124,7 +124,7 @@ struct NatsSource::State {
         options(kind.options()),
         clock(kind.clock()),
         client(std::move(nats)),
-        registration(kind),
+        registration(kind.live_source_count()),
         description("natsJetStream stream=" + spec.stream + " consumer=" + spec.consumer + " " +
                     client->settings().describe()) {}
 
@@ -143,7 +143,7 @@ struct NatsSource::State {
   NatsOptions options;
   const Clock& clock;
   std::shared_ptr<NatsClient> client;
-  NatsSourceKind::LiveSourceRegistration registration;
+  LiveSourceCount::Registration registration;
   std::string description;
 
   std::mutex mutex;  // one poll at a time
@@ -275,13 +275,6 @@ NatsSourceKind::~NatsSourceKind() {
   clients_.reset();  // the sources are gone (they must not outlive the kind): connections close
   if (used) close_nats_library(options_.library_close_timeout);
 }
-
-NatsSourceKind::LiveSourceRegistration::LiveSourceRegistration(NatsSourceKind& kind)
-    : live_sources_(kind.live_sources_) {
-  live_sources_.fetch_add(1);
-}
-
-NatsSourceKind::LiveSourceRegistration::~LiveSourceRegistration() { live_sources_.fetch_sub(1); }
 
 Result<CheckedSourceSpec> NatsSourceKind::check(const nlohmann::json& kind_spec) const {
   auto spec = NatsSourceSpec::parse(kind_spec);

@@ -45,29 +45,19 @@ class NatsSourceKind final : public SourceKind {
   Result<CheckedSourceSpec> check(const nlohmann::json& kind_spec) const override;
   Result<std::unique_ptr<QueueSource>> create(const nlohmann::json& kind_spec,
                                               const SourceCredentials& credentials) override;
-  int live_sources() const override { return live_sources_.load(); }
+  int live_sources() const override { return live_sources_.value(); }
+  // What each source registers with for its lifetime.
+  LiveSourceCount& live_source_count() { return live_sources_; }
 
   const NatsOptions& options() const { return options_; }
   NatsClientPool& clients() { return *clients_; }
   Clock& clock() const { return clock_; }
 
-  // Held by every source for its lifetime; keeps live_sources() exact.
-  class LiveSourceRegistration {
-   public:
-    explicit LiveSourceRegistration(NatsSourceKind& kind);
-    ~LiveSourceRegistration();
-    LiveSourceRegistration(const LiveSourceRegistration&) = delete;
-    LiveSourceRegistration& operator=(const LiveSourceRegistration&) = delete;
-
-   private:
-    std::atomic<int>& live_sources_;
-  };
-
  private:
   NatsOptions options_;
   SystemClock system_clock_;  // used unless a clock is given
   Clock& clock_;
-  std::atomic<int> live_sources_{0};
+  LiveSourceCount live_sources_;
   std::unique_ptr<NatsClientPool> clients_;
 };
 

@@ -159,21 +159,18 @@ struct RabbitMqSource::State {
         clock(kind.clock_),
         amqp(std::move(amqp_client)),
         management(std::move(management_client)),
-        live_sources(kind.live_sources_),
+        registration(kind.live_sources_),
         description("rabbitmq queue=" + spec.queue + " vhost=" + spec.vhost +
                     " server=" + (spec.tls ? "amqps://" : "amqp://") + spec.host + ":" +
                     std::to_string(spec.port) +
-                    (spec.management_url.empty() ? "" : " management=" + spec.management_url)) {
-    live_sources.fetch_add(1);
-  }
-  ~State() { live_sources.fetch_sub(1); }
+                    (spec.management_url.empty() ? "" : " management=" + spec.management_url)) {}
 
   RabbitMqSourceSpec spec;
   RabbitMqOptions options;
   const Clock& clock;
   std::shared_ptr<AmqpClient> amqp;
   std::shared_ptr<ManagementClient> management;  // null without managementUrl
-  std::atomic<int>& live_sources;
+  LiveSourceCount::Registration registration;
   std::string description;
 
   std::mutex mutex;  // one poll at a time

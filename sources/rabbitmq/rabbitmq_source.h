@@ -62,7 +62,7 @@ class RabbitMqSourceKind final : public SourceKind {
   Result<CheckedSourceSpec> check(const nlohmann::json& kind_spec) const override;
   Result<std::unique_ptr<QueueSource>> create(const nlohmann::json& kind_spec,
                                               const SourceCredentials& credentials) override;
-  int live_sources() const override { return live_sources_.load(); }
+  int live_sources() const override { return live_sources_.value(); }
 
   // AMQP connections open (one per server, vhost and credentials).
   std::size_t amqp_connections() const;
@@ -72,7 +72,7 @@ class RabbitMqSourceKind final : public SourceKind {
   RabbitMqOptions options_;
   SystemClock system_clock_;
   Clock& clock_;
-  std::atomic<int> live_sources_{0};
+  LiveSourceCount live_sources_;
   std::unique_ptr<AmqpClientPool> amqp_clients_;
   std::unique_ptr<ManagementClientPool> management_clients_;
 };

@@ -135,7 +135,7 @@ struct RedisStreamsSource::State {
         options(kind.options()),
         clock(kind.clock()),
         client(std::move(redis)),
-        registration(kind),
+        registration(kind.live_source_count()),
         description("redisStreams stream=" + spec.stream + " group=" + spec.consumer_group +
                     " address=" + client->settings().address() + " db=" + std::to_string(spec.db)) {
   }
@@ -150,7 +150,7 @@ struct RedisStreamsSource::State {
   RedisOptions options;
   const Clock& clock;
   std::shared_ptr<RedisClient> client;
-  RedisStreamsSourceKind::LiveSourceRegistration registration;
+  LiveSourceCount::Registration registration;
   std::string description;
 
   std::mutex mutex;  // one poll at a time
@@ -265,15 +265,6 @@ RedisStreamsSourceKind::RedisStreamsSourceKind(RedisOptions options, Clock& cloc
       clients_(std::make_unique<RedisClientPool>(options_, clock_)) {}
 
 RedisStreamsSourceKind::~RedisStreamsSourceKind() = default;
-
-RedisStreamsSourceKind::LiveSourceRegistration::LiveSourceRegistration(RedisStreamsSourceKind& kind)
-    : live_sources_(kind.live_sources_) {
-  live_sources_.fetch_add(1);
-}
-
-RedisStreamsSourceKind::LiveSourceRegistration::~LiveSourceRegistration() {
-  live_sources_.fetch_sub(1);
-}
 
 Result<CheckedSourceSpec> RedisStreamsSourceKind::check(const nlohmann::json& kind_spec) const {
   auto spec = RedisStreamsSpec::parse(kind_spec);
