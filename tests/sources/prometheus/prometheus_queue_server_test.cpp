@@ -385,14 +385,18 @@ TEST_F(PrometheusQueueTlsTest, TlsMismatchesAreClearErrors) {
   EXPECT_THAT(result.error().message, HasSubstr("(TLS: is the server certificate signed"));
   EXPECT_THAT(result.error().message, Not(HasSubstr(kPassword)));
 
-  // Plain HTTP to the TLS port: the server says so.
+  // Plain HTTP to the TLS port: the server answers 400 "Client sent an HTTP request to an HTTPS
+  // server" and closes at once, so the client reads either that answer or a connection closed
+  // under it (seen once in about 30 runs under load); either way a failed poll naming the server.
   std::string plain = prometheus_->url();
   plain.replace(0, 5, "http");
   result = poll_with(good_secret(), plain);
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(result.error().message, HasSubstr("prometheus " + plain + ": "));
-  EXPECT_THAT(result.error().message, HasSubstr("HTTP 400"));
-  EXPECT_THAT(result.error().message, HasSubstr("HTTPS server"));
+  if (result.error().message.find("HTTP 400") != std::string::npos) {
+    EXPECT_THAT(result.error().message, HasSubstr("HTTPS server"));
+  }
+  EXPECT_THAT(result.error().message, Not(HasSubstr(kPassword)));
 }
 
 }  // namespace
