@@ -8,12 +8,9 @@
 //   lagpilot::testkit::NatsServer nats;                  // plain
 //   NatsServer::Options o; o.user = "app"; o.password = "s3cret"; NatsServer secured(o);
 //   ... spec servers = {nats.url()} ...
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,8 +20,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "tests/support/server_process.h"
 
 namespace lagpilot::testkit {
 
@@ -81,31 +79,22 @@ class NatsServer {
   };
 
   NatsServer() : NatsServer(Options{}) {}
-  explicit NatsServer(Options options) : options_(std::move(options)) {
+  explicit NatsServer(Options options) : options_(std::move(options)), dir_("/tmp/lagpilot-nats-") {
     if (access(kBinary, X_OK) != 0) {
       throw std::runtime_error(std::string(kBinary) +
                                " not found: install Debian's nats-server (scripts/install-deps)");
     }
-    char dir_template[] = "/tmp/lagpilot-nats-XXXXXX";
-    if (!mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-    dir_ = dir_template;
     // The port is picked free and released before the server binds it: retry on the rare race.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_port();
+      port_ = free_loopback_port();
       start_process();
       if (wait_ready()) return;
       stop_process();
     }
-    std::string log = this->log();
-    std::filesystem::remove_all(dir_);
-    throw std::runtime_error("nats-server did not become ready; log:\n" + log);
+    throw std::runtime_error("nats-server did not become ready; log:\n" + log());
   }
 
-  ~NatsServer() {
-    stop_process();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
+  ~NatsServer() { stop_process(); }
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
 
@@ -114,32 +103,15 @@ class NatsServer {
     return scheme + "://" + host + ":" + std::to_string(port_);
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
   pid_t pid() const { return pid_; }
-  std::string log() const {
-    std::ifstream in(dir_ / "nats.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string log() const { return read_text_file(dir_ / "nats.log"); }
 
   // SIGKILL now (a crashed server); the store stays for restart().
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void kill_now() { kill_and_reap(pid_); }
   // SIGSTOP / SIGCONT: a server that holds its connections and answers nothing.
-  // freeze() returns once the kernel reports every thread of the server stopped.
-  void freeze() {
-    ::kill(pid_, SIGSTOP);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!stopped() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the process state
-    }
-  }
+  // freeze() returns once the kernel reports every thread of the server stopped (or after 10 s).
+  void freeze() { stop_and_wait_until_stopped(pid_, std::chrono::seconds(10)); }
   void thaw() { ::kill(pid_, SIGCONT); }
   // Starts the server again on the same port with the same store (streams and consumers survive).
   void restart() {
@@ -149,49 +121,14 @@ class NatsServer {
   }
 
  private:
-  // Whether every thread's state in /proc/PID/task/*/stat is T (stopped).
-  bool stopped() const {
-    std::error_code error;
-    std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid_) + "/task", error);
-    if (error) return false;
-    for (const auto& task : tasks) {
-      std::ifstream in(task.path() / "stat");
-      std::string line;
-      std::getline(in, line);
-      const auto close = line.rfind(')');
-      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-
   // The server greets every client with an INFO line (before any TLS handshake in 2.9).
   bool greets() const {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port_));
-    bool ready = false;
+    const int fd = connect_loopback(port_);
+    if (fd < 0) return false;
     timeval timeout{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-      char buffer[8] = {};
-      ready = ::recv(fd, buffer, 4, MSG_WAITALL) == 4 && std::string(buffer, 4) == "INFO";
-    }
+    char buffer[8] = {};
+    const bool ready = ::recv(fd, buffer, 4, MSG_WAITALL) == 4 && std::string(buffer, 4) == "INFO";
     ::close(fd);
     return ready;
   }
@@ -217,59 +154,18 @@ class NatsServer {
       args.insert(args.end(),
                   {"--tls", "--tlscert", options_.tls_cert, "--tlskey", options_.tls_key});
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-      if (getppid() != parent) _exit(1);
-      int null_fd = open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        dup2(null_fd, 1);
-        dup2(null_fd, 2);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    pid_ = spawn_server_process(std::move(args), "/dev/null");
   }
 
   bool wait_ready() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;  // exited (e.g. the port was taken)
-      }
-      if (greets()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a starting server
-    }
-    return false;
+    return wait_until_ready(pid_, std::chrono::seconds(20), std::chrono::milliseconds(20),
+                            [this] { return greets(); });
   }
 
-  void stop_process() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGCONT);  // a frozen server cannot handle SIGTERM
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-  }
+  void stop_process() { signal_and_reap(pid_, SIGTERM, std::chrono::seconds(10)); }
 
   Options options_;
-  std::filesystem::path dir_;
+  TemporaryDirectory dir_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

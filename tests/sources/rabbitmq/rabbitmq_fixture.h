@@ -6,12 +6,7 @@
 // exactly what it started: the beam process (started by pid, the script execs it) and the epmd
 // it started before it. A crashed test leaves nothing behind (PR_SET_PDEATHSIG). Start one per
 // test binary: start-up takes ~6-10 s. Failures throw std::runtime_error with the server's log.
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,11 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "tests/support/server_process.h"
 
 namespace lagpilot::testkit {
 
@@ -36,22 +31,20 @@ class RabbitMqServer {
   // The management plugin's statistics interval here (the server's default is 5000 ms).
   static constexpr int kStatsIntervalMs = 1000;
 
-  RabbitMqServer() {
+  RabbitMqServer() : dir_("/tmp/lagpilot-rabbitmq-") {
     if (access(kServerScript, X_OK) != 0) {
       throw std::runtime_error(std::string(kServerScript) +
                                " not found: install Debian's rabbitmq-server");
     }
-    char dir_template[] = "/tmp/lagpilot-rabbitmq-XXXXXX";
-    if (!mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-    dir_ = dir_template;
-    node_ = "lagpilot-test-" + std::to_string(getpid()) + "-" + dir_.filename().string().substr(17);
+    node_ = "lagpilot-test-" + std::to_string(getpid()) + "-" +
+            dir_.path().filename().string().substr(17);
     password_ = random_token();
     make_certificates();
-    amqp_port_ = free_port();
-    amqps_port_ = free_port();
-    management_port_ = free_port();
-    dist_port_ = free_port();
-    epmd_port_ = free_port();
+    amqp_port_ = free_loopback_port();
+    amqps_port_ = free_loopback_port();
+    management_port_ = free_loopback_port();
+    dist_port_ = free_loopback_port();
+    epmd_port_ = free_loopback_port();
     write_config();
     start_epmd();
     start();
@@ -59,9 +52,7 @@ class RabbitMqServer {
 
   ~RabbitMqServer() {
     stop();
-    stop_pid(epmd_pid_, SIGTERM);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
+    signal_and_reap(epmd_pid_, SIGTERM, kStopGrace);
   }
   RabbitMqServer(const RabbitMqServer&) = delete;
   RabbitMqServer& operator=(const RabbitMqServer&) = delete;
@@ -73,11 +64,11 @@ class RabbitMqServer {
     return "http://127.0.0.1:" + std::to_string(management_port_);
   }
   const std::string& password() const { return password_; }
-  std::string ca_pem() const { return read(dir_ / "ca.crt"); }
+  std::string ca_pem() const { return read_text_file(dir_ / "ca.crt"); }
   // A CA that did not sign the server's certificate.
-  std::string other_ca_pem() const { return read(dir_ / "other-ca.crt"); }
+  std::string other_ca_pem() const { return read_text_file(dir_ / "other-ca.crt"); }
   pid_t pid() const { return pid_; }
-  std::string log() const { return read(dir_ / "server.log"); }
+  std::string log() const { return read_text_file(dir_ / "server.log"); }
   std::chrono::milliseconds last_start_duration() const { return last_start_; }
 
   // Starts the node (again, after kill()) and waits until the management API answers.
@@ -94,41 +85,18 @@ class RabbitMqServer {
   }
   // SIGKILL, as a crash; start() brings the same node back (durable queues and persistent
   // messages survive).
-  void kill() { stop_pid(pid_, SIGKILL); }
+  void kill() { signal_and_reap(pid_, SIGKILL, kStopGrace); }
   // Freezes / thaws the node: it accepts connections (the kernel does) but answers nothing.
   // Returns once the kernel reports every thread of the node stopped (SIGSTOP is asynchronous).
   void freeze() {
-    ::kill(pid_, SIGSTOP);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!all_threads_stopped()) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("SIGSTOP not done");
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the kernel's state
+    if (!stop_and_wait_until_stopped(pid_, std::chrono::seconds(10))) {
+      throw std::runtime_error("SIGSTOP not done");
     }
   }
   void thaw() { ::kill(pid_, SIGCONT); }
-  void stop() { stop_pid(pid_, SIGTERM); }
+  void stop() { signal_and_reap(pid_, SIGTERM, kStopGrace); }
 
  private:
-  bool all_threads_stopped() const {
-    const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
-    std::error_code error;
-    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
-      const std::string stat = read(task.path() / "stat");
-      const auto state_at = stat.rfind(')');
-      if (state_at == std::string::npos || state_at + 2 >= stat.size()) return false;
-      const char state = stat[state_at + 2];
-      if (state != 'T' && state != 't') return false;
-    }
-    return !error;
-  }
-
-  static std::string read(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
   static std::string random_token() {
     std::random_device device;
     std::string token;
@@ -137,22 +105,11 @@ class RabbitMqServer {
     return token;
   }
 
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-
   void run(const std::string& command) const {
-    const std::string full = "cd " + dir_.string() + " && " + command + " >>openssl.log 2>&1";
+    const std::string full =
+        "cd " + dir_.path().string() + " && " + command + " >>openssl.log 2>&1";
     if (std::system(full.c_str()) != 0) {
-      throw std::runtime_error("failed: " + command + "\n" + read(dir_ / "openssl.log"));
+      throw std::runtime_error("failed: " + command + "\n" + read_text_file(dir_ / "openssl.log"));
     }
   }
 
@@ -169,7 +126,7 @@ class RabbitMqServer {
   }
 
   void write_config() const {
-    const std::string d = dir_.string();
+    const std::string d = dir_.path().string();
     std::ofstream(dir_ / "rabbitmq.conf")
         << "listeners.tcp.default = 127.0.0.1:" << amqp_port_ << "\n"
         << "listeners.ssl.default = 127.0.0.1:" << amqps_port_ << "\n"
@@ -189,98 +146,43 @@ class RabbitMqServer {
     std::ofstream(dir_ / "enabled_plugins") << "[rabbitmq_management].\n";
   }
 
-  // Forks `args` with `env` added, PR_SET_PDEATHSIG and its output in `log`.
-  pid_t spawn(std::vector<std::string> args, const std::vector<std::string>& env,
-              const std::string& log) const {
-    std::vector<std::string> env_strings = env;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const std::string log_path = (dir_ / log).string();
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-      if (getppid() != parent) _exit(1);
-      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
   // Our own epmd on its own loopback port: the node registers there and does not start one.
   void start_epmd() {
-    epmd_pid_ = spawn({kEpmd, "-port", std::to_string(epmd_port_), "-address", "127.0.0.1"}, {},
-                      "epmd.log");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!port_open(epmd_port_)) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("epmd not up");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a starting server
+    epmd_pid_ =
+        spawn_server_process({kEpmd, "-port", std::to_string(epmd_port_), "-address", "127.0.0.1"},
+                             (dir_ / "epmd.log").string());
+    if (!wait_until_ready(epmd_pid_, std::chrono::seconds(10), std::chrono::milliseconds(20),
+                          [this] { return loopback_port_accepts(epmd_port_); })) {
+      throw std::runtime_error("epmd not up");
     }
   }
 
   void spawn_server() {
-    const std::string d = dir_.string();
-    pid_ = spawn({kServerScript},
-                 {"HOME=" + d, "RABBITMQ_NODENAME=" + node_ + "@localhost",
-                  "RABBITMQ_MNESIA_BASE=" + d + "/mnesia", "RABBITMQ_LOG_BASE=" + d + "/log",
-                  "RABBITMQ_CONFIG_FILE=" + d + "/rabbitmq",
-                  "RABBITMQ_ENABLED_PLUGINS_FILE=" + d + "/enabled_plugins",
-                  "RABBITMQ_PID_FILE=" + d + "/rabbitmq.pid",
-                  "RABBITMQ_DIST_PORT=" + std::to_string(dist_port_),
-                  "ERL_EPMD_PORT=" + std::to_string(epmd_port_), "RABBITMQ_LOGS=-",
-                  // exec erl directly (no signal-forwarding shell): the pid is the node's
-                  "RUNNING_UNDER_SYSTEMD=1",
-                  "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface "
-                  "{127,0,0,1}"},
-                 "server.log");
-  }
-
-  static bool port_open(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    ::close(fd);
-    return open;
+    const std::string d = dir_.path().string();
+    pid_ = spawn_server_process(
+        {kServerScript}, (dir_ / "server.log").string(),
+        {"HOME=" + d, "RABBITMQ_NODENAME=" + node_ + "@localhost",
+         "RABBITMQ_MNESIA_BASE=" + d + "/mnesia", "RABBITMQ_LOG_BASE=" + d + "/log",
+         "RABBITMQ_CONFIG_FILE=" + d + "/rabbitmq",
+         "RABBITMQ_ENABLED_PLUGINS_FILE=" + d + "/enabled_plugins",
+         "RABBITMQ_PID_FILE=" + d + "/rabbitmq.pid",
+         "RABBITMQ_DIST_PORT=" + std::to_string(dist_port_),
+         "ERL_EPMD_PORT=" + std::to_string(epmd_port_), "RABBITMQ_LOGS=-",
+         // exec erl directly (no signal-forwarding shell): the pid is the node's
+         "RUNNING_UNDER_SYSTEMD=1",
+         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface "
+         "{127,0,0,1}"});
   }
 
   // The management API answers GET /api/overview with 200: the node and its plugins are up.
   bool management_ready() const {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(management_port_));
-    bool ready = false;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-      // Basic auth of kUser:password, base64 by hand to stay self-contained.
-      const std::string pair = std::string(kUser) + ":" + password_;
-      const std::string request =
-          "GET /api/overview HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-          "Authorization: Basic " +
-          base64(pair) + "\r\n\r\n";
-      if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
-        char buffer[64] = {};
-        const ssize_t n = ::recv(fd, buffer, sizeof(buffer) - 1, 0);
-        ready = n > 12 &&
-                std::string(buffer, static_cast<std::size_t>(n)).find(" 200 ") != std::string::npos;
-      }
-    }
-    ::close(fd);
-    return ready;
+    // Basic auth of kUser:password, base64 by hand to stay self-contained.
+    const std::string pair = std::string(kUser) + ":" + password_;
+    const std::string request =
+        "GET /api/overview HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+        "Authorization: Basic " +
+        base64(pair) + "\r\n\r\n";
+    return loopback_http_answers_200(management_port_, request);
   }
 
   static std::string base64(const std::string& in) {
@@ -301,37 +203,15 @@ class RabbitMqServer {
   }
 
   bool wait_ready(std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      if (port_open(amqp_port_) && management_ready()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a starting server
-    }
-    return false;
+    return wait_until_ready(pid_, limit, std::chrono::milliseconds(100), [this] {
+      return loopback_port_accepts(amqp_port_) && management_ready();
+    });
   }
 
-  static void stop_pid(pid_t& pid, int signal) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGCONT);  // a frozen node cannot handle SIGTERM
-    ::kill(pid, signal);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid = -1;
-  }
+  // How long a stopped process may take to exit before SIGKILL.
+  static constexpr std::chrono::seconds kStopGrace{20};
 
-  std::filesystem::path dir_;
+  TemporaryDirectory dir_;
   std::string node_;
   std::string password_;
   int amqp_port_ = 0;

@@ -9,26 +9,20 @@
 //   lagpilot::testkit::RedisServer secured({.password = "s3cret",
 //                                           .acl_user = "app", .acl_password = "app-pass"});
 //   auto admin = redis.client();  admin.command({"XADD", "orders", "*", "n", "1"});
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "tests/support/server_process.h"
 
 namespace lagpilot::testkit {
 
@@ -173,55 +167,39 @@ class RedisServer {
  public:
   static constexpr const char* kBinary = "/usr/bin/redis-server";
 
-  explicit RedisServer(RedisServerOptions options = {}) : options_(std::move(options)) {
+  explicit RedisServer(RedisServerOptions options = {})
+      : options_(std::move(options)), dir_("/tmp/lagpilot-redis-") {
     if (access(kBinary, X_OK) != 0) {
       throw std::runtime_error(std::string(kBinary) +
                                " not found: install Debian's redis-server (scripts/install-deps)");
     }
-    char dir_template[] = "/tmp/lagpilot-redis-XXXXXX";
-    if (!mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-    dir_ = dir_template;
     // The port is picked free and released before Redis binds it: retry on the rare race.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_port();
+      port_ = free_loopback_port();
       start_process();
       if (wait_ready()) return;
       stop_process();
     }
-    std::string log = this->log();
-    std::filesystem::remove_all(dir_);
-    throw std::runtime_error("redis-server did not become ready; log:\n" + log);
+    throw std::runtime_error("redis-server did not become ready; log:\n" + log());
   }
-  ~RedisServer() {
-    stop_process();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
+  ~RedisServer() { stop_process(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string log() const {
-    std::ifstream in(dir_ / "redis.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string log() const { return read_text_file(dir_ / "redis.log"); }
   // A client with admin rights (the default user, with the password when there is one).
   RedisConnection client() const { return RedisConnection(port_, "", options_.password); }
 
   // Freezes / thaws the server (a server that accepts connections and answers nothing).
   void pause() {
-    ::kill(pid_, SIGSTOP);
     // kill() returns before the process stops: wait until /proc says it has (state T), so that no
     // request sent after pause() is answered.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (process_state() != 'T' && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the process state
+    if (!stop_and_wait_until_stopped(pid_, std::chrono::seconds(10))) {
+      throw std::runtime_error("redis-server did not stop on SIGSTOP");
     }
-    if (process_state() != 'T') throw std::runtime_error("redis-server did not stop on SIGSTOP");
   }
   void resume() { ::kill(pid_, SIGCONT); }
   // Kills the server now (SIGKILL to its pid): data is lost (no persistence).
@@ -234,32 +212,22 @@ class RedisServer {
   }
 
  private:
-  // The state letter of /proc/<pid>/stat (R, S, T...).
-  char process_state() const {
-    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    return close == std::string::npos || close + 2 >= text.size() ? '?' : text[close + 2];
-  }
-
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-
   void start_process() {
-    std::vector<std::string> args = {kBinary,  "--port",       std::to_string(port_),
-                                     "--bind", "127.0.0.1",    "--save",
-                                     "",       "--appendonly", "no",
-                                     "--dir",  dir_.string(),  "--daemonize",
-                                     "no",     "--loglevel",   "warning"};
+    std::vector<std::string> args = {kBinary,
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--dir",
+                                     dir_.path().string(),
+                                     "--daemonize",
+                                     "no",
+                                     "--loglevel",
+                                     "warning"};
     if (!options_.password.empty()) {
       args.insert(args.end(), {"--requirepass", options_.password});
     }
@@ -267,55 +235,25 @@ class RedisServer {
       args.insert(args.end(), {"--user", options_.acl_user, "on", ">" + options_.acl_password, "~*",
                                "&*", "+@all"});
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const std::string log_path = (dir_ / "redis.log").string();
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-      if (getppid() != parent) _exit(1);
-      int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (log_fd >= 0) {
-        dup2(log_fd, 1);
-        dup2(log_fd, 2);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    pid_ = spawn_server_process(std::move(args), (dir_ / "redis.log").string());
   }
 
   // Polls PING until it answers (or the process exits), with a deadline.
   bool wait_ready() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;  // exited (e.g. the port was taken)
-      }
+    return wait_until_ready(pid_, std::chrono::seconds(20), std::chrono::milliseconds(20), [this] {
       try {
         RedisConnection probe = client();
-        if (probe.command({"PING"}).text == "PONG") return true;
+        return probe.command({"PING"}).text == "PONG";
       } catch (const std::exception&) {
+        return false;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a starting server
-    }
-    return false;
+    });
   }
 
-  void stop_process() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void stop_process() { kill_and_reap(pid_); }
 
   RedisServerOptions options_;
-  std::filesystem::path dir_;
+  TemporaryDirectory dir_;
   int port_ = 0;
   pid_t pid_ = -1;
 };
