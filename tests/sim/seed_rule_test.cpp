@@ -16,16 +16,17 @@ TEST(SeedRule, DoublesAndHalvesOnDepthAndLatency) {
     int expected;
   };
   for (const Case& c : {
-           Case{1001, 0.51, 4, 8},                          // both above: double
-           Case{1000, 1.0, 4, 4},                           // depth not above 1,000
-           Case{1001, 0.5, 4, 4},                           // latency not above 500 ms
-           Case{5000, 2.0, 30, 50},                         // up to 50
-           Case{5000, 2.0, 50, 50}, Case{5000, 2.0, 0, 1},  // from zero: 1
-           Case{99, 0.09, 5, 3},                            // both below: halve, rounded up
-           Case{99, 0.09, 1, 1},                            // down to 1
-           Case{99, 0.1, 5, 5},                             // latency not below 100 ms
-           Case{100, 0.01, 5, 5},                           // depth not below 100
-           Case{500, 0.3, 7, 7},                            // in between: hold
+           Case{1001, 0.51, 4, 8},   // both above: double
+           Case{1000, 1.0, 4, 4},    // depth not above 1,000
+           Case{1001, 0.5, 4, 4},    // latency not above 500 ms
+           Case{5000, 2.0, 30, 50},  // up to 50
+           Case{5000, 2.0, 50, 50},
+           Case{5000, 2.0, 0, 1},  // from zero: 1
+           Case{99, 0.09, 5, 3},   // both below: halve, rounded up
+           Case{99, 0.09, 1, 1},   // down to 1
+           Case{99, 0.1, 5, 5},    // latency not below 100 ms
+           Case{100, 0.01, 5, 5},  // depth not below 100
+           Case{500, 0.3, 7, 7},   // in between: hold
        }) {
     EXPECT_EQ(seed_rule_replicas(config, c.depth, c.latency, c.current), c.expected)
         << c.depth << " msgs, " << c.latency << " s, " << c.current << " replicas";
