@@ -13,6 +13,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/e2e_support.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/nats/jetstream_test_client.h"
 #include "tests/sources/nats/nats_fixture.h"
@@ -22,6 +23,8 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
+using testkit::deployment_replicas;
+using testkit::monitor_status;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -64,23 +67,6 @@ spec:
     scaleUp: {maxPodsPerPeriod: 10}
     scaleDown: {stabilizationSeconds: 3, maxPercentPerPeriod: 100, periodSeconds: 1}
 )";
-}
-
-int deployment_replicas(const std::string& ns) {
-  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
-  try {
-    return out.exit_code == 0 ? std::stoi(out.output) : -1;
-  } catch (...) {
-    return -1;
-  }
-}
-
-Json monitor_status(const std::string& ns) {
-  auto yaml = kubectl("get qm orders -n " + ns + " -o yaml");
-  if (yaml.exit_code != 0) return Json::object();
-  auto documents = kube::parse_yaml_documents(yaml.output, "kubectl get qm -o yaml");
-  if (!documents.ok() || documents->size() != 1u) return Json::object();
-  return (*documents)[0].value("status", Json::object());
 }
 
 TEST(EndToEndNats, ABacklogScalesTheConsumersUpAndItsDrainScalesThemDown) {

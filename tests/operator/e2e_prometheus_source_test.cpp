@@ -15,6 +15,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/e2e_support.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/prometheus/prometheus_fixture.h"
 
@@ -23,6 +24,8 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
+using testkit::deployment_replicas;
+using testkit::monitor_status;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -61,22 +64,6 @@ spec:
     severity: high
     summary: "depth is {{ .value }}"
 )";
-}
-
-int deployment_replicas(const std::string& ns) {
-  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
-  try {
-    return out.exit_code == 0 ? std::stoi(out.output) : -1;
-  } catch (...) {
-    return -1;
-  }
-}
-
-Json monitor_status(const std::string& ns) {
-  auto out = kubectl("get qm orders -n " + ns + " -o json");
-  if (out.exit_code != 0) return Json::object();
-  auto parsed = Json::parse(out.output, nullptr, false);
-  return parsed.is_discarded() ? Json::object() : parsed.value("status", Json::object());
 }
 
 Json condition(const Json& status, const std::string& type) {

@@ -11,6 +11,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/e2e_support.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/rabbitmq/amqp_test_client.h"
 #include "tests/sources/rabbitmq/rabbitmq_fixture.h"
@@ -20,6 +21,7 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
+using testkit::deployment_replicas;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -55,15 +57,6 @@ spec:
     scaleUp: {maxPodsPerPeriod: 10}
     scaleDown: {stabilizationSeconds: 3, maxPercentPerPeriod: 100, periodSeconds: 1}
 )";
-}
-
-int deployment_replicas(const std::string& ns) {
-  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
-  try {
-    return out.exit_code == 0 ? std::stoi(out.output) : -1;
-  } catch (...) {
-    return -1;
-  }
 }
 
 TEST(EndToEndRabbitMq, BacklogScalesConsumersUpAndTheDrainScalesThemDown) {

@@ -11,6 +11,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/e2e_support.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/redis/redis_fixture.h"
 
@@ -19,6 +20,8 @@ namespace {
 
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
+using testkit::deployment_replicas;
+using testkit::monitor_status;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -59,22 +62,6 @@ spec:
     scaleUp: {maxPodsPerPeriod: 10}
     scaleDown: {stabilizationSeconds: 3, maxPercentPerPeriod: 100, periodSeconds: 1}
 )";
-}
-
-int deployment_replicas(const std::string& ns) {
-  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
-  try {
-    return out.exit_code == 0 ? std::stoi(out.output) : -1;
-  } catch (...) {
-    return -1;
-  }
-}
-
-Json monitor_status(const std::string& ns) {
-  auto out = kubectl("get qm orders -n " + ns + " -o json");
-  if (out.exit_code != 0) return Json::object();
-  auto parsed = Json::parse(out.output, nullptr, false);
-  return parsed.is_discarded() ? Json::object() : parsed.value("status", Json::object());
 }
 
 TEST(EndToEndRedis, ConsumersScaleUpOnARedisBacklogAndDownAfterItDrains) {

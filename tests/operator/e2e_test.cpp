@@ -14,6 +14,7 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/yaml.h"
+#include "tests/operator/e2e_support.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/sources/kafka/kafka_real_cluster.h"
@@ -24,6 +25,7 @@ namespace {
 using controlplane::ControlPlaneEnvironment;
 using controlplane::kubectl;
 using controlplane::run_command;
+using testkit::deployment_replicas;
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -63,15 +65,6 @@ spec:
     severity: high
     summary: "lag is {{ .value }} on {{ .topic }}"
 )";
-}
-
-int deployment_replicas(const std::string& ns) {
-  auto out = kubectl("get deployment order-consumer -n " + ns + " -o jsonpath={.spec.replicas}");
-  try {
-    return out.exit_code == 0 ? std::stoi(out.output) : -1;
-  } catch (...) {
-    return -1;
-  }
 }
 
 // The scenario on any Kafka: a backlog scales the consumers up, its drain scales them down, with
