@@ -148,27 +148,29 @@ void print_failure(const Result<QueueSnapshot>& polled, int& printed) {
 // What the first poll read, to show the backlog is real.
 void print_snapshot(const std::string& name, const Result<QueueSnapshot>& polled) {
   if (!polled.ok()) {
-    std::printf("%-32s first poll failed: %s\n", name.c_str(), polled.error().message.c_str());
+    std::printf("%-40s poll failed: %s\n", name.c_str(), polled.error().message.c_str());
     return;
   }
-  auto known = [](const auto& value) {
-    return value ? std::to_string(*value) : std::string("unknown");
-  };
-  std::printf("%-32s first poll: depth %lld, lag %lld, lagSeconds %s (%s), consumers %s\n",
-              name.c_str(), static_cast<long long>(polled->queue_depth),
-              static_cast<long long>(polled->consumer_lag), known(polled->lag_seconds).c_str(),
-              polled->lag_seconds_method.c_str(), known(polled->consumers).c_str());
+  char lag_seconds[64] = "unknown";
+  if (polled->lag_seconds) {
+    std::snprintf(lag_seconds, sizeof(lag_seconds), "%.1f (%s)", *polled->lag_seconds,
+                  polled->lag_seconds_method.c_str());
+  }
+  std::printf("%-40s depth %lld, lag %lld, lagSeconds %s, consumers %s\n", name.c_str(),
+              static_cast<long long>(polled->queue_depth),
+              static_cast<long long>(polled->consumer_lag), lag_seconds,
+              polled->consumers ? std::to_string(*polled->consumers).c_str() : "unknown");
 }
 
 void single_monitor(SourceRegistry& registry, BenchServer& server, int polls) {
   std::printf("\n-- one monitor, %d polls after a first one (warm connection) --\n", polls);
-  std::printf("%-32s %8s %8s %9s  %s\n", "spec", "p50 ms", "p99 ms", "req/poll",
+  std::printf("%-40s %8s %8s %9s  %s\n", "spec", "p50 ms", "p99 ms", "req/poll",
               "requests per poll by name");
   RequestCounter counter(server);
   int printed = 0;
   for (const auto& variant : server.variants()) {
     auto source = create_source(registry, server, variant.spec_for(0));
-    print_snapshot(variant.name, source->poll(std::chrono::system_clock::now()));
+    print_snapshot(variant.name + ", 1st poll", source->poll(std::chrono::system_clock::now()));
     std::vector<double> samples;
     int failed = 0;
     counter.start();
@@ -180,7 +182,7 @@ void single_monitor(SourceRegistry& registry, BenchServer& server, int polls) {
       print_failure(polled, printed);
     }
     const RequestCounts counted = counter.stop();
-    std::printf("%-32s %8.2f %8.2f %9.2f  %s%s\n", variant.name.c_str(), percentile(samples, 0.5),
+    std::printf("%-40s %8.2f %8.2f %9.2f  %s%s\n", variant.name.c_str(), percentile(samples, 0.5),
                 percentile(samples, 0.99),
                 static_cast<double>(RequestCounter::total(counted)) / polls,
                 RequestCounter::per_poll(counted, polls).c_str(),
@@ -211,11 +213,12 @@ std::vector<std::unique_ptr<QueueSource>> create_monitors(SourceRegistry& regist
   }
   const double first_round_s = ms_since(started) / 1000;
   const long polled = own_rss_kib();
-  std::printf("RSS before %.1f MiB; after creating them +%ld KiB (%.2f KiB per monitor); after "
-              "polling each once +%ld KiB (%.2f KiB per monitor, +%ld threads)\n",
-              before / 1024.0, created - before,
-              static_cast<double>(created - before) / monitors, polled - before,
-              static_cast<double>(polled - before) / monitors, own_threads() - threads_before);
+  std::printf(
+      "RSS before %.1f MiB; after creating them +%ld KiB (%.2f KiB per monitor); after "
+      "polling each once +%ld KiB (%.2f KiB per monitor, +%ld threads)\n",
+      before / 1024.0, created - before, static_cast<double>(created - before) / monitors,
+      polled - before, static_cast<double>(polled - before) / monitors,
+      own_threads() - threads_before);
   std::printf("first polls, one after another: %.2f s (%d failed); %d live sources\n",
               first_round_s, failed, registry.live_sources());
   return sources;
@@ -284,18 +287,20 @@ ScheduleFigures run_schedule(std::vector<std::unique_ptr<QueueSource>>& sources,
 
 void many_monitors(std::vector<std::unique_ptr<QueueSource>>& sources, BenchServer& server,
                    const std::string& kind, const Options& options) {
-  std::printf("\n-- %zu monitors on one server, each polled every %d s at its slot, %d workers, "
-              "%d s --\n",
-              sources.size(), options.interval_seconds, options.workers, options.seconds);
+  std::printf(
+      "\n-- %zu monitors on one server, each polled every %d s at its slot, %d workers, "
+      "%d s --\n",
+      sources.size(), options.interval_seconds, options.workers, options.seconds);
   RequestCounter counter(server);
   counter.start();
   const ScheduleFigures figures = run_schedule(sources, kind, options);
   const RequestCounts counted = counter.stop();
   const auto polls = static_cast<int64_t>(figures.poll_ms.size());
-  std::printf("%lld polls (%d failed); lateness against the slot p50 %.2f ms, p99 %.2f ms, max "
-              "%.2f ms\n",
-              static_cast<long long>(polls), figures.failed, percentile(figures.lateness_ms, 0.5),
-              percentile(figures.lateness_ms, 0.99), percentile(figures.lateness_ms, 1.0));
+  std::printf(
+      "%lld polls (%d failed); lateness against the slot p50 %.2f ms, p99 %.2f ms, max "
+      "%.2f ms\n",
+      static_cast<long long>(polls), figures.failed, percentile(figures.lateness_ms, 0.5),
+      percentile(figures.lateness_ms, 0.99), percentile(figures.lateness_ms, 1.0));
   std::printf("poll time p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", percentile(figures.poll_ms, 0.5),
               percentile(figures.poll_ms, 0.99), percentile(figures.poll_ms, 1.0));
   std::printf("requests per poll %.2f (%s)\n",
@@ -303,6 +308,8 @@ void many_monitors(std::vector<std::unique_ptr<QueueSource>>& sources, BenchServ
               RequestCounter::per_poll(counted, std::max<int64_t>(polls, 1)).c_str());
   std::printf("RSS: this process %.1f MiB, %ld threads; the server %s\n", own_rss_kib() / 1024.0,
               own_threads(), server_rss(server.server_pid()).c_str());
+  print_snapshot("monitor 0, after the run",
+                 sources.front()->poll(std::chrono::system_clock::now()));
 }
 
 std::unique_ptr<BenchServer> start_server(const std::string& kind, int queues) {
@@ -324,9 +331,13 @@ void bench_kind(const std::string& kind, const Options& options) {
   single_monitor(registry, *server, options.polls);
   auto sources = create_monitors(registry, *server, options.monitors);
   many_monitors(sources, *server, kind, options);
+  const auto stopping = Steady::now();
   sources.clear();
+  const double closing_s = ms_since(stopping) / 1000;
   server.reset();
-  std::printf("(%s: %.0f s in all)\n", kind.c_str(), ms_since(began) / 1000);
+  std::printf("(%s: %.0f s in all; closing the sources %.1f s, stopping the server %.1f s)\n",
+              kind.c_str(), ms_since(began) / 1000, closing_s,
+              ms_since(stopping) / 1000 - closing_s);
   std::fflush(stdout);
 }
 

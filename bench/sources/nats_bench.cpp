@@ -37,12 +37,12 @@ class NatsBench final : public BenchServer {
     check(natsConnection_ConnectTo(&connection_, server_.url().c_str()), "connect");
     check(natsConnection_JetStream(&jetstream_, connection_, nullptr), "JetStream context");
     const std::string url = server_.url();
-    variants_.push_back({"consumer info (+ message read)", [url](int queue) {
-                           return nlohmann::json{{"natsJetStream",
-                                                  {{"servers", {url}},
-                                                   {"stream", stream_name(queue)},
-                                                   {"consumer", "worker"}}}};
-                         }});
+    variants_.push_back(
+        {"consumer info (+ message read)", [url](int queue) {
+           return nlohmann::json{
+               {"natsJetStream",
+                {{"servers", {url}}, {"stream", stream_name(queue)}, {"consumer", "worker"}}}};
+         }});
   }
   ~NatsBench() override {
     jsCtx_Destroy(jetstream_);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -55,17 +56,16 @@ class PrometheusBench final : public BenchServer {
     }
     const std::string url = server_.url();
     for (bool with_lag : {false, true}) {
-      variants_.push_back({with_lag ? "depthQuery + lagSecondsQuery" : "depthQuery",
-                           [url, with_lag](int queue) {
-                             const std::string q = "{queue=\"q" + std::to_string(queue) + "\"}";
-                             nlohmann::json spec{{"serverUrl", url},
-                                                 {"depthQuery", "sum(bench_queue_messages" + q + ")"}};
-                             if (with_lag) {
-                               spec["lagSecondsQuery"] =
-                                   "max(bench_queue_oldest_age_seconds" + q + ")";
-                             }
-                             return nlohmann::json{{"prometheus", spec}};
-                           }});
+      variants_.push_back(
+          {with_lag ? "depthQuery + lagSecondsQuery" : "depthQuery", [url, with_lag](int queue) {
+             const std::string q = "{queue=\"q" + std::to_string(queue) + "\"}";
+             nlohmann::json spec{{"serverUrl", url},
+                                 {"depthQuery", "sum(bench_queue_messages" + q + ")"}};
+             if (with_lag) {
+               spec["lagSecondsQuery"] = "max(bench_queue_oldest_age_seconds" + q + ")";
+             }
+             return nlohmann::json{{"prometheus", spec}};
+           }});
     }
   }
 
@@ -89,7 +89,19 @@ class PrometheusBench final : public BenchServer {
   std::string counted_by() const override {
     return "Prometheus (prometheus_http_requests_total{handler=\"/api/v1/query\"})";
   }
-  pid_t server_pid() const override { return -1; }
+  // The fixture does not tell its pid: the child of this process running /usr/bin/prometheus.
+  pid_t server_pid() const override {
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+      std::istringstream children(testkit::read_text_file(task.path() / "children"));
+      for (pid_t child; children >> child;) {
+        const std::string comm =
+            testkit::read_text_file("/proc/" + std::to_string(child) + "/comm");
+        if (comm.rfind("prometheus", 0) == 0) return child;
+      }
+    }
+    return -1;
+  }
 
  private:
   std::vector<std::string> export_gauges(int queues) {
