@@ -133,6 +133,9 @@ std::unique_ptr<QueueSource> create_source(SourceRegistry& registry, const Bench
                                            const nlohmann::json& source_spec) {
   auto selected = registry.select_source(source_spec);
   if (!selected.ok()) throw std::runtime_error(selected.error().message);
+  // As the controller does: check the spec, then create the source with the Secret's values.
+  auto checked = selected->kind->check(selected->spec);
+  if (!checked.ok()) throw std::runtime_error(checked.error().message);
   auto source = selected->kind->create(selected->spec, server.credentials());
   if (!source.ok()) throw std::runtime_error(source.error().message);
   return std::move(source).value();
