@@ -1,7 +1,8 @@
 // What a monitor costs on each real queue server, measured as bench_kafka_lag does for Kafka. For
 // each kind, Debian's real server on a free loopback port (the tests' fixtures), N queues with a
 // backlog, and N monitors' sources made through the real source registry (builtin_sources()):
-//   - one monitor: poll latency p50/p99 and requests per poll, as the server counts them;
+//   - one monitor: poll latency p50/p99 and requests per poll, as the server counts them
+//     (RabbitMQ has no such counter: see rabbitmq_bench.cpp);
 //   - memory per monitor: this process's RSS before and after creating the N sources, and after
 //     polling each once;
 //   - N monitors on one server, polled as the operator polls them: each every --interval seconds
