@@ -225,6 +225,11 @@ Result<AlertmanagerTarget> parse_alertmanager(const nlohmann::json& item, const 
       return invalid(url_path, "must be an http:// or https:// URL, e.g. http://alertmanager:9093");
     }
     const std::string text = trim(url.get<std::string>());
+    const std::string rest = text.substr(text.find("://") + 3);
+    if (rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string::npos) {
+      // URLs in the spec are logged; credentials belong in authSecretRef.
+      return invalid(url_path, "must not carry credentials (user@host): use authSecretRef");
+    }
     if (!seen.insert(text).second) return invalid(url_path, "duplicate URL " + text);
     target.urls.push_back(text);
   }

@@ -331,6 +331,12 @@ TEST(NotificationSpecTest, AlertmanagerTargetsAreCheckedAndNamesAreUniqueAcrossK
   auto bad_url = parse(R"({"alertmanagers":[{"name":"am","urls":["alertmanager:9093"]}]})");
   ASSERT_FALSE(bad_url.ok());
   EXPECT_THAT(bad_url.error().message, HasSubstr("alertmanagers[0].urls[0]: must be an http"));
+  auto with_password = parse(R"({"alertmanagers":[{"name":"am","urls":["http://u:p@a:9093"]}]})");
+  ASSERT_FALSE(with_password.ok());
+  EXPECT_EQ(with_password.error().message,
+            "spec.notifications.alertmanagers[0].urls[0]: must not carry credentials (user@host): "
+            "use authSecretRef");
+  EXPECT_THAT(with_password.error().message, ::testing::Not(HasSubstr("u:p")));
   auto clash = parse(R"({"webhooks":[{"name":"oncall","urlSecretRef":{"name":"w"}}],
                          "alertmanagers":[{"name":"oncall","urls":["http://a:9093"]}]})");
   ASSERT_FALSE(clash.ok());
