@@ -349,7 +349,7 @@ class AlertmanagerTlsTest : public ::testing::Test {
         "-subj '/CN=127.0.0.1' -keyout server.key -out server.csr && "
         "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
         "-extfile san.ext -out server.crt";
-    ASSERT_EQ(std::system(("(" + script + ") >openssl.log 2>&1").c_str()), 0)
+    ASSERT_EQ(std::system(("(" + script + ") >" + dir + "/openssl.log 2>&1").c_str()), 0)
         << "openssl failed, see " << dir << "/openssl.log";
     ca_pem_ = testkit::read_text_file(certs_ / "ca.crt");
     alertmanager_ = std::make_unique<AlertmanagerServer>(AlertmanagerServer::Options{
