@@ -15,16 +15,15 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
   read_at_ = now;
   std::map<std::string, std::map<std::string, std::string>> values_by_secret;
   std::vector<std::string> unreadable;
-  for (const auto& ref : notify::webhook_secret_refs(notifications_spec)) {
-    if (values_by_secret.count(ref.name)) continue;
-    auto values = secrets.read(ns, {ref.name, "spec.notifications"});
+  for (const auto& secret_name : notify::notification_secret_names(notifications_spec)) {
+    auto values = secrets.read(ns, {secret_name, "spec.notifications"});
     if (values) {
-      values_by_secret[ref.name] = std::move(values->values);
+      values_by_secret[secret_name] = std::move(values->values);
     } else if (values.error().code != "SecretNotFound") {
       unreadable.push_back(values.error().message);
     }
   }
-  auto parsed = notify::parse_webhooks(
+  auto parsed = notify::parse_notifications(
       notifications_spec, [&](const notify::SecretKeyRef& ref) -> std::optional<std::string> {
         auto secret = values_by_secret.find(ref.name);
         if (secret == values_by_secret.end()) return std::nullopt;
@@ -34,7 +33,7 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
       });
   std::string problems;
   if (!parsed) {
-    receivers_.clear();
+    receivers_ = {};
     problems = parsed.error().message;
   } else {
     receivers_ = parsed->receivers;
@@ -46,7 +45,7 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
 }
 
 void NotificationReceivers::clear() {
-  receivers_.clear();
+  receivers_ = {};
   problems_.clear();
   spec_identity_.clear();
   read_at_.reset();

@@ -1,6 +1,7 @@
 #pragma once
-// A monitor's notification receivers (spec.notifications), with URLs from their Secrets. Re-read
-// when spec.notifications changes and every refresh interval (rotated URLs).
+// A monitor's notification receivers (spec.notifications: webhooks, alertmanagers, pagerduty),
+// with URLs, credentials and routing keys from their Secrets. Re-read when spec.notifications
+// changes and every refresh interval (rotated Secrets).
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,12 +20,12 @@ class NotificationReceivers {
                const SecretReader& secrets, WallTime now, Duration refresh_interval);
   void clear();
 
-  const std::vector<notify::WebhookReceiver>& receivers() const { return receivers_; }
+  const notify::Receivers& receivers() const { return receivers_; }
   // Why some receivers are not usable ("" when all are), for condition NotificationsReady.
   const std::string& problems() const { return problems_; }
 
  private:
-  std::vector<notify::WebhookReceiver> receivers_;
+  notify::Receivers receivers_;
   std::string spec_identity_;
   std::optional<WallTime> read_at_;
   std::string problems_;

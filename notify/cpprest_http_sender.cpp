@@ -2,9 +2,11 @@
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
+#include <boost/asio/ssl.hpp>
 #include <future>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -37,7 +39,7 @@ class CpprestHttpSender final : public HttpSender {
   Result<int> post(const WebhookRequest& request, std::stop_token stop) override {
     std::shared_ptr<client::http_client> http_client;
     try {
-      http_client = client_for(request.url, request.timeout);
+      http_client = client_for(request.url, request.timeout, request.ca_pem);
     } catch (const std::exception&) {
       return Error{"WebhookUnreachable", "the webhook URL is not a valid URL"};
     }
@@ -49,6 +51,9 @@ class CpprestHttpSender final : public HttpSender {
     message.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), length,
                      request.content_type);
     message.headers().add("User-Agent", "lagpilot/0.1");
+    if (!request.authorization.empty()) {
+      message.headers().add("Authorization", request.authorization);
+    }
 
     pplx::cancellation_token_source cancel;
     std::stop_callback on_stop(stop, [&cancel] { cancel.cancel(); });
@@ -93,15 +98,22 @@ class CpprestHttpSender final : public HttpSender {
 
  private:
   std::shared_ptr<client::http_client> client_for(const std::string& url,
-                                                  std::chrono::milliseconds timeout) {
+                                                  std::chrono::milliseconds timeout,
+                                                  const std::string& ca_pem) {
     std::lock_guard lock(mutex_);
-    auto key = std::make_pair(url, timeout.count());
+    auto key = std::make_tuple(url, timeout.count(), ca_pem);
     auto found = clients_.find(key);
     if (found != clients_.end()) return found->second;
     if (clients_.size() >= kMaxCachedClients) clients_.clear();  // URLs rotate with Secrets
     client::http_client_config config;
     config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
     config.set_validate_certificates(true);
+    if (!ca_pem.empty()) {
+      config.set_ssl_context_callback([ca_pem](boost::asio::ssl::context& ctx) {
+        boost::system::error_code ignored;  // a bad bundle shows up as a handshake failure
+        ctx.add_certificate_authority(boost::asio::buffer(ca_pem.data(), ca_pem.size()), ignored);
+      });
+    }
     auto created =
         std::make_shared<client::http_client>(utility::conversions::to_string_t(url), config);
     clients_.emplace(key, created);
@@ -109,7 +121,8 @@ class CpprestHttpSender final : public HttpSender {
   }
 
   std::mutex mutex_;
-  std::map<std::pair<std::string, long>, std::shared_ptr<client::http_client>> clients_;
+  std::map<std::tuple<std::string, long, std::string>, std::shared_ptr<client::http_client>>
+      clients_;
 };
 
 }  // namespace

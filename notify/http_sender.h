@@ -15,6 +15,8 @@ struct WebhookRequest {
   std::string body;
   std::string content_type = "application/json";
   std::chrono::milliseconds timeout{10'000};  // the whole request, connect to last byte
+  std::string authorization;  // Authorization header; secret, never logged; empty: none
+  std::string ca_pem;         // trusted besides the system roots; empty: system roots only
 };
 
 class HttpSender {
@@ -26,7 +28,8 @@ class HttpSender {
   virtual Result<int> post(const WebhookRequest& request, std::stop_token stop) = 0;
 };
 
-// cpprestsdk: TLS verified against the system roots, connections reused per URL.
+// cpprestsdk: TLS verified against the system roots (and the request's ca_pem), connections
+// reused per URL and CA.
 std::shared_ptr<HttpSender> make_cpprest_http_sender();
 
 }  // namespace lagpilot::notify

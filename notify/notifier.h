@@ -58,6 +58,49 @@ struct WebhookReceiver {
   Severity min_severity = Severity::kInfo;
 };
 
+// How to reach an HTTP API: an Authorization header value and a CA bundle, from a Secret. Never
+// logged.
+struct HttpCredentials {
+  std::string authorization;  // "Bearer <token>" or "Basic <base64>"; empty: none
+  std::string ca_pem;         // trusted besides the system roots; empty: system roots only
+  auto operator<=>(const HttpCredentials&) const = default;
+};
+
+// spec.notifications.alertmanagers[]: alerts pushed to each URL's POST /api/v2/alerts the way
+// Prometheus does: every firing alert re-sent every resend interval (and on every change) with
+// endsAt = now + 4 x max(resend interval, the monitor's poll interval), a resolved one once with
+// endsAt = when it resolved. Each URL is delivered to independently (an HA pair: both).
+struct AlertmanagerTarget {
+  std::string name;
+  std::vector<std::string> urls;  // base URLs, e.g. http://alertmanager:9093
+  HttpCredentials credentials;
+  std::chrono::seconds resend_interval{60};
+  Severity min_severity = Severity::kInfo;
+  std::string monitor_url;  // template with {namespace} and {name}; empty: no link
+};
+
+// spec.notifications.pagerduty[]: PagerDuty Events API v2, one trigger per firing alert and one
+// resolve when it stops, with a dedup_key stable per monitor and alert.
+struct PagerDutyTarget {
+  std::string name;
+  std::string routing_key;  // the integration key, from a Secret; never logged
+  std::string url = "https://events.pagerduty.com/v2/enqueue";
+  HttpCredentials credentials;  // ca_pem only (a proxy with a private CA); no Authorization
+  bool send_resolved = true;
+  std::chrono::seconds repeat_interval{14400};  // a still-firing alert is triggered again
+  Severity min_severity = Severity::kInfo;
+  std::string monitor_url;  // template with {namespace} and {name}; empty: no link
+};
+
+// Every receiver of one monitor. Names are unique across the three lists.
+struct Receivers {
+  std::vector<WebhookReceiver> webhooks;
+  std::vector<AlertmanagerTarget> alertmanagers;
+  std::vector<PagerDutyTarget> pagerduty;
+  bool empty() const { return size() == 0; }
+  std::size_t size() const { return webhooks.size() + alertmanagers.size() + pagerduty.size(); }
+};
+
 class Notifier {
  public:
   virtual ~Notifier() = default;
@@ -65,10 +108,12 @@ class Notifier {
   // so resolutions are seen). Only compares with what each receiver was last told and queues
   // what has to be sent: never blocks on the network. Receivers missing from `receivers` are
   // forgotten without a notification.
-  virtual void notify(const MonitorAlerts& alerts,
-                      const std::vector<WebhookReceiver>& receivers) = 0;
+  virtual void notify(const MonitorAlerts& alerts, const Receivers& receivers) = 0;
+  void notify(const MonitorAlerts& alerts, const std::vector<WebhookReceiver>& webhooks) {
+    notify(alerts, Receivers{webhooks, {}, {}});
+  }
   // The monitor was deleted: its firing alerts are sent as resolved to receivers with
-  // sendResolved, then its state is forgotten.
+  // sendResolved (Alertmanagers: always), then its state is forgotten.
   virtual void remove_monitor(const MonitorKey& monitor) = 0;
 };
 

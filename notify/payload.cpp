@@ -89,6 +89,27 @@ const char* slack_color(Severity severity) {
   return "warning";
 }
 
+bool is_http_url(const std::string& text) {
+  return text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0;
+}
+
+// The rule's runbook_url label, else its runbook label when that is an http(s) URL.
+std::optional<std::string> runbook_url(const std::map<std::string, std::string>& labels) {
+  if (auto url = labels.find("runbook_url"); url != labels.end() && !url->second.empty()) {
+    return url->second;
+  }
+  if (auto url = labels.find("runbook"); url != labels.end() && is_http_url(url->second)) {
+    return url->second;
+  }
+  return std::nullopt;
+}
+
+std::string label_or(const AlertRecord& record, const std::string& name,
+                     const std::string& fallback) {
+  auto found = record.labels.find(name);
+  return found == record.labels.end() ? fallback : found->second;
+}
+
 int64_t epoch_seconds(WallTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -134,7 +155,19 @@ std::string label_fingerprint(const std::map<std::string, std::string>& labels) 
   return buffer;
 }
 
-AlertRecord make_alert_record(const MonitorAlerts& monitor, const Alert& alert) {
+std::string render_monitor_url(const std::string& url_template, const MonitorKey& monitor) {
+  std::string out = url_template;
+  auto replace_all = [&out](const std::string& from, const std::string& to) {
+    for (auto pos = out.find(from); pos != std::string::npos; pos = out.find(from, pos + to.size()))
+      out.replace(pos, from.size(), to);
+  };
+  replace_all("{namespace}", monitor.namespace_name);
+  replace_all("{name}", monitor.name);
+  return out;
+}
+
+AlertRecord make_alert_record(const MonitorAlerts& monitor, const Alert& alert,
+                              const std::string& monitor_url) {
   AlertRecord record;
   record.labels = alert.labels;
   for (const auto& [name, value] : monitor.labels) record.labels[name] = value;
@@ -144,6 +177,10 @@ AlertRecord make_alert_record(const MonitorAlerts& monitor, const Alert& alert) 
   record.labels["queuemonitor"] = monitor.monitor.name;
   record.annotations["summary"] = alert.summary.empty() ? alert.name : alert.summary;
   if (alert.value) record.annotations["value"] = format_value(*alert.value);
+  if (auto runbook = runbook_url(alert.labels)) record.annotations["runbook_url"] = *runbook;
+  if (!monitor_url.empty()) {
+    record.annotations["monitor_url"] = render_monitor_url(monitor_url, monitor.monitor);
+  }
   record.severity = alert.severity;
   record.starts_at = alert.since;
   record.fingerprint = label_fingerprint(record.labels);
@@ -184,6 +221,97 @@ nlohmann::json alertmanager_payload(const Notification& notification,
       {"externalURL", external_url},
       {"alerts", alerts},
   };
+}
+
+nlohmann::json alertmanager_api_payload(const Notification& notification, WallTime now,
+                                        Duration ends_after) {
+  nlohmann::json alerts = nlohmann::json::array();
+  auto add = [&](const AlertRecord& record, WallTime ends_at) {
+    nlohmann::json item{
+        {"labels", record.labels},
+        {"annotations", record.annotations},
+        {"startsAt", format_rfc3339(record.starts_at)},
+        {"endsAt", format_rfc3339(ends_at)},
+    };
+    if (auto link = record.annotations.find("monitor_url"); link != record.annotations.end()) {
+      item["generatorURL"] = link->second;
+    }
+    alerts.push_back(std::move(item));
+  };
+  for (const auto& record : notification.firing) add(record, now + ends_after);
+  for (const auto& record : notification.resolved) add(record, record.ends_at.value_or(now));
+  return alerts;
+}
+
+std::string_view pagerduty_severity(Severity severity) {
+  switch (severity) {
+    case Severity::kCritical:
+      return "critical";
+    case Severity::kHigh:
+      return "error";
+    case Severity::kMedium:
+      return "warning";
+    case Severity::kLow:
+    case Severity::kInfo:
+      return "info";
+  }
+  return "warning";
+}
+
+std::string pagerduty_dedup_key(const AlertRecord& record) {
+  std::string key = "lagpilot/" + label_or(record, "namespace", "") + "/" +
+                    label_or(record, "queuemonitor", "") + "/" + label_or(record, "alertname", "") +
+                    "/" + record.fingerprint;
+  if (key.size() > 255) key = "lagpilot/" + record.fingerprint;
+  return key;
+}
+
+nlohmann::json pagerduty_event(const Notification& notification, const std::string& routing_key) {
+  const bool trigger = !notification.firing.empty();
+  const AlertRecord& record = trigger ? notification.firing.front() : notification.resolved.front();
+  nlohmann::json event{
+      {"routing_key", routing_key},
+      {"event_action", trigger ? "trigger" : "resolve"},
+      {"dedup_key", pagerduty_dedup_key(record)},
+  };
+  if (!trigger) return event;
+  std::string summary = record.annotations.count("summary") != 0
+                            ? record.annotations.at("summary")
+                            : label_or(record, "alertname", "alert");
+  summary = "[" + std::string(severity_name(record.severity)) + "] " + notification.monitor.str() +
+            ": " + summary;
+  if (summary.size() > 1024) summary.resize(1024);  // the API's limit
+  nlohmann::json custom_details = nlohmann::json::object();
+  for (const auto& [name, value] : record.labels) custom_details[name] = value;
+  for (const auto& [name, value] : record.annotations) custom_details[name] = value;
+  nlohmann::json payload{
+      {"summary", summary},
+      {"source", "queuemonitor/" + notification.monitor.str()},
+      {"severity", pagerduty_severity(record.severity)},
+      {"timestamp", format_rfc3339(record.starts_at)},
+      {"group", notification.monitor.namespace_name},
+      {"class", label_or(record, "alertname", "alert")},
+      {"custom_details", custom_details},
+  };
+  for (const char* component : {"topic", "queue", "stream"}) {
+    if (auto value = record.labels.find(component); value != record.labels.end()) {
+      payload["component"] = value->second;
+      break;
+    }
+  }
+  event["payload"] = std::move(payload);
+  event["client"] = "lagpilot";
+  nlohmann::json links = nlohmann::json::array();
+  if (auto link = record.annotations.find("monitor_url"); link != record.annotations.end()) {
+    event["client_url"] = link->second;
+    links.push_back(
+        {{"href", link->second}, {"text", "QueueMonitor " + notification.monitor.str()}});
+  }
+  if (auto link = record.annotations.find("runbook_url"); link != record.annotations.end()) {
+    links.push_back({{"href", link->second}, {"text", "Runbook"}});
+  }
+  if (!links.empty()) event["links"] = std::move(links);
+  return event;
 }
 
 nlohmann::json slack_payload(const Notification& notification, const std::string& external_url) {

@@ -8,6 +8,12 @@
 namespace lagpilot::notify {
 namespace {
 
+// A base URL's POST /api/v2/alerts (the base may carry a path prefix).
+std::string alertmanager_alerts_url(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/api/v2/alerts";
+}
+
 bool retryable_status(int status) { return status == 408 || status == 429 || status >= 500; }
 
 std::string outcome_text(const Result<int>& outcome) {
@@ -53,61 +59,123 @@ WebhookNotifier::~WebhookNotifier() {
   workers_.clear();                                     // joins
 }
 
-void WebhookNotifier::notify(const MonitorAlerts& alerts,
-                             const std::vector<WebhookReceiver>& receivers) {
+void WebhookNotifier::notify(const MonitorAlerts& alerts, const Receivers& receivers) {
   const WallTime now = clock_.now();
-  std::set<std::string> names;
+  // Every group this poll wants, built outside the lock.
+  std::map<GroupKey, Wanted> wanted;
+  std::set<std::string> names;  // the first of a duplicate name wins
+  auto firing_for = [&](Severity min_severity, const std::string& monitor_url) {
+    std::map<std::string, AlertRecord> latest;
+    for (const auto& alert : alerts.firing) {
+      if (alert.severity > min_severity) continue;
+      AlertRecord record = make_alert_record(alerts, alert, monitor_url);
+      latest.try_emplace(record.fingerprint, std::move(record));
+    }
+    return latest;
+  };
+  for (const auto& receiver : receivers.webhooks) {
+    if (!names.insert(receiver.name).second) continue;
+    Route route;
+    route.kind = Kind::kWebhook;
+    route.url = receiver.url;
+    route.format = receiver.format;
+    route.repeat_interval = receiver.repeat_interval;
+    route.send_resolved = receiver.send_resolved;
+    wanted[GroupKey{alerts.monitor, receiver.name, ""}] =
+        Wanted{route, firing_for(receiver.min_severity, "")};
+  }
+  for (const auto& target : receivers.alertmanagers) {
+    if (!names.insert(target.name).second) continue;
+    auto latest = firing_for(target.min_severity, target.monitor_url);
+    for (const auto& base : target.urls) {
+      Route route;
+      route.kind = Kind::kAlertmanager;
+      route.url = alertmanager_alerts_url(base);
+      route.credentials = target.credentials;
+      route.repeat_interval = target.resend_interval;
+      route.send_resolved = true;
+      wanted.try_emplace(GroupKey{alerts.monitor, target.name, base}, Wanted{route, latest});
+    }
+  }
+  std::map<std::string, Route> pagerduty_routes;
+  for (const auto& target : receivers.pagerduty) {
+    if (!names.insert(target.name).second) continue;
+    Route route;
+    route.kind = Kind::kPagerDuty;
+    route.url = target.url;
+    route.credentials = target.credentials;
+    route.routing_key = target.routing_key;
+    route.repeat_interval = target.repeat_interval;
+    route.send_resolved = target.send_resolved;
+    pagerduty_routes[target.name] = route;
+    for (auto& [fingerprint, record] : firing_for(target.min_severity, target.monitor_url)) {
+      wanted[GroupKey{alerts.monitor, target.name, fingerprint}] =
+          Wanted{route, {{fingerprint, std::move(record)}}};
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    for (const auto& receiver : receivers) {
-      if (!names.insert(receiver.name).second) continue;  // the first of a duplicate name wins
-      GroupKey key{alerts.monitor, receiver.name};
-      auto [entry, inserted] = groups_.try_emplace(key);
-      Group& group = entry->second;
-      if (!inserted &&
-          (group.receiver.url != receiver.url || group.receiver.format != receiver.format)) {
-        // A different destination: it has been told nothing yet.
-        unqueue(group);
-        ++group.generation;
-        group.in_flight = false;  // the old request's result is ignored
-        group.delivered.clear();
-        group.gone.clear();
-        group.last_delivered.reset();
-        group.retry_after.reset();
-      }
-      group.receiver = receiver;
-      group.removing = false;
-
-      std::map<std::string, AlertRecord> latest;
-      for (const auto& alert : alerts.firing) {
-        if (alert.severity > receiver.min_severity) continue;
-        AlertRecord record = make_alert_record(alerts, alert);
-        latest.try_emplace(record.fingerprint, std::move(record));
-      }
-      for (auto& [fingerprint, record] : group.latest) {
-        if (latest.count(fingerprint) == 0 && group.gone.count(fingerprint) == 0) {
-          AlertRecord ended = record;
-          ended.ends_at = now;
-          group.gone.emplace(fingerprint, std::move(ended));
-        }
-      }
-      for (const auto& [fingerprint, record] : latest) group.gone.erase(fingerprint);
-      group.latest = std::move(latest);
-      update_group(group, key, now);
+    auto [cadence, first] = cadence_.try_emplace(alerts.monitor, Cadence{now, Duration{0}});
+    if (!first) {
+      cadence->second.interval = now - cadence->second.last;
+      cadence->second.last = now;
     }
-    // Receivers no longer in the spec are forgotten.
-    for (auto it = groups_.lower_bound(GroupKey{alerts.monitor, ""});
-         it != groups_.end() && it->first.monitor == alerts.monitor;) {
-      if (names.count(it->first.receiver) == 0) {
-        unqueue(it->second);
-        it = groups_.erase(it);
+    // Groups of this monitor that this poll does not want: a pagerduty alert that stopped firing
+    // resolves (then its group goes); anything else belongs to a receiver no longer in the spec
+    // and is forgotten.
+    std::vector<GroupKey> unwanted;
+    for (auto it = groups_.lower_bound(GroupKey{alerts.monitor, "", ""});
+         it != groups_.end() && it->first.monitor == alerts.monitor; ++it) {
+      if (wanted.count(it->first) == 0) unwanted.push_back(it->first);
+    }
+    for (const auto& key : unwanted) {
+      Group& group = groups_.at(key);
+      auto route = pagerduty_routes.find(key.receiver);
+      if (group.receiver.kind == Kind::kPagerDuty && route != pagerduty_routes.end()) {
+        apply(key, Wanted{route->second, {}}, now);
+        group.removing = true;
+        erase_group_if_done(key);
       } else {
-        ++it;
+        unqueue(group);
+        groups_.erase(key);
       }
     }
+    for (auto& [key, want] : wanted) apply(key, std::move(want), now);
     ++version_;
   }
   changed_.notify_all();
+}
+
+// Brings one group up to what this poll wants and decides what to send. Called with the lock
+// held.
+void WebhookNotifier::apply(const GroupKey& key, Wanted wanted, WallTime now) {
+  auto [entry, inserted] = groups_.try_emplace(key);
+  Group& group = entry->second;
+  if (!inserted && !group.receiver.same_destination(wanted.route)) {
+    // A different destination: it has been told nothing yet.
+    unqueue(group);
+    ++group.generation;
+    group.in_flight = false;  // the old request's result is ignored
+    group.delivered.clear();
+    group.gone.clear();
+    group.last_delivered.reset();
+    group.retry_after.reset();
+  }
+  group.receiver = std::move(wanted.route);
+  group.removing = false;
+  const Duration interval =
+      cadence_.count(key.monitor) ? cadence_.at(key.monitor).interval : Duration{0};
+  group.ends_after = 4 * std::max<Duration>(group.receiver.repeat_interval, interval);
+  for (auto& [fingerprint, record] : group.latest) {
+    if (wanted.latest.count(fingerprint) == 0 && group.gone.count(fingerprint) == 0) {
+      AlertRecord ended = record;
+      ended.ends_at = now;
+      group.gone.emplace(fingerprint, std::move(ended));
+    }
+  }
+  for (const auto& [fingerprint, record] : wanted.latest) group.gone.erase(fingerprint);
+  group.latest = std::move(wanted.latest);
+  update_group(group, key, now);
 }
 
 void WebhookNotifier::remove_monitor(const MonitorKey& monitor) {
@@ -115,7 +183,8 @@ void WebhookNotifier::remove_monitor(const MonitorKey& monitor) {
   {
     std::lock_guard lock(mutex_);
     std::vector<GroupKey> keys;
-    for (auto it = groups_.lower_bound(GroupKey{monitor, ""});
+    cadence_.erase(monitor);
+    for (auto it = groups_.lower_bound(GroupKey{monitor, "", ""});
          it != groups_.end() && it->first.monitor == monitor; ++it) {
       keys.push_back(it->first);
     }
@@ -167,10 +236,21 @@ void WebhookNotifier::update_group(Group& group, const GroupKey& key, WallTime n
 }
 
 void WebhookNotifier::enqueue(Group& group, const GroupKey& key, Notification notification) {
-  const bool slack = group.receiver.format == WebhookFormat::kSlack;
-  std::string body = (slack ? slack_payload(notification, options_.external_url)
-                            : alertmanager_payload(notification, options_.external_url))
-                         .dump();
+  std::string body;
+  switch (group.receiver.kind) {
+    case Kind::kWebhook:
+      body = (group.receiver.format == WebhookFormat::kSlack
+                  ? slack_payload(notification, options_.external_url)
+                  : alertmanager_payload(notification, options_.external_url))
+                 .dump();
+      break;
+    case Kind::kAlertmanager:
+      body = alertmanager_api_payload(notification, clock_.now(), group.ends_after).dump();
+      break;
+    case Kind::kPagerDuty:
+      body = pagerduty_event(notification, group.receiver.routing_key).dump();
+      break;
+  }
   if (group.queued_seq) {  // replace the queued one: it keeps its place and backoff
     auto& queue = destinations_[group.receiver.url].queue;
     auto job = std::find_if(queue.begin(), queue.end(),
@@ -189,6 +269,7 @@ void WebhookNotifier::enqueue(Group& group, const GroupKey& key, Notification no
   job.group = key;
   job.generation = group.generation;
   job.destination = group.receiver.url;
+  job.credentials = group.receiver.credentials;
   job.notification = std::move(notification);
   job.body = std::move(body);
   job.content_type = "application/json";
@@ -298,7 +379,11 @@ void WebhookNotifier::finish(Job job, const Result<int>& outcome) {
                      ? &group_entry->second
                      : nullptr;
   const bool delivered = outcome.ok() && *outcome >= 200 && *outcome < 300;
-  const std::string what = "monitor=" + job.group.monitor.str() + " receiver=" + job.group.receiver;
+  const std::string what =
+      "monitor=" + job.group.monitor.str() + " receiver=" + job.group.receiver +
+      (job.group.part.empty() || group == nullptr || group->receiver.kind != Kind::kAlertmanager
+           ? std::string()
+           : " url=" + job.group.part);
   if (delivered) {
     ++stats_.delivered;
     if (job.attempts > 1) {
@@ -368,8 +453,12 @@ void WebhookNotifier::run(std::stop_token stop) {
       continue;
     }
     lock.unlock();
-    WebhookRequest request{job->destination, job->body, job->content_type,
-                           options_.request_timeout};
+    WebhookRequest request{job->destination,
+                           job->body,
+                           job->content_type,
+                           options_.request_timeout,
+                           job->credentials.authorization,
+                           job->credentials.ca_pem};
     Result<int> outcome = [&]() -> Result<int> {
       try {
         return sender_->post(request, stop);

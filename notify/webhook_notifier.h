@@ -1,5 +1,5 @@
 #pragma once
-// Webhook delivery of alert notifications, Alertmanager-style:
+// Delivery of alert notifications to every receiver kind of spec.notifications, Alertmanager-style:
 // - grouped: one notification per (monitor, receiver) carries all of the monitor's firing alerts
 //   (and the ones resolved since the receiver was last told, when it wants resolved ones);
 // - de-duplicated: nothing is sent while the set of firing alerts is unchanged, until the
@@ -13,7 +13,18 @@
 //   notify() after max_backoff;
 // - the queue is bounded: when full, the oldest queued notification is dropped and counted, and
 //   its group is sent again from the next notify().
-// State is in memory: after a restart or failover the current firing alerts are sent once again.
+// Receiver kinds:
+// - webhooks: one group per (monitor, webhook), the Alertmanager webhook or Slack payload;
+// - alertmanagers: one group per (monitor, target, URL): POST /api/v2/alerts of all firing alerts
+//   (endsAt = now + 4 x max(resend interval, the monitor's poll interval, as measured between its
+//   notify() calls)) and the newly resolved ones, again every resend interval; URLs of an HA pair
+//   are delivered to independently, so one that is down delays nothing;
+// - pagerduty: one group per (monitor, target, alert): a trigger, a resolve, the same dedup_key.
+// State is in memory. What makes a restart or failover harmless lives in the QueueMonitor's
+// status: an alert's startsAt is its firing-since time (status.alerts[].since, restored by the
+// alert tracker), so the next replica re-sends the same alert to Alertmanager (which merges it
+// with the one it has: same labels, same startsAt) and to PagerDuty (same dedup_key: the open
+// incident, no new one). Webhook receivers get the current firing alerts once again.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -65,7 +76,8 @@ class WebhookNotifier final : public Notifier {
   WebhookNotifier(const WebhookNotifier&) = delete;
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
 
-  void notify(const MonitorAlerts& alerts, const std::vector<WebhookReceiver>& receivers) override;
+  using Notifier::notify;
+  void notify(const MonitorAlerts& alerts, const Receivers& receivers) override;
   void remove_monitor(const MonitorKey& monitor) override;
 
   WebhookNotifierStats stats() const;
@@ -77,13 +89,35 @@ class WebhookNotifier final : public Notifier {
   struct GroupKey {
     MonitorKey monitor;
     std::string receiver;
+    std::string part;  // alertmanagers: the URL; pagerduty: the alert's fingerprint; else ""
     auto operator<=>(const GroupKey&) const = default;
+  };
+  enum class Kind { kWebhook, kAlertmanager, kPagerDuty };
+  // Where and how a group is delivered.
+  struct Route {
+    Kind kind = Kind::kWebhook;
+    std::string url;  // the request URL (webhook URL, .../api/v2/alerts, the events endpoint)
+    WebhookFormat format = WebhookFormat::kAlertmanager;
+    HttpCredentials credentials;
+    std::string routing_key;  // pagerduty
+    Duration repeat_interval = std::chrono::hours(4);
+    bool send_resolved = true;
+    bool same_destination(const Route& other) const {
+      return kind == other.kind && url == other.url && format == other.format &&
+             credentials == other.credentials && routing_key == other.routing_key;
+    }
+  };
+  // What one notify() wants a group to know.
+  struct Wanted {
+    Route route;
+    std::map<std::string, AlertRecord> latest;
   };
   struct Job {
     uint64_t seq = 0;  // enqueue order; the oldest is dropped first
     GroupKey group;
     uint64_t generation = 0;  // of the group when built; stale results are ignored
     std::string destination;  // URL
+    HttpCredentials credentials;
     Notification notification;
     std::string body;
     std::string content_type;
@@ -91,7 +125,8 @@ class WebhookNotifier final : public Notifier {
     WallTime not_before;
   };
   struct Group {
-    WebhookReceiver receiver;
+    Route receiver;
+    Duration ends_after{0};  // alertmanagers: endsAt of a firing alert, from its sending
     uint64_t generation = 0;
     std::map<std::string, AlertRecord> latest;     // firing now (after minSeverity), by fingerprint
     std::map<std::string, AlertRecord> delivered;  // firing as of the last delivered notification
@@ -109,6 +144,7 @@ class WebhookNotifier final : public Notifier {
     int in_flight = 0;
   };
 
+  void apply(const GroupKey& key, Wanted wanted, WallTime now);
   void update_group(Group& group, const GroupKey& key, WallTime now);
   void enqueue(Group& group, const GroupKey& key, Notification notification);
   void unqueue(Group& group);
@@ -128,6 +164,12 @@ class WebhookNotifier final : public Notifier {
   bool stopping_ = false;
   uint64_t next_seq_ = 1;
   std::map<GroupKey, Group> groups_;
+  // Per monitor: the last notify() and the interval before it (the poll interval, as seen).
+  struct Cadence {
+    WallTime last;
+    Duration interval{0};
+  };
+  std::map<MonitorKey, Cadence> cadence_;
   std::map<std::string, Destination> destinations_;  // by URL
   WebhookNotifierStats stats_;
   std::vector<std::jthread> workers_;  // last: joined before the state above is destroyed

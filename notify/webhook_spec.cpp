@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <optional>
 #include <set>
 
 namespace lagpilot::notify {
@@ -61,7 +63,313 @@ std::optional<SecretKeyRef> secret_ref_of(const nlohmann::json& webhook) {
   return out;
 }
 
+std::string base64(const std::string& text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(text[i]) << 16) |
+                       (static_cast<unsigned char>(text[i + 1]) << 8) |
+                       static_cast<unsigned char>(text[i + 2]);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63],
+            kAlphabet[n & 63]};
+  }
+  if (i + 1 == text.size()) {
+    const unsigned n = static_cast<unsigned char>(text[i]) << 16;
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    const unsigned n = (static_cast<unsigned char>(text[i]) << 16) |
+                       (static_cast<unsigned char>(text[i + 1]) << 8);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// {name, key?} at webhook[field]; nullopt when absent or malformed.
+std::optional<SecretKeyRef> named_secret_ref(const nlohmann::json& item, const char* field,
+                                             const char* default_key) {
+  if (!item.is_object()) return std::nullopt;
+  auto ref = item.find(field);
+  if (ref == item.end() || !ref->is_object()) return std::nullopt;
+  auto name = ref->find("name");
+  if (name == ref->end() || !name->is_string() || name->get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  SecretKeyRef out{name->get<std::string>(), default_key};
+  if (auto key = ref->find("key");
+      key != ref->end() && key->is_string() && !key->get<std::string>().empty()) {
+    out.key = key->get<std::string>();
+  }
+  return out;
+}
+
+const nlohmann::json* list_at(const nlohmann::json& spec, const char* field) {
+  if (!spec.is_object()) return nullptr;
+  auto list = spec.find(field);
+  return list != spec.end() && list->is_array() ? &*list : nullptr;
+}
+
+// minSeverity of `item` (default info).
+Result<Severity> min_severity_of(const nlohmann::json& item, const std::string& path) {
+  auto severity = item.find("minSeverity");
+  if (severity == item.end() || severity->is_null()) return Severity::kInfo;
+  const std::string text = severity->is_string() ? severity->get<std::string>() : severity->dump();
+  auto parsed = parse_severity(text);
+  if (!parsed) {
+    return invalid(path + ".minSeverity",
+                   "must be one of critical, high, medium, low, info, not " + text);
+  }
+  return *parsed;
+}
+
+// An integer field in [min, max], or `fallback` when absent.
+Result<int64_t> seconds_of(const nlohmann::json& item, const std::string& path, const char* field,
+                           int64_t fallback, int64_t min, int64_t max) {
+  auto value = item.find(field);
+  if (value == item.end() || value->is_null()) return fallback;
+  if (!value->is_number_integer()) return invalid(path + "." + field, "must be an integer");
+  const auto seconds = value->get<int64_t>();
+  if (seconds < min || seconds > max) {
+    return invalid(path + "." + field, "must be between " + std::to_string(min) + " and " +
+                                           std::to_string(max) + ", not " +
+                                           std::to_string(seconds));
+  }
+  return seconds;
+}
+
+// monitorURL: an http(s) URL template, or "".
+Result<std::string> monitor_url_of(const nlohmann::json& item, const std::string& path) {
+  auto url = item.find("monitorURL");
+  if (url == item.end() || url->is_null()) return std::string();
+  if (!url->is_string() || !http_url(url->get<std::string>())) {
+    return invalid(path + ".monitorURL",
+                   "must be an http:// or https:// URL (with {namespace} and {name})");
+  }
+  return url->get<std::string>();
+}
+
+Result<std::string> receiver_name_of(const nlohmann::json& item, const std::string& path,
+                                     std::set<std::string>& names) {
+  auto name = item.find("name");
+  if (name == item.end() || !name->is_string()) return invalid(path + ".name", "required");
+  const std::string text = name->get<std::string>();
+  if (!valid_receiver_name(text)) {
+    return invalid(path + ".name", "\"" + text +
+                                       "\" must be letters, digits, '_' and '-', starting "
+                                       "with a letter, at most 63 characters");
+  }
+  if (!names.insert(text).second) {
+    return invalid(path + ".name", "duplicate notification receiver name \"" + text + "\"");
+  }
+  return text;
+}
+
+// The Authorization header and CA of authSecretRef's Secret (keys token, or username and
+// password, and/or ca.crt). nullopt with `problem` set when the Secret is unusable.
+std::optional<HttpCredentials> http_credentials(const SecretKeyRef& ref, const std::string& where,
+                                                const SecretLookup& secret_value,
+                                                std::string& problem) {
+  auto value_of = [&](const char* key) {
+    auto value = secret_value ? secret_value(SecretKeyRef{ref.name, key}) : std::nullopt;
+    return value ? *value : std::string();
+  };
+  const std::string token = trim(value_of("token"));
+  const std::string username = value_of("username");
+  const std::string password = value_of("password");
+  HttpCredentials credentials;
+  credentials.ca_pem = value_of("ca.crt");
+  if (!token.empty() && (!username.empty() || !password.empty())) {
+    problem = where + " has both token and username/password; keep one of them";
+    return std::nullopt;
+  }
+  if (username.empty() != password.empty()) {
+    problem = where + ": username and password go together; " +
+              (username.empty() ? "username" : "password") + " is missing";
+    return std::nullopt;
+  }
+  if (token.empty() && username.empty() && credentials.ca_pem.empty()) {
+    problem = where + " has none of the keys token, username/password or ca.crt";
+    return std::nullopt;
+  }
+  if (token.find_first_of("\r\n") != std::string::npos ||
+      username.find_first_of("\r\n:") != std::string::npos ||
+      password.find_first_of("\r\n") != std::string::npos) {
+    problem = where + ": token, username and password must be single lines (username without ':')";
+    return std::nullopt;
+  }
+  if (!token.empty()) {
+    credentials.authorization = "Bearer " + token;
+  } else if (!username.empty()) {
+    credentials.authorization = "Basic " + base64(username + ":" + password);
+  }
+  return credentials;
+}
+
+Result<AlertmanagerTarget> parse_alertmanager(const nlohmann::json& item, const std::string& path,
+                                              std::set<std::string>& names) {
+  if (!item.is_object()) return invalid(path, "must be an object");
+  AlertmanagerTarget target;
+  auto name = receiver_name_of(item, path, names);
+  if (!name) return name.error();
+  target.name = *name;
+  auto urls = item.find("urls");
+  if (urls == item.end() || !urls->is_array() || urls->empty() || urls->size() > 5) {
+    return invalid(path + ".urls", "required: 1 to 5 Alertmanager URLs");
+  }
+  std::set<std::string> seen;
+  for (std::size_t u = 0; u < urls->size(); ++u) {
+    const auto& url = (*urls)[u];
+    const std::string url_path = path + ".urls[" + std::to_string(u) + "]";
+    if (!url.is_string() || !http_url(trim(url.get<std::string>()))) {
+      return invalid(url_path, "must be an http:// or https:// URL, e.g. http://alertmanager:9093");
+    }
+    const std::string text = trim(url.get<std::string>());
+    const std::string rest = text.substr(text.find("://") + 3);
+    if (rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string::npos) {
+      // URLs in the spec are logged; credentials belong in authSecretRef.
+      return invalid(url_path, "must not carry credentials (user@host): use authSecretRef");
+    }
+    if (!seen.insert(text).second) return invalid(url_path, "duplicate URL " + text);
+    target.urls.push_back(text);
+  }
+  auto resend = seconds_of(item, path, "resendIntervalSeconds", 60, 10, 3600);
+  if (!resend) return resend.error();
+  target.resend_interval = std::chrono::seconds(*resend);
+  auto severity = min_severity_of(item, path);
+  if (!severity) return severity.error();
+  target.min_severity = *severity;
+  auto monitor_url = monitor_url_of(item, path);
+  if (!monitor_url) return monitor_url.error();
+  target.monitor_url = *monitor_url;
+  if (auto ref = item.find("authSecretRef"); ref != item.end() && !ref->is_null()) {
+    if (!named_secret_ref(item, "authSecretRef", "")) {
+      return invalid(path + ".authSecretRef", "must be an object with a name");
+    }
+  }
+  return target;
+}
+
+Result<PagerDutyTarget> parse_pagerduty(const nlohmann::json& item, const std::string& path,
+                                        std::set<std::string>& names) {
+  if (!item.is_object()) return invalid(path, "must be an object");
+  PagerDutyTarget target;
+  auto name = receiver_name_of(item, path, names);
+  if (!name) return name.error();
+  target.name = *name;
+  if (!named_secret_ref(item, "routingKeySecretRef", "routingKey")) {
+    return invalid(path + ".routingKeySecretRef", "required (an object with name and key)");
+  }
+  if (auto url = item.find("url"); url != item.end() && !url->is_null()) {
+    if (!url->is_string() || !http_url(trim(url->get<std::string>()))) {
+      return invalid(path + ".url", "must be an http:// or https:// URL");
+    }
+    target.url = trim(url->get<std::string>());
+  }
+  if (auto resolved = item.find("sendResolved"); resolved != item.end() && !resolved->is_null()) {
+    if (!resolved->is_boolean()) return invalid(path + ".sendResolved", "must be true or false");
+    target.send_resolved = resolved->get<bool>();
+  }
+  auto repeat = seconds_of(item, path, "repeatIntervalSeconds", 14400, 60, 604800);
+  if (!repeat) return repeat.error();
+  target.repeat_interval = std::chrono::seconds(*repeat);
+  auto severity = min_severity_of(item, path);
+  if (!severity) return severity.error();
+  target.min_severity = *severity;
+  auto monitor_url = monitor_url_of(item, path);
+  if (!monitor_url) return monitor_url.error();
+  target.monitor_url = *monitor_url;
+  return target;
+}
+
 }  // namespace
+
+std::vector<std::string> notification_secret_names(const nlohmann::json& notifications_spec) {
+  std::set<std::string> names;
+  for (const auto& ref : webhook_secret_refs(notifications_spec)) names.insert(ref.name);
+  if (const auto* list = list_at(notifications_spec, "alertmanagers")) {
+    for (const auto& item : *list) {
+      if (auto ref = named_secret_ref(item, "authSecretRef", "")) names.insert(ref->name);
+    }
+  }
+  if (const auto* list = list_at(notifications_spec, "pagerduty")) {
+    for (const auto& item : *list) {
+      if (auto ref = named_secret_ref(item, "routingKeySecretRef", "routingKey")) {
+        names.insert(ref->name);
+      }
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+Result<ParsedReceivers> parse_notifications(const nlohmann::json& notifications_spec,
+                                            const SecretLookup& secret_value) {
+  auto webhooks = parse_webhooks(notifications_spec, secret_value);
+  if (!webhooks) return webhooks.error();
+  ParsedReceivers out;
+  out.receivers.webhooks = std::move(webhooks->receivers);
+  out.errors = std::move(webhooks->errors);
+  if (notifications_spec.is_null()) return out;
+  std::set<std::string> names;
+  if (const auto* list = list_at(notifications_spec, "webhooks")) {
+    for (const auto& item : *list) names.insert(item.value("name", std::string()));
+  }
+  for (const char* field : {"alertmanagers", "pagerduty"}) {
+    auto list = notifications_spec.find(field);
+    if (list == notifications_spec.end() || list->is_null()) continue;
+    if (!list->is_array())
+      return invalid(std::string("spec.notifications.") + field, "must be a list");
+    if (list->size() > kMaxWebhooks) {
+      return invalid(std::string("spec.notifications.") + field, "at most 10 receivers");
+    }
+  }
+  if (const auto* list = list_at(notifications_spec, "alertmanagers")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "spec.notifications.alertmanagers[" + std::to_string(i) + "]";
+      auto target = parse_alertmanager((*list)[i], path, names);
+      if (!target) return target.error();
+      if (auto ref = named_secret_ref((*list)[i], "authSecretRef", "")) {
+        const std::string where = "spec.notifications.alertmanagers[" + target->name +
+                                  "].authSecretRef: Secret " + ref->name;
+        std::string problem;
+        auto credentials = http_credentials(*ref, where, secret_value, problem);
+        if (!credentials) {
+          out.errors.push_back(Error{"InvalidCredentials", problem});
+          continue;
+        }
+        target->credentials = std::move(*credentials);
+      }
+      out.receivers.alertmanagers.push_back(std::move(*target));
+    }
+  }
+  if (const auto* list = list_at(notifications_spec, "pagerduty")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "spec.notifications.pagerduty[" + std::to_string(i) + "]";
+      auto target = parse_pagerduty((*list)[i], path, names);
+      if (!target) return target.error();
+      const SecretKeyRef ref = *named_secret_ref((*list)[i], "routingKeySecretRef", "routingKey");
+      const std::string where = "spec.notifications.pagerduty[" + target->name +
+                                "].routingKeySecretRef: Secret " + ref.name;
+      auto key = secret_value ? secret_value(ref) : std::nullopt;
+      const std::string routing_key = key ? trim(*key) : std::string();
+      if (routing_key.empty()) {
+        out.errors.push_back(Error{"InvalidCredentials", where + " has no key " + ref.key});
+        continue;
+      }
+      if (routing_key.size() > 255 ||
+          std::any_of(routing_key.begin(), routing_key.end(),
+                      [](char c) { return std::iscntrl(static_cast<unsigned char>(c)); })) {
+        out.errors.push_back(Error{"InvalidCredentials",
+                                   where + ": the value of key " + ref.key +
+                                       " is not a routing key (one line, at most 255 characters)"});
+        continue;
+      }
+      target->routing_key = routing_key;
+      out.receivers.pagerduty.push_back(std::move(*target));
+    }
+  }
+  return out;
+}
 
 std::vector<SecretKeyRef> webhook_secret_refs(const nlohmann::json& notifications_spec) {
   std::set<SecretKeyRef> refs;

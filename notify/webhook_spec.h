@@ -1,6 +1,6 @@
 #pragma once
-// spec.notifications.webhooks: which Secrets the controller must read, and the receivers built
-// from them.
+// spec.notifications (webhooks, alertmanagers, pagerduty): which Secrets the controller must read,
+// and the receivers built from them.
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,5 +39,27 @@ struct ParsedWebhooks {
 // "spec.notifications.webhooks[1].format: must be alertmanager or slack".
 Result<ParsedWebhooks> parse_webhooks(const nlohmann::json& notifications_spec,
                                       const SecretLookup& secret_value);
+
+// Every Secret spec.notifications names (webhooks[].urlSecretRef, alertmanagers[].authSecretRef,
+// pagerduty[].routingKeySecretRef), sorted and deduplicated. Malformed entries are skipped.
+std::vector<std::string> notification_secret_names(const nlohmann::json& notifications_spec);
+
+struct ParsedReceivers {
+  Receivers receivers;  // the usable ones, in spec order
+  // One per receiver whose Secret could not be used (code "InvalidCredentials", naming the field
+  // and the Secret, never a value); the other receivers still work.
+  std::vector<Error> errors;
+};
+
+// All of spec.notifications: webhooks as parse_webhooks, and
+//   alertmanagers[]: {name, urls: [1-5 http(s) base URLs], authSecretRef?: {name} (keys token, or
+//     username and password, and/or ca.crt), resendIntervalSeconds? (default 60, 10-3600),
+//     minSeverity?, monitorURL?}
+//   pagerduty[]: {name, routingKeySecretRef: {name, key? (default routingKey)}, url? (default
+//     https://events.pagerduty.com/v2/enqueue), sendResolved?, repeatIntervalSeconds?,
+//     minSeverity?, monitorURL?}
+// Names are unique across the three lists. A spec error fails the whole call ("InvalidSpec").
+Result<ParsedReceivers> parse_notifications(const nlohmann::json& notifications_spec,
+                                            const SecretLookup& secret_value);
 
 }  // namespace lagpilot::notify

@@ -426,7 +426,11 @@ TEST_F(WebhookNotifierTest, AnUnreachableReceiverFailsWithoutLeakingTheUrl) {
   EXPECT_EQ(notifier->stats().gave_up, 1u);
 
   auto sender = make_cpprest_http_sender();
-  auto result = sender->post({dead.url, "{}", "application/json", 2000ms}, {});
+  WebhookRequest request;
+  request.url = dead.url;
+  request.body = "{}";
+  request.timeout = 2000ms;
+  auto result = sender->post(request, {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, "WebhookUnreachable");
   EXPECT_THAT(result.error().message, ::testing::Not(HasSubstr("s3cr3t")));
