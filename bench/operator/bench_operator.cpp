@@ -417,6 +417,13 @@ int scale(int monitors, int workers, int unreachable) {
   const auto warm_up_limit = seconds(std::max(180, monitors / 25));
   while (std::chrono::steady_clock::now() - started < warm_up_limit) {
     std::this_thread::sleep_for(seconds(1));
+    int exit_status = 0;
+    if (::waitpid(pid, &exit_status, WNOHANG) == pid) {
+      std::fprintf(stderr, "\nthe operator exited during the warm-up; its log: %s\n",
+                   log_path.c_str());
+      (void)cluster.plane->stop();
+      return 1;
+    }
     std::string text = operator_metrics_text(metrics_port);
     polls = metric_sum(text, "lagpilot_source_polls_total");
     depth = metric_sum(text, "lagpilot_workqueue_depth");
