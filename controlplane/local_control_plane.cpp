@@ -1,6 +1,7 @@
 #include "controlplane/local_control_plane.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -55,9 +56,10 @@ Result<std::unique_ptr<LocalControlPlane>> LocalControlPlane::start(
     const std::string& extra_apiserver_args) {
   std::filesystem::create_directories(run_dir);
   std::unique_ptr<LocalControlPlane> plane(new LocalControlPlane(scripts_dir, run_dir));
-  std::string prefix;
+  // Owned by this process: controlplane/watchdog stops it once this process exits, however.
+  std::string prefix = "LAGPILOT_CONTROLPLANE_OWNER_PID=" + std::to_string(::getpid()) + " ";
   if (!extra_apiserver_args.empty()) {
-    prefix = "LAGPILOT_APISERVER_EXTRA_ARGS=" + shell_quote(extra_apiserver_args) + " ";
+    prefix += "LAGPILOT_APISERVER_EXTRA_ARGS=" + shell_quote(extra_apiserver_args) + " ";
   }
   auto started =
       run_command(prefix + shell_quote(scripts_dir + "/start") + " " + shell_quote(run_dir));

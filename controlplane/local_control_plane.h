@@ -13,7 +13,9 @@ namespace lagpilot::controlplane {
 class LocalControlPlane {
  public:
   // Starts a control plane in `run_dir` (created if missing). `scripts_dir` holds start/stop.
-  // `extra_apiserver_args` are appended to kube-apiserver's flags.
+  // `extra_apiserver_args` are appended to kube-apiserver's flags. The control plane belongs to
+  // this process: if it exits without stop() (a crash, an interrupt, KILL), controlplane/watchdog
+  // stops etcd, kube-apiserver and kube-controller-manager within a few seconds.
   static Result<std::unique_ptr<LocalControlPlane>> start(
       const std::string& scripts_dir, const std::string& run_dir,
       const std::string& extra_apiserver_args = "");

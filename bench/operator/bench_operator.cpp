@@ -5,20 +5,30 @@
 //       lag change in Kafka -> replicas patched, pollInterval 1 s
 //   bench_operator scale [--monitors 1000] [--workers 8] [--unreachable 0]
 //       1,000 QueueMonitors in one lagpilot process, pollInterval 10 s: RSS, poll punctuality,
-//       status writes per minute at rest; --unreachable adds monitors of a cluster that is down
+//       start-up, CPU per poll, status writes per minute at rest, the machine's load; --unreachable
+//       adds monitors of a cluster that is down. LAGPILOT_BENCH_OPERATOR_LD_PRELOAD becomes the
+//       operator's LD_PRELOAD (e.g. heaptrack's libheaptrack_preload.so, to see where its memory
+//       goes).
+//
+// A bench that crashes or is interrupted leaves nothing running: the operator gets SIGKILL when
+// the bench dies (PR_SET_PDEATHSIG) and controlplane/watchdog stops the control plane.
 #include <fcntl.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -181,13 +191,38 @@ int reaction(int cycles) {
   return 0;
 }
 
-long rss_kib(pid_t pid) {
+// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"), -1 when absent.
+long status_kib(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return -1;
+}
+
+long rss_kib(pid_t pid) { return status_kib(pid, "VmRSS"); }
+
+// CPU time the process has used (user + system), in seconds.
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The machine's 1-minute load average (the other work on it skews every figure).
+std::string load_average() {
+  std::ifstream loadavg("/proc/loadavg");
+  std::string one, five, fifteen;
+  loadavg >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
 }
 
 // The operator-wide series the benchmark reads (run_command keeps 64 KiB, and 1,000 monitors'
@@ -222,6 +257,78 @@ int free_port() {
   return std::stoi(out.output);
 }
 
+// Commits offset 0 on `partitions` of `topic` for every group, through one admin client
+// (AlterConsumerGroupOffsets, up to 200 groups in flight): no client per group, so 10,000 groups
+// cost one connection set. A group whose commit fails (e.g. "Waiting for coordinator" while the
+// mock cluster is busy) is retried, up to 20 times with a growing pause.
+void commit_groups_at_zero(const std::string& bootstrap, const std::vector<std::string>& groups,
+                           const std::string& topic, int partitions) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), errstr, sizeof(errstr));
+  rd_kafka_t* admin = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (admin == nullptr) throw std::runtime_error(std::string("kafka admin client: ") + errstr);
+  rd_kafka_queue_t* results = rd_kafka_queue_new(admin);
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(admin, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+  rd_kafka_AdminOptions_set_request_timeout(options, 30'000, errstr, sizeof(errstr));
+  std::deque<std::string> to_send(groups.begin(), groups.end());
+  std::map<std::string, int> attempts;
+  std::size_t in_flight = 0;
+  std::size_t done = 0;
+  const auto send = [&](const std::string& group) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p)
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = 0;
+    rd_kafka_AlterConsumerGroupOffsets_t* alter =
+        rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list);
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_AlterConsumerGroupOffsets(admin, &alter, 1, options, results);
+    rd_kafka_AlterConsumerGroupOffsets_destroy(alter);
+    ++attempts[group];
+    ++in_flight;
+  };
+  while (done < groups.size()) {
+    while (in_flight < 200 && !to_send.empty()) {
+      send(to_send.front());
+      to_send.pop_front();
+    }
+    rd_kafka_event_t* event = rd_kafka_queue_poll(results, 60'000);
+    if (event == nullptr) throw std::runtime_error("kafka mock commit: no answer in 60 s");
+    --in_flight;
+    std::size_t count = 0;
+    const rd_kafka_group_result_t** answered = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+        rd_kafka_event_AlterConsumerGroupOffsets_result(event), &count);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::string group = rd_kafka_group_result_name(answered[i]);
+      std::string error;
+      if (const rd_kafka_error_t* e = rd_kafka_group_result_error(answered[i]))
+        error = rd_kafka_error_string(e);
+      const rd_kafka_topic_partition_list_t* offsets =
+          rd_kafka_group_result_partitions(answered[i]);
+      for (int p = 0; error.empty() && offsets != nullptr && p < offsets->cnt; ++p)
+        if (offsets->elems[p].err) error = rd_kafka_err2str(offsets->elems[p].err);
+      if (error.empty()) {
+        ++done;
+      } else if (attempts[group] >= 20) {
+        throw std::runtime_error("kafka mock commit of " + group + ": " + error);
+      } else {
+        std::this_thread::sleep_for(milliseconds(50 * attempts[group]));  // the mock catches up
+        to_send.push_back(group);
+      }
+    }
+    if (count == 0 && rd_kafka_event_error(event))
+      throw std::runtime_error(std::string("kafka mock commit: ") +
+                               rd_kafka_event_error_string(event));
+    rd_kafka_event_destroy(event);
+    if (done % 1000 == 0) std::fprintf(stderr, "\r  committed %zu/%zu groups", done, groups.size());
+  }
+  std::fprintf(stderr, "\n");
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(results);
+  rd_kafka_destroy(admin);
+}
+
 int scale(int monitors, int workers, int unreachable) {
   SystemClock clock;
   Cluster cluster = start_cluster(clock);
@@ -240,9 +347,11 @@ int scale(int monitors, int workers, int unreachable) {
                         monitor(id, bootstrap, "group-" + id, id, 10,
                                 R"({"policy":"lagPerReplica","minReplicas":0,"maxReplicas":4})"));
   };
+  std::vector<std::string> groups;
+  for (int i = 0; i < monitors; ++i) groups.push_back("group-m" + std::to_string(i));
+  commit_groups_at_zero(kafka.bootstrap_servers(), groups, "orders", 4);
   for (int i = 0; i < monitors; ++i) {
     std::string id = "m" + std::to_string(i);
-    kafka.commit("group-" + id, "orders", {{0, 0}, {1, 0}, {2, 0}, {3, 0}});
     create_monitor(id, kafka.bootstrap_servers(), 0);
     if (i % 100 == 99) std::fprintf(stderr, "\r  %d/%d", i + 1, monitors);
   }
@@ -256,17 +365,46 @@ int scale(int monitors, int workers, int unreachable) {
 
   int metrics_port = free_port();
   std::string log_path = cluster.run_dir + "/lagpilot.log";
+  // Everything the child needs is made before fork(): the bench has threads, so the child may
+  // only make async-signal-safe calls until it execs.
+  const std::string kubeconfig = cluster.plane->kubeconfig_path();
+  const std::string metrics = "127.0.0.1:" + std::to_string(metrics_port);
+  const std::string worker_count = std::to_string(workers);
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string variable = *e;
+    const std::string preload = "LAGPILOT_BENCH_OPERATOR_LD_PRELOAD=";
+    if (variable.rfind(preload, 0) == 0) variable = "LD_PRELOAD=" + variable.substr(preload.size());
+    environment.push_back(std::move(variable));
+  }
+  std::vector<char*> envp;
+  for (auto& variable : environment) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  const char* const argv[] = {LAGPILOT_BINARY,
+                              "run",
+                              "--kubeconfig",
+                              kubeconfig.c_str(),
+                              "--namespaces",
+                              "bench",
+                              "--metrics-bind-address",
+                              metrics.c_str(),
+                              "--health-probe-bind-address",
+                              "0",
+                              "--log-format",
+                              "json",
+                              "--workers",
+                              worker_count.c_str(),
+                              nullptr};
+  const pid_t bench_pid = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    // The operator never outlives the bench (a crash, Ctrl-C, KILL).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != bench_pid) ::_exit(1);
     int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(log, STDERR_FILENO);
     ::dup2(log, STDOUT_FILENO);
-    std::string kubeconfig = cluster.plane->kubeconfig_path();
-    std::string metrics = "127.0.0.1:" + std::to_string(metrics_port);
-    ::execl(LAGPILOT_BINARY, LAGPILOT_BINARY, "run", "--kubeconfig", kubeconfig.c_str(),
-            "--namespaces", "bench", "--metrics-bind-address", metrics.c_str(),
-            "--health-probe-bind-address", "0", "--log-format", "json", "--workers",
-            std::to_string(workers).c_str(), static_cast<char*>(nullptr));
+    ::execve(LAGPILOT_BINARY, const_cast<char* const*>(argv), envp.data());
     ::_exit(127);
   }
   auto started = std::chrono::steady_clock::now();
@@ -275,8 +413,17 @@ int scale(int monitors, int workers, int unreachable) {
   double polls = 0;
   double depth = 0;
   std::optional<double> first_round_seconds;
-  while (std::chrono::steady_clock::now() - started < seconds(180)) {
+  // 10,000 monitors take a while to create and watch in: at least 180 s, 40 ms a monitor.
+  const auto warm_up_limit = seconds(std::max(180, monitors / 25));
+  while (std::chrono::steady_clock::now() - started < warm_up_limit) {
     std::this_thread::sleep_for(seconds(1));
+    int exit_status = 0;
+    if (::waitpid(pid, &exit_status, WNOHANG) == pid) {
+      std::fprintf(stderr, "\nthe operator exited during the warm-up; its log: %s\n",
+                   log_path.c_str());
+      (void)cluster.plane->stop();
+      return 1;
+    }
     std::string text = operator_metrics_text(metrics_port);
     polls = metric_sum(text, "lagpilot_source_polls_total");
     depth = metric_sum(text, "lagpilot_workqueue_depth");
@@ -289,10 +436,15 @@ int scale(int monitors, int workers, int unreachable) {
   }
   std::fprintf(stderr, "\n  warm: %.0f polls after %.1f s; measuring 60 s at rest ...\n", polls,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const std::string load_before = load_average();
   std::string before = operator_metrics_text(metrics_port);
+  const double cpu_before = cpu_seconds(pid);
   std::this_thread::sleep_for(seconds(60));
+  const double cpu_minute = cpu_seconds(pid) - cpu_before;
   std::string after = operator_metrics_text(metrics_port);
+  const std::string load_after = load_average();
   long rss = rss_kib(pid);
+  long peak_rss = status_kib(pid, "VmHWM");
   double patches = metric_sum(after, "lagpilot_kube_requests_total", "verb=\"PATCH\"") -
                    metric_sum(before, "lagpilot_kube_requests_total", "verb=\"PATCH\"");
   double puts = metric_sum(after, "lagpilot_kube_requests_total", "verb=\"PUT\"") -
@@ -312,6 +464,15 @@ int scale(int monitors, int workers, int unreachable) {
   double within_250ms = waited_within("0.25");
   double within_1s = waited_within("1");
   double within_2500ms = waited_within("2.5");
+  // p99 lateness: the smallest bucket bound holding 99 % of the waits.
+  std::string p99 = "> 10 s";
+  for (const char* le : {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                         "1", "2.5", "5", "10"}) {
+    if (wait_count > 0 && waited_within(le) >= 0.99 * wait_count) {
+      p99 = std::string("<= ") + le + " s";
+      break;
+    }
+  }
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -319,8 +480,13 @@ int scale(int monitors, int workers, int unreachable) {
       "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster; %d of them on a "
       "cluster that is down), pollIntervalSeconds 10, --workers %d\n",
       monitors, unreachable, workers);
-  std::printf("  operator RSS after warm-up + 60 s: %.1f MiB (goal <= 100 MB)\n",
-              static_cast<double>(rss) / 1024.0);
+  std::printf("  machine load (1, 5, 15 min) before / after the measured minute: %s / %s\n",
+              load_before.c_str(), load_after.c_str());
+  std::printf(
+      "  operator RSS after warm-up + 60 s: %.1f MiB (%.1f KiB a monitor; peak %.1f MiB; goal <= "
+      "200 MB)\n",
+      static_cast<double>(rss) / 1024.0, static_cast<double>(rss) / monitors,
+      static_cast<double>(peak_rss) / 1024.0);
   std::printf("  polls in the measured minute: %.0f (expected ~%d); failed polls overall: %.0f\n",
               polls_minute, monitors * 6, errors);
   auto percent = [&](double part) { return wait_count > 0 ? 100.0 * part / wait_count : 0.0; };
@@ -329,9 +495,14 @@ int scale(int monitors, int workers, int unreachable) {
       "%.2f %%, 2.5 s %.2f %%)\n",
       percent(within_1s), wait_count, percent(within_100ms), percent(within_250ms),
       percent(within_2500ms));
+  std::printf("  p99 poll lateness (due -> reconcile started): %s (goal <= 1 s)\n", p99.c_str());
+  std::printf("  CPU in the measured minute: %.1f s (%.0f %% of a core), %.2f ms a poll\n",
+              cpu_minute, 100.0 * cpu_minute / 60.0,
+              polls_minute > 0 ? 1000.0 * cpu_minute / polls_minute : 0.0);
   if (first_round_seconds)
-    std::printf("  startup: every monitor polled once %.0f s after the operator started\n",
-                *first_round_seconds);
+    std::printf(
+        "  startup: every monitor polled once %.0f s after the operator started (goal <= 60 s)\n",
+        *first_round_seconds);
   std::printf("  API writes in the measured minute at rest: %.0f PATCH, %.0f PUT (goal 0)\n",
               patches, puts);
   std::printf("  operator exit code after SIGTERM: %d\n",

@@ -1,16 +1,18 @@
 // The test harness itself: start, per-test namespaces, the pod-readiness stand-in, and stop
-// leaving no process behind.
+// leaving no process behind, also when the process that started the control plane is killed.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "controlplane/pod_readiness.h"
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
+#include "tests/support/server_process.h"
 
 namespace lagpilot::controlplane {
 namespace {
@@ -57,7 +59,7 @@ TEST(Harness, StopLeavesNoProcessBehind) {
   auto plane = LocalControlPlane::start(scripts_dir(), run_dir);
   ASSERT_TRUE(plane.ok()) << plane.error().message;
   std::vector<int> pids;
-  for (const char* key : {"ETCD_PID", "APISERVER_PID", "CONTROLLER_MANAGER_PID"}) {
+  for (const char* key : {"ETCD_PID", "APISERVER_PID", "CONTROLLER_MANAGER_PID", "WATCHDOG_PID"}) {
     std::string value = (*plane)->value(key);
     ASSERT_FALSE(value.empty()) << key;
     pids.push_back(std::stoi(value));
@@ -70,6 +72,40 @@ TEST(Harness, StopLeavesNoProcessBehind) {
         << "pid " << pid << " survived";
   }
   std::filesystem::remove_all(run_dir);
+}
+
+// Alive and not a zombie (an orphan waits for whoever reaps it).
+bool process_alive(int pid) {
+  const std::string stat = testkit::read_text_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto state_at = stat.rfind(')');
+  return state_at != std::string::npos && state_at + 2 < stat.size() && stat[state_at + 2] != 'Z';
+}
+
+// The process that started the control plane dies without stopping it (SIGKILL: no handler, no
+// destructor runs): controlplane/watchdog stops etcd, kube-apiserver and kube-controller-manager.
+TEST(Harness, KilledOwnerLeavesNoProcessBehind) {
+  testkit::TemporaryDirectory run_dir("/tmp/lagpilot-owner-");
+  pid_t owner = testkit::spawn_server_process(
+      {CONTROL_PLANE_OWNER_BINARY, scripts_dir(), run_dir.path().string()},
+      (run_dir / "owner.log").string());
+  const bool ready =
+      testkit::wait_until_ready(owner, std::chrono::seconds(180), std::chrono::milliseconds(100),
+                                [&] { return std::filesystem::exists(run_dir / "owner-ready"); });
+  ASSERT_TRUE(ready) << testkit::read_text_file(run_dir / "owner.log");
+  auto env = read_env_file((run_dir / "env").string(), "Test");
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  std::map<std::string, int> pids;
+  for (const char* key : {"ETCD_PID", "APISERVER_PID", "CONTROLLER_MANAGER_PID", "WATCHDOG_PID"}) {
+    ASSERT_TRUE(env->count(key)) << key;
+    pids[key] = std::stoi(env->at(key));
+    EXPECT_TRUE(process_alive(pids[key])) << key << " is not running";
+  }
+  testkit::kill_and_reap(owner);
+  for (const auto& [key, pid] : pids) {
+    EXPECT_TRUE(eventually([&] { return !process_alive(pid); }, std::chrono::seconds(30)))
+        << key << " (pid " << pid << ") survived its owner\n"
+        << testkit::read_text_file(run_dir / "logs/watchdog.log");
+  }
 }
 
 }  // namespace
