@@ -183,6 +183,13 @@ Result<QueueMonitorSpec> parse_queue_monitor_spec(const Json& spec) {
     reader.number("tolerance", s.tolerance, 0, 1);
     reader.integer("cooldownSeconds", s.cooldown_seconds, 0, 86400);
     reader.integer("historyLimit", s.history_limit, 1, 100);
+    std::string on_delete;
+    reader.string("onDelete", on_delete, false);
+    if (on_delete == "Restore") {
+      out.on_delete = OnDelete::kRestore;
+    } else if (!on_delete.empty() && on_delete != "Keep") {
+      return invalid("spec.scaling.onDelete", "must be Keep or Restore, got \"" + on_delete + "\"");
+    }
     if (reader.has("startupDelaySeconds")) {
       int startup_delay = 0;
       reader.integer("startupDelaySeconds", startup_delay, 0, 3600);

@@ -19,16 +19,23 @@ struct TargetRef {
   std::string name;
 };
 
+// spec.scaling.onDelete: what happens to the target's replicas when the monitor is deleted.
+enum class OnDelete {
+  kKeep,     // left as they are (default)
+  kRestore,  // set back to status.originalReplicas (a finalizer holds the deletion until then)
+};
+
 struct QueueMonitorSpec {
   std::string source_kind;  // the one member of spec.source, its kind
   nlohmann::json source;    // spec.source.<kind>, as written
   int poll_interval_seconds = 10;
   TargetRef target;
   scaler::ScalingSpec scaling;
-  nlohmann::json latency;        // spec.latency, null when absent
-  nlohmann::json alerts;         // spec.alerts (array), evaluated by the alerts module
-  nlohmann::json slos;           // spec.slos (array)
-  nlohmann::json notifications;  // spec.notifications, null when absent
+  OnDelete on_delete = OnDelete::kKeep;  // spec.scaling.onDelete
+  nlohmann::json latency;                // spec.latency, null when absent
+  nlohmann::json alerts;                 // spec.alerts (array), evaluated by the alerts module
+  nlohmann::json slos;                   // spec.slos (array)
+  nlohmann::json notifications;          // spec.notifications, null when absent
   std::string alerts_preset = "none";
 };
 

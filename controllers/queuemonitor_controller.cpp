@@ -16,11 +16,16 @@ using kube::Json;
 
 namespace {
 
-constexpr char kPausedAnnotation[] = "lagpilot.io/paused";
+// The target a cached QueueMonitor names, as an index key.
+std::string monitor_target_key(const std::string& ns, const Json& monitor) {
+  return target_key(ns, monitor.value("/spec/target/kind"_json_pointer, ""),
+                    monitor.value("/spec/target/name"_json_pointer, ""));
+}
 
-std::string target_index_key(const std::string& ns, const std::string& kind,
-                             const std::string& name) {
-  return ns + "/" + kind + "/" + name;
+bool has_finalizer(const Json& object) {
+  for (const auto& f : object.value("/metadata/finalizers"_json_pointer, Json::array()))
+    if (f == kRestoreFinalizer) return true;
+  return false;
 }
 
 std::pair<std::string, std::string> split_key(const std::string& key) {
@@ -93,6 +98,10 @@ struct QueueMonitorController::Runtime {
   std::optional<WallTime> last_status_write;
   std::optional<int> pending_replicas;  // patched, not yet visible in the cache
   std::optional<WallTime> pending_since;
+  // The target's replicas after the last reconcile that owned it, unpaused: a different value
+  // next time was set outside lagpilot.
+  std::optional<int> last_replicas;
+  std::string last_target;  // the target_key last_replicas is about
 };
 
 // One reconcile's working set: the object as cached, and the status being built from it.
@@ -157,12 +166,16 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
 QueueMonitorController::~QueueMonitorController() { stop(); }
 
 bool QueueMonitorController::start() {
+  if (!start_autoscaler_informers()) return false;
   for (auto& informer : deployment_informers_) informer->start();
   for (auto& informer : monitor_informers_) informer->start();
   for (auto& informer : deployment_informers_) {
     if (!informer->wait_for_sync(options_.sync_timeout)) return false;
   }
   for (auto& informer : monitor_informers_) {
+    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+  }
+  for (auto& informer : autoscaler_informers_) {
     if (!informer->wait_for_sync(options_.sync_timeout)) return false;
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -177,6 +190,7 @@ void QueueMonitorController::stop() {
   workers_.clear();
   for (auto& informer : monitor_informers_) informer->stop();
   for (auto& informer : deployment_informers_) informer->stop();
+  for (auto& informer : autoscaler_informers_) informer->stop();
   std::lock_guard lock(runtimes_mutex_);
   runtimes_.clear();  // closes every source
 }
@@ -195,6 +209,84 @@ std::shared_ptr<const Json> QueueMonitorController::cached_deployment(
     const std::string& key) const {
   kube::Informer* informer = deployment_informer_for(split_key(key).first);
   return informer ? informer->get(key) : nullptr;
+}
+
+std::vector<std::string> QueueMonitorController::cached_autoscalers(const std::string& ns,
+                                                                    const std::string& kind,
+                                                                    const std::string& name) const {
+  return autoscalers_.autoscalers_of(target_key(ns, kind, name));
+}
+
+// Which autoscaling API serves HorizontalPodAutoscalers (autoscaling/v2 from 1.23, v2beta2 on
+// 1.20-1.22, else v1), and whether KEDA's ScaledObject CRD is installed: discovery, once. Then one
+// informer per kind and namespace, keeping only scaleTargetRef.
+bool QueueMonitorController::start_autoscaler_informers() {
+  if (!autoscaler_informers_.empty()) return true;
+  const auto discover = [&](const std::string& api_version,
+                            const std::string& kind) -> std::optional<kube::ApiResult<kube::Gvr>> {
+    auto gvr = client_.resolve_kind(api_version, kind);
+    if (!gvr && gvr.error().reason == kube::ApiReason::kNotFound) return std::nullopt;
+    return gvr;
+  };
+  for (const char* version : {"autoscaling/v2", "autoscaling/v2beta2", "autoscaling/v1"}) {
+    auto found = discover(version, "HorizontalPodAutoscaler");
+    if (!found) continue;
+    if (!*found) {
+      spdlog::error("discovery of {} failed: {}", version, found->error().message);
+      return false;
+    }
+    hpa_gvr_ = **found;
+    break;
+  }
+  auto keda = discover("keda.sh/v1alpha1", "ScaledObject");
+  if (keda && !*keda) {
+    spdlog::error("discovery of keda.sh/v1alpha1 failed: {}", keda->error().message);
+    return false;
+  }
+  if (keda) scaled_object_gvr_ = **keda;
+  spdlog::info("target ownership: watching HorizontalPodAutoscalers in {}, {}",
+               hpa_gvr_ ? hpa_gvr_->api_version() : "(none served)",
+               scaled_object_gvr_ ? "and KEDA ScaledObjects"
+                                  : "no KEDA ScaledObjects (keda.sh/v1alpha1 is not served)");
+  std::vector<std::string> namespaces = options_.namespaces;
+  if (namespaces.empty()) namespaces.push_back("");
+  const auto watch = [&](const kube::Gvr& gvr, const std::string& kind) {
+    for (const auto& ns : namespaces) {
+      kube::InformerOptions informer_options;
+      informer_options.transform = keep_scale_target_ref;
+      auto informer = std::make_unique<kube::Informer>(client_, gvr, ns, clock_, informer_options);
+      informer->add_handlers(
+          {[this, kind](const Json& o) { on_autoscaler_event(kind, nullptr, &o); },
+           [this, kind](const Json& old_object, const Json& o) {
+             on_autoscaler_event(kind, &old_object, &o);
+           },
+           [this, kind](const Json& o) { on_autoscaler_event(kind, &o, nullptr); }});
+      informer->start();
+      autoscaler_informers_.push_back(std::move(informer));
+    }
+  };
+  if (hpa_gvr_) watch(*hpa_gvr_, "HorizontalPodAutoscaler");
+  if (scaled_object_gvr_) watch(*scaled_object_gvr_, "ScaledObject");
+  return true;
+}
+
+void QueueMonitorController::on_autoscaler_event(const std::string& kind, const Json* before,
+                                                 const Json* after) {
+  // KEDA defaults scaleTargetRef.kind to Deployment; an HPA's kind is required.
+  enqueue_monitors_of(autoscalers_.update(kind, before, after, "Deployment"));
+}
+
+void QueueMonitorController::enqueue_monitors_of(const std::vector<std::string>& targets) {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(runtimes_mutex_);
+    for (const auto& target : targets) {
+      auto it = monitors_by_target_.find(target);
+      if (it != monitors_by_target_.end())
+        keys.insert(keys.end(), it->second.begin(), it->second.end());
+    }
+  }
+  for (const auto& key : keys) queue_.add(key);
 }
 
 void QueueMonitorController::worker_loop() {
@@ -230,37 +322,48 @@ void QueueMonitorController::worker_loop() {
 void QueueMonitorController::on_monitor_event(const Json* old_object, const Json& object) {
   std::string key = kube::object_key(object);
   std::string ns = split_key(key).first;
-  std::string kind = object.value("/spec/target/kind"_json_pointer, "");
-  std::string name = object.value("/spec/target/name"_json_pointer, "");
+  std::string target = monitor_target_key(ns, object);
+  std::string previous_target;
   {
     std::lock_guard lock(runtimes_mutex_);
-    std::string target = target_index_key(ns, kind, name);
     auto previous = target_by_monitor_.find(key);
     if (previous != target_by_monitor_.end() && previous->second != target) {
+      previous_target = previous->second;
       monitors_by_target_[previous->second].erase(key);
+      if (monitors_by_target_[previous->second].empty())
+        monitors_by_target_.erase(previous->second);
     }
     target_by_monitor_[key] = target;
     monitors_by_target_[target].insert(key);
   }
   if (old_object) {
-    // Our own status writes come back as updates: only spec (generation) or annotation changes
-    // are news.
-    bool generation_changed = old_object->value("/metadata/generation"_json_pointer, 0) !=
-                              object.value("/metadata/generation"_json_pointer, 0);
-    bool annotations_changed =
-        old_object->value("/metadata/annotations"_json_pointer, Json::object()) !=
-        object.value("/metadata/annotations"_json_pointer, Json::object());
-    if (!generation_changed && !annotations_changed) return;
+    // Our own status writes come back as updates: only spec (generation), annotation, finalizer
+    // or deletion changes are news.
+    const auto changed = [&](const Json::json_pointer& field, const Json& absent) {
+      return old_object->value(field, absent) != object.value(field, absent);
+    };
+    if (!changed("/metadata/generation"_json_pointer, 0) &&
+        !changed("/metadata/annotations"_json_pointer, Json::object()) &&
+        !changed("/metadata/finalizers"_json_pointer, Json::array()) &&
+        !changed("/metadata/deletionTimestamp"_json_pointer, "")) {
+      return;
+    }
   }
   queue_.add(key);
+  // Who owns the target may have changed for the other monitors of the old and new target.
+  std::vector<std::string> targets = {target};
+  if (!previous_target.empty()) targets.push_back(previous_target);
+  enqueue_monitors_of(targets);
 }
 
 void QueueMonitorController::on_monitor_deleted(const Json& object) {
   std::string key = kube::object_key(object);
+  std::string target;
   {
     std::lock_guard lock(runtimes_mutex_);
     auto previous = target_by_monitor_.find(key);
     if (previous != target_by_monitor_.end()) {
+      target = previous->second;
       monitors_by_target_[previous->second].erase(key);
       if (monitors_by_target_[previous->second].empty())
         monitors_by_target_.erase(previous->second);
@@ -268,6 +371,7 @@ void QueueMonitorController::on_monitor_deleted(const Json& object) {
     }
   }
   queue_.add(key);  // the reconcile finds it gone and releases its source
+  if (!target.empty()) enqueue_monitors_of({target});  // a monitor that lost to it resumes at once
 }
 
 void QueueMonitorController::on_target_event(const Json* old_object, const Json& object) {
@@ -281,7 +385,7 @@ void QueueMonitorController::on_target_event(const Json* old_object, const Json&
   std::vector<std::string> keys;
   {
     std::lock_guard lock(runtimes_mutex_);
-    auto it = monitors_by_target_.find(target_index_key(ns, kind, name));
+    auto it = monitors_by_target_.find(target_key(ns, kind, name));
     if (it == monitors_by_target_.end()) return;
     keys.assign(it->second.begin(), it->second.end());
   }
@@ -348,18 +452,29 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
             .report = {},
             .paused = is_paused(object)};
 
+  if (object.contains("/metadata/deletionTimestamp"_json_pointer)) return finalize(pass);
   auto spec = read_spec(pass);
   if (!spec) return reject_spec(pass, spec.error());
+  hold_finalizer(pass, *spec);
   PolledSources polled = poll_sources(pass, *spec);
   configure_alerting(pass, *spec, polled);
   auto current = read_current_replicas(pass, spec->target);
   if (!current) return target_unavailable(pass, *spec, polled, current.error());
-  PollOutcome outcome = run_poll_step(pass, *spec, polled, *current);
+  Ownership ownership = claim_target(pass, *spec, *current);
+  PollOutcome outcome = run_poll_step(pass, *spec, polled, *current, ownership.holds(pass.paused));
   announce_alerts(pass, *spec, polled, outcome.evaluation);
-  Applied applied = act(pass, *spec, outcome, *current);
-  if (applied.fenced) return ReconcileResult::done();
-  build_status(pass, *spec, polled, outcome, applied);
+  Applied applied = act(pass, *spec, outcome, *current, ownership);
+  if (applied.fenced) {
+    runtime->last_replicas.reset();  // another replica leads: what it sets is not "outside"
+    return ReconcileResult::done();
+  }
+  build_status(pass, *spec, polled, outcome, applied, ownership);
   write_status(pass);
+  if (ownership.owns() && !pass.paused && may_write()) {
+    runtime->last_replicas = applied.replicas;
+  } else {
+    runtime->last_replicas.reset();
+  }
   report(pass, *spec, polled, &outcome, &applied);
   if (applied.scale_failed) return ReconcileResult::retry(*applied.scale_failed);
   return ReconcileResult::poll_again_after(
@@ -373,6 +488,68 @@ ReconcileResult QueueMonitorController::forget(const std::string& key, std::uint
   if (observer_) observer_->on_removed(ns, name);
   spdlog::debug("monitor={} reconcile={} gone: released its source", key, id);
   return ReconcileResult::done();
+}
+
+// Being deleted, with spec.scaling.onDelete Restore's finalizer: the target gets back the replicas
+// it had before this monitor took it (status.originalReplicas), unless another autoscaler or
+// QueueMonitor scales it now; then the finalizer goes, whatever happened to the restore (a
+// target that is gone, or a namespace being deleted, never holds the deletion up).
+ReconcileResult QueueMonitorController::finalize(Pass& pass) {
+  if (!has_finalizer(pass.object) || !may_write()) return ReconcileResult::done();
+  const Json& object = pass.object;
+  TargetRef target{object.value("/spec/target/apiVersion"_json_pointer, ""),
+                   object.value("/spec/target/kind"_json_pointer, ""),
+                   object.value("/spec/target/name"_json_pointer, "")};
+  const std::string described = target.kind + " " + pass.ns + "/" + target.name;
+  auto original = pass.status.original_replicas();
+  std::string outcome;
+  bool restored = false;
+  if (!original) {
+    outcome = "nothing to restore: it never scaled " + described;
+  } else if (auto other = other_owner(pass.key, object, pass.ns, target, false); !other.empty()) {
+    outcome = described + " not restored: " + other + " scales it now";
+  } else if (auto failed = scale_target(pass, target, *original)) {
+    outcome = described + " not restored to " + std::to_string(*original) +
+              " replicas: " + failed->message;
+  } else {
+    restored = true;
+    outcome = described + " restored to " + std::to_string(*original) +
+              " replicas (spec.scaling.onDelete Restore)";
+  }
+  (void)events_.record(object, restored ? kube::EventType::kNormal : kube::EventType::kWarning,
+                       restored ? "ReplicasRestored" : "ReplicasNotRestored", outcome);
+  spdlog::info("monitor={} reconcile={} deleted: {}", pass.key, pass.id, outcome);
+  if (!set_finalizer(pass, false)) {
+    return ReconcileResult::retry(Error{"FinalizerNotRemoved", "removing the finalizer failed"});
+  }
+  return ReconcileResult::done();
+}
+
+// spec.scaling.onDelete Restore holds the finalizer; Keep (or a change back to it) drops it.
+void QueueMonitorController::hold_finalizer(Pass& pass, const QueueMonitorSpec& spec) {
+  const bool wanted = spec.on_delete == api::OnDelete::kRestore;
+  if (wanted != has_finalizer(pass.object) && may_write()) (void)set_finalizer(pass, wanted);
+}
+
+// A merge patch of metadata.finalizers, conditional on the cached resourceVersion (a 409 means
+// the cache is behind: the watch brings the new version and another reconcile).
+bool QueueMonitorController::set_finalizer(Pass& pass, bool present) {
+  Json finalizers = Json::array();
+  for (const auto& f : pass.object.value("/metadata/finalizers"_json_pointer, Json::array()))
+    if (f != kRestoreFinalizer) finalizers.push_back(f);
+  if (present) finalizers.push_back(kRestoreFinalizer);
+  Json patch = {
+      {"metadata",
+       {{"finalizers", finalizers},
+        {"resourceVersion", pass.object.value("/metadata/resourceVersion"_json_pointer, "")}}}};
+  auto patched = client_.patch(kube::resources::kQueueMonitors, pass.ns, pass.name,
+                               kube::PatchType::kMerge, patch);
+  if (!patched && patched.error().reason != kube::ApiReason::kNotFound) {
+    spdlog::warn("monitor={} reconcile={} {} the finalizer failed: {}", pass.key, pass.id,
+                 present ? "adding" : "removing", patched.error().message);
+    return false;
+  }
+  return true;
 }
 
 // Phase 1: the spec, whole. spec.source's member is checked by its kind; a bad member is a bad
@@ -582,16 +759,100 @@ ReconcileResult QueueMonitorController::target_unavailable(Pass& pass, const Que
   return ReconcileResult::retry(error);
 }
 
-// Phase 5: the poll step (poll_step.h), the same code `lagpilot simulate` runs.
-PollOutcome QueueMonitorController::run_poll_step(Pass& pass, const QueueMonitorSpec& spec,
-                                                  const PolledSources& polled,
-                                                  int current_replicas) {
-  return pass.runtime.step.run(
-      spec.scaling, poll_input(polled.queue, polled.latency_metric, polled.latency_seconds,
-                               pass.now, current_replicas, pass.paused));
+// Phase 5: whether this monitor may scale its target (target_ownership.h): another autoscaler
+// or an older QueueMonitor may scale it instead (TargetConflict: this one observes, alerts and
+// writes status, and scales nothing until the conflict is gone); lagpilot.io/paused-replicas pins
+// it. While it owns the target, a change of its replicas that lagpilot did not make is recorded
+// and announced before lagpilot sets them again.
+QueueMonitorController::Ownership QueueMonitorController::claim_target(Pass& pass,
+                                                                       const QueueMonitorSpec& spec,
+                                                                       int current_replicas) {
+  Ownership ownership;
+  StatusBuilder& status = pass.status;
+  ownership.claims = spec.scaling.mode == scaler::Mode::kActive;
+  if (!ownership.claims) {
+    status.original_replicas(std::nullopt);  // DryRun holds no target
+    return ownership;
+  }
+  const std::string described = spec.target.kind + " " + spec.target.name;
+  ownership.other_owner = other_owner(pass.key, pass.object, pass.ns, spec.target, true);
+  if (!ownership.other_owner.empty()) {
+    const bool by_monitor = ownership.other_owner.rfind("QueueMonitor ", 0) == 0;
+    Condition conflict{
+        "ScalingActive", "False", "TargetConflict",
+        described + " is scaled by " + ownership.other_owner +
+            (by_monitor ? " (the oldest QueueMonitor of a target keeps it)" : "") +
+            ": this monitor does not scale it; it keeps observing, alerting and writing status"};
+    if (status.is_news(conflict))
+      (void)events_.record(pass.object, kube::EventType::kWarning, "TargetConflict",
+                           conflict.message);
+    status.set(conflict);
+    status.original_replicas(std::nullopt);
+    return ownership;
+  }
+  if (auto pinned = paused_replicas(pass.object)) {
+    ownership.pinned = *pinned;
+  } else {
+    ownership.invalid_pin = pinned.error().message;
+  }
+  Runtime& runtime = pass.runtime;
+  const std::string target_id = target_key(pass.ns, spec.target.kind, spec.target.name);
+  if (runtime.last_target != target_id) {
+    // Another target: what was seen and recorded was about the old one.
+    if (!runtime.last_target.empty()) status.original_replicas(std::nullopt);
+    runtime.last_replicas.reset();
+    runtime.last_target = target_id;
+  }
+  if (!status.original_replicas()) status.original_replicas(current_replicas);
+  const auto& last = runtime.last_replicas;
+  if (!pass.paused && last && *last != current_replicas) {
+    std::string message = described + " was scaled " + std::to_string(*last) + " -> " +
+                          std::to_string(current_replicas) +
+                          " outside lagpilot; lagpilot owns its replicas and sets them again by "
+                          "spec.scaling (annotate the QueueMonitor lagpilot.io/paused: \"true\" "
+                          "to scale it by hand)";
+    status.history_entry(*last, current_replicas, "external", "changed outside lagpilot",
+                         spec.scaling.history_limit);
+    (void)events_.record(pass.object, kube::EventType::kWarning, "ScaledOutsideLagpilot", message);
+    spdlog::info("monitor={} reconcile={} {}", pass.key, pass.id, message);
+  }
+  return ownership;
 }
 
-// Phase 6: alert transitions become Events, firing alerts go to the notifier (queued, never
+std::string QueueMonitorController::other_owner(const std::string& key, const Json& self,
+                                                const std::string& ns, const TargetRef& target,
+                                                bool self_claims) const {
+  const std::string target_id = target_key(ns, target.kind, target.name);
+  if (auto autoscalers = autoscalers_.autoscalers_of(target_id); !autoscalers.empty())
+    return autoscalers.front();
+  std::vector<std::string> peers;
+  {
+    std::lock_guard lock(runtimes_mutex_);
+    auto it = monitors_by_target_.find(target_id);
+    if (it != monitors_by_target_.end()) peers.assign(it->second.begin(), it->second.end());
+  }
+  std::shared_ptr<const Json> owner;
+  for (const auto& peer : peers) {
+    if (peer == key) continue;
+    auto other = cached_monitor(peer);
+    if (!other || !claims_target(*other)) continue;
+    if (self_claims && !older_monitor(*other, self)) continue;
+    if (!owner || older_monitor(*other, *owner)) owner = other;
+  }
+  return owner ? "QueueMonitor " + owner->value("/metadata/name"_json_pointer, "") : "";
+}
+
+// Phase 6: the poll step (poll_step.h), the same code `lagpilot simulate` runs. `hold`: decide,
+// but scale nothing (paused, pinned, or another owner).
+PollOutcome QueueMonitorController::run_poll_step(Pass& pass, const QueueMonitorSpec& spec,
+                                                  const PolledSources& polled, int current_replicas,
+                                                  bool hold) {
+  return pass.runtime.step.run(
+      spec.scaling, poll_input(polled.queue, polled.latency_metric, polled.latency_seconds,
+                               pass.now, current_replicas, hold));
+}
+
+// Phase 7: alert transitions become Events, firing alerts go to the notifier (queued, never
 // waited on).
 void QueueMonitorController::announce_alerts(Pass& pass, const QueueMonitorSpec& spec,
                                              const PolledSources& polled,
@@ -615,15 +876,53 @@ void QueueMonitorController::announce_alerts(Pass& pass, const QueueMonitorSpec&
   }
 }
 
-// Phase 7: scale the target when the step says so (behind the leader fence), or note a DryRun
-// decision.
+std::optional<Error> QueueMonitorController::scale_target(Pass& pass, const TargetRef& target,
+                                                          int replicas) {
+  auto gvr = client_.resolve_kind(target.api_version, target.kind);
+  auto patched = gvr ? client_.patch_scale(*gvr, pass.ns, target.name, replicas)
+                     : kube::ApiResult<Json>(gvr.error());
+  if (patched) {
+    ++scale_patches_;
+    pass.runtime.pending_replicas = replicas;
+    pass.runtime.pending_since = pass.now;
+    return std::nullopt;
+  }
+  return Error{"ScaleFailed", "scaling " + target.kind + " " + target.name + " to " +
+                                  std::to_string(replicas) + " failed: " + patched.error().message};
+}
+
+// Phase 8: scale the target when the step says so (behind the leader fence), or to the replicas
+// lagpilot.io/paused-replicas pins, or note a DryRun decision.
 QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
                                                             const QueueMonitorSpec& spec,
-                                                            const PollOutcome& outcome,
-                                                            int current) {
+                                                            const PollOutcome& outcome, int current,
+                                                            const Ownership& ownership) {
   Applied applied;
   applied.replicas = current;
   const scaler::Decision& decision = outcome.decision;
+  if (ownership.owns() && ownership.pinned && *ownership.pinned != current) {
+    const int pinned = *ownership.pinned;
+    if (!may_write()) {
+      applied.fenced = true;
+      return applied;
+    }
+    if (auto failed = scale_target(pass, spec.target, pinned)) {
+      applied.scale_failed = failed;
+      (void)events_.record(pass.object, kube::EventType::kWarning, "ScaleFailed", failed->message);
+      return applied;
+    }
+    std::string reason = std::string("annotation ") + kPausedReplicasAnnotation + " pins it at " +
+                         std::to_string(pinned);
+    pass.status.history_entry(current, pinned, "pausedReplicas", reason,
+                              spec.scaling.history_limit);
+    (void)events_.record(pass.object, kube::EventType::kNormal,
+                         pinned > current ? "ScaledUp" : "ScaledDown", reason);
+    pass.report.scaled = true;
+    pass.report.scaled_from = current;
+    pass.report.scaled_to = pinned;
+    applied.replicas = pinned;
+    return applied;
+  }
   if (outcome.action == PollAction::kRecordDryRun) {
     pass.status.scaling_history(decision, /*dry_run=*/true, spec.scaling.history_limit);
     (void)events_.record(pass.object, kube::EventType::kNormal, "DryRunDecision",
@@ -640,23 +939,13 @@ QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
     applied.fenced = true;
     return applied;
   }
-  auto gvr = client_.resolve_kind(spec.target.api_version, spec.target.kind);
-  auto patched =
-      gvr ? client_.patch_scale(*gvr, pass.ns, spec.target.name, decision.desired_replicas)
-          : kube::ApiResult<Json>(gvr.error());
-  if (!patched) {
-    std::string message = "scaling " + spec.target.kind + " " + spec.target.name + " to " +
-                          std::to_string(decision.desired_replicas) +
-                          " failed: " + patched.error().message;
-    applied.scale_failed = Error{"ScaleFailed", message};
-    (void)events_.record(pass.object, kube::EventType::kWarning, "ScaleFailed", message);
-    spdlog::error("monitor={} reconcile={} {}", pass.key, pass.id, message);
+  if (auto failed = scale_target(pass, spec.target, decision.desired_replicas)) {
+    applied.scale_failed = failed;
+    (void)events_.record(pass.object, kube::EventType::kWarning, "ScaleFailed", failed->message);
+    spdlog::error("monitor={} reconcile={} {}", pass.key, pass.id, failed->message);
     return applied;
   }
-  ++scale_patches_;
   pass.runtime.step.scaled(decision);
-  pass.runtime.pending_replicas = decision.desired_replicas;
-  pass.runtime.pending_since = pass.now;
   pass.status.scaling_history(decision, /*dry_run=*/false, spec.scaling.history_limit);
   bool up = decision.desired_replicas > decision.current_replicas;
   (void)events_.record(pass.object, kube::EventType::kNormal, up ? "ScaledUp" : "ScaledDown",
@@ -670,10 +959,10 @@ QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
   return applied;
 }
 
-// Phase 8: replicas, the alerting fields and the conditions.
+// Phase 9: replicas, the alerting fields and the conditions.
 void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& spec,
                                           const PolledSources& polled, const PollOutcome& outcome,
-                                          const Applied& applied) {
+                                          const Applied& applied, const Ownership& ownership) {
   StatusBuilder& status = pass.status;
   const scaler::Decision& decision = outcome.decision;
   status.alerting(pass.runtime.step.alerting().status_json());
@@ -681,6 +970,15 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
 
   if (applied.scale_failed) {
     status.set({"ScalingActive", "False", "ScaleFailed", applied.scale_failed->message});
+  } else if (!ownership.other_owner.empty()) {
+    // claim_target set TargetConflict.
+  } else if (!ownership.invalid_pin.empty()) {
+    status.set({"ScalingActive", "False", "InvalidSpec", "not scaling: " + ownership.invalid_pin});
+  } else if (ownership.pinned) {
+    status.set({"ScalingActive", "False", "Paused",
+                std::string("annotation ") + kPausedReplicasAnnotation + " is \"" +
+                    std::to_string(*ownership.pinned) + "\": the target is held at " +
+                    std::to_string(*ownership.pinned) + " replicas; observing only"});
   } else if (pass.paused) {
     status.set({"ScalingActive", "False", "Paused",
                 std::string("annotation ") + kPausedAnnotation + " is \"true\": observing only"});
@@ -701,6 +999,8 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
   }
 
   std::string invalid = polled.invalid_spec;
+  if (!ownership.invalid_pin.empty())
+    invalid += (invalid.empty() ? "" : "; ") + ownership.invalid_pin;
   const std::string& alerting_error = pass.runtime.alerting_config_error;
   if (!alerting_error.empty()) invalid += (invalid.empty() ? "" : "; ") + alerting_error;
   if (invalid.empty()) {
@@ -728,7 +1028,7 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
   }
 }
 
-// Phase 9: only differences, behind the leader fence; what changes with every poll alone (metric
+// Phase 10: only differences, behind the leader fence; what changes with every poll alone (metric
 // values, SLO figures, alert values) at most every metrics_status_interval.
 void QueueMonitorController::write_status(Pass& pass) {
   if (pass.status.unchanged()) return;

@@ -1,7 +1,8 @@
 #pragma once
 // The QueueMonitor reconciler. Level-triggered and idempotent, keyed by namespace/name through
 // the work queue. One reconcile is a short orchestration of named phases (docs/architecture.md):
-//   read spec -> poll sources (queue, latency) -> configure alerting -> read the target
+//   (being deleted: finalize) -> read spec -> hold or drop the finalizer -> poll sources (queue,
+//   latency) -> configure alerting -> read the target -> claim the target (target_ownership.h)
 //   -> the poll step (alerts, SLOs, decision; poll_step.h) -> announce alerts -> act (scale)
 //   -> build status (status_builder.h) -> write (only differences, behind the one leader fence).
 // Polling is requeue_after, to the monitor's next slot of its pollInterval (poll_schedule.h); no
@@ -22,6 +23,7 @@
 #include "controllers/credentials.h"
 #include "controllers/poll_step.h"
 #include "controllers/status_builder.h"
+#include "controllers/target_ownership.h"
 #include "kube/client.h"
 #include "kube/events.h"
 #include "kube/informer.h"
@@ -120,6 +122,13 @@ class QueueMonitorController {
   // can wait for the watch to deliver an object instead of sleeping.
   std::shared_ptr<const kube::Json> cached_monitor(const std::string& key) const;
   std::shared_ptr<const kube::Json> cached_deployment(const std::string& key) const;
+  // "Kind name" of the HPAs and ScaledObjects the caches hold for a target.
+  std::vector<std::string> cached_autoscalers(const std::string& ns, const std::string& kind,
+                                              const std::string& name) const;
+  // The HorizontalPodAutoscaler API the controller watches (discovered by start()), and whether
+  // KEDA's ScaledObjects are watched (their CRD was served at start()).
+  std::optional<kube::Gvr> hpa_resource() const { return hpa_gvr_; }
+  bool watches_scaled_objects() const { return scaled_object_gvr_.has_value(); }
   kube::WorkQueue& queue() { return queue_; }
   // Counters for tests and benchmarks.
   std::uint64_t status_writes() const { return status_writes_; }
@@ -134,6 +143,11 @@ class QueueMonitorController {
   void on_monitor_event(const kube::Json* old_object, const kube::Json& object);
   void on_monitor_deleted(const kube::Json& object);
   void on_target_event(const kube::Json* old_object, const kube::Json& object);
+  void on_autoscaler_event(const std::string& kind, const kube::Json* before,
+                           const kube::Json* after);
+  // Adds the monitors of these targets to the work queue.
+  void enqueue_monitors_of(const std::vector<std::string>& targets);
+  bool start_autoscaler_informers();
   std::shared_ptr<Runtime> runtime_for(const std::string& key, const std::string& uid);
   void drop_runtime(const std::string& key);
   kube::Informer* monitor_informer_for(const std::string& ns) const;
@@ -141,6 +155,9 @@ class QueueMonitorController {
 
   // The phases of one reconcile, in order.
   ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);
+  ReconcileResult finalize(Pass& pass);
+  void hold_finalizer(Pass& pass, const QueueMonitorSpec& spec);
+  bool set_finalizer(Pass& pass, bool present);
   Result<QueueMonitorSpec> read_spec(Pass& pass);
   ReconcileResult reject_spec(Pass& pass, const Error& error);
   PolledSources poll_sources(Pass& pass, const QueueMonitorSpec& spec);
@@ -151,8 +168,24 @@ class QueueMonitorController {
   Result<int> read_current_replicas(Pass& pass, const TargetRef& target);
   ReconcileResult target_unavailable(Pass& pass, const QueueMonitorSpec& spec,
                                      const PolledSources& polled, const Error& error);
+  struct Ownership {
+    bool claims = false;        // mode Active: this monitor means to scale its target
+    std::string other_owner;    // "Kind name" that scales the target instead (claims and loses)
+    std::optional<int> pinned;  // lagpilot.io/paused-replicas
+    std::string invalid_pin;    // that annotation's error
+    bool owns() const { return claims && other_owner.empty(); }
+    // The poll step decides but does not scale.
+    bool holds(bool paused) const {
+      return paused || !other_owner.empty() || pinned || !invalid_pin.empty();
+    }
+  };
+  Ownership claim_target(Pass& pass, const QueueMonitorSpec& spec, int current_replicas);
+  // The HPA, ScaledObject or older QueueMonitor that scales `target` instead of `self`; with
+  // `self_claims` false any other claiming QueueMonitor counts. "" when none.
+  std::string other_owner(const std::string& key, const kube::Json& self, const std::string& ns,
+                          const TargetRef& target, bool self_claims) const;
   PollOutcome run_poll_step(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
-                            int current_replicas);
+                            int current_replicas, bool hold);
   void announce_alerts(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
                        const alerts::Evaluation& evaluation);
   struct Applied {
@@ -160,9 +193,12 @@ class QueueMonitorController {
     std::optional<Error> scale_failed;
     bool fenced = false;  // not leading: nothing written
   };
-  Applied act(Pass& pass, const QueueMonitorSpec& spec, const PollOutcome& outcome, int current);
+  Applied act(Pass& pass, const QueueMonitorSpec& spec, const PollOutcome& outcome, int current,
+              const Ownership& ownership);
+  // Patches the target's scale subresource; the error names the target.
+  std::optional<Error> scale_target(Pass& pass, const TargetRef& target, int replicas);
   void build_status(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
-                    const PollOutcome& outcome, const Applied& applied);
+                    const PollOutcome& outcome, const Applied& applied, const Ownership& ownership);
   void write_status(Pass& pass);
   void report(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
               const PollOutcome* outcome, const Applied* applied);
@@ -180,6 +216,10 @@ class QueueMonitorController {
 
   std::vector<std::unique_ptr<kube::Informer>> monitor_informers_;
   std::vector<std::unique_ptr<kube::Informer>> deployment_informers_;
+  std::vector<std::unique_ptr<kube::Informer>> autoscaler_informers_;  // HPAs, ScaledObjects
+  std::optional<kube::Gvr> hpa_gvr_;
+  std::optional<kube::Gvr> scaled_object_gvr_;
+  AutoscalerIndex autoscalers_;
 
   mutable std::mutex runtimes_mutex_;
   std::map<std::string, std::shared_ptr<Runtime>> runtimes_;

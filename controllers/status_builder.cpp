@@ -103,6 +103,33 @@ void StatusBuilder::scaling_history(const scaler::Decision& decision, bool dry_r
   if (!dry_run) status_["lastScaleTime"] = format_rfc3339(now_);
 }
 
+void StatusBuilder::history_entry(int from, int to, const std::string& by,
+                                  const std::string& reason, int history_limit) {
+  json history = status_.value("scalingHistory", json::array());
+  history.insert(history.begin(), json{{"time", format_rfc3339(now_)},
+                                       {"from", from},
+                                       {"to", to},
+                                       {"policy", by},
+                                       {"reason", reason.substr(0, 1000)}});
+  while (static_cast<int>(history.size()) > history_limit) history.erase(history.end() - 1);
+  status_["scalingHistory"] = std::move(history);
+  if (by != "external") status_["lastScaleTime"] = format_rfc3339(now_);
+}
+
+void StatusBuilder::original_replicas(std::optional<int> replicas) {
+  if (replicas) {
+    status_["originalReplicas"] = *replicas;
+  } else {
+    status_.erase("originalReplicas");
+  }
+}
+
+std::optional<int> StatusBuilder::original_replicas() const {
+  auto it = status_.find("originalReplicas");
+  if (it == status_.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int>();
+}
+
 void StatusBuilder::replicas(int current, int desired) {
   status_["replicas"] = {{"current", current}, {"desired", desired}};
 }

@@ -45,6 +45,14 @@ class StatusBuilder {
   // DryRun mode would have done. An applied change also sets lastScaleTime.
   void scaling_history(const scaler::Decision& decision, bool dry_run, int history_limit);
   void replicas(int current, int desired);
+  // A scalingHistory entry that is no decision of the scaling engine: `by` is "external" (the
+  // replicas changed outside lagpilot) or "pausedReplicas" (the annotation's pin, applied: it
+  // sets lastScaleTime).
+  void history_entry(int from, int to, const std::string& by, const std::string& reason,
+                     int history_limit);
+  // status.originalReplicas: the target's replicas before this monitor took it (nullopt: none).
+  void original_replicas(std::optional<int> replicas);
+  std::optional<int> original_replicas() const;
 
   nlohmann::json build() const;
   const nlohmann::json& old_status() const { return old_status_; }

@@ -742,5 +742,322 @@ TEST_F(ControllerTest, LatencyFromPrometheusReachesStatusAndDrivesDepthLatency) 
   EXPECT_TRUE(has_event(client(), ns(), "LatencyNoData", "")) << "an Event when it goes missing";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ownership of the target (issue 14): one controller scales a target.
+
+const kube::Gvr kHpaV1{"autoscaling", "v1", "horizontalpodautoscalers", true};
+const kube::Gvr kScaledObjects{"keda.sh", "v1alpha1", "scaledobjects", true};
+
+class OwnershipTest : public ControllerTest {
+ protected:
+  // True once `key` has been added to the work queue (drains what is ready, with workers 0).
+  bool was_queued(const std::string& monitor_key) {
+    bool found = false;
+    while (controller_->queue().ready_count() > 0) {
+      auto next = controller_->queue().get();
+      if (!next) break;
+      found |= *next == monitor_key;
+      controller_->queue().done(*next);
+    }
+    return found;
+  }
+  void wait_for_autoscalers(std::size_t count) {
+    ASSERT_TRUE(controlplane::eventually([&] {
+      return controller_->cached_autoscalers(ns(), "Deployment", "consumer").size() == count;
+    })) << "the controller's caches did not see the autoscalers";
+  }
+  void scale_by_hand(const std::string& name, int replicas) {
+    auto patched = client().patch_scale(kube::resources::kDeployments, ns(), name, replicas);
+    ASSERT_TRUE(patched.ok()) << patched.error().message;
+  }
+  bool server_has_monitor(const std::string& name) {
+    auto got = client().get(kube::resources::kQueueMonitors, ns(), name);
+    return got.ok() || got.error().reason != kube::ApiReason::kNotFound;
+  }
+  Json server_monitor(const std::string& name) {
+    auto got = client().get(kube::resources::kQueueMonitors, ns(), name);
+    return got.ok() ? *got : Json::object();
+  }
+};
+
+TEST_F(OwnershipTest, TheYoungerOfTwoMonitorsNeverScalesAndResumesWhenTheOlderIsDeleted) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders-a", kLagPerReplica));  // 500 a replica: 10
+  create_monitor(
+      monitor("orders-b", R"({"policy":"lagPerReplica","targetLagPerReplica":400,"maxReplicas":24,
+                      "scaleUp":{"maxPodsPerPeriod":20}})"));  // 400 a replica: 12
+  settle();
+  reconcile("orders-a");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  // Polls over less than the 180 s after which a group without progress counts as stalled.
+  for (int i = 0; i < 2; ++i) {
+    reconcile("orders-b");
+    settle();
+    clock_.advance(seconds(30));
+  }
+  EXPECT_EQ(deployment_replicas("consumer"), 10) << "the younger monitor must not scale";
+  EXPECT_EQ(controller_->scale_patches(), 1u);
+  Json status = status_of("orders-b");
+  EXPECT_EQ(condition(status, "ScalingActive"), "False");
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "TargetConflict");
+  EXPECT_NE(condition(status, "ScalingActive", "message").find("QueueMonitor orders-a"),
+            std::string::npos)
+      << condition(status, "ScalingActive", "message");
+  EXPECT_EQ(status["metrics"]["consumerLag"], 4800) << "it keeps observing";
+  EXPECT_EQ(status["replicas"]["desired"], 12) << "and says what it would do";
+  EXPECT_FALSE(status.contains("originalReplicas")) << "it never took the target";
+  EXPECT_TRUE(has_event(client(), ns(), "TargetConflict", "QueueMonitor orders-a"));
+  EXPECT_EQ(condition(status_of("orders-a"), "ScalingActive"), "True");
+  EXPECT_EQ(status_of("orders-a")["originalReplicas"], 1);
+
+  // The older one goes: the younger is queued at once and scales.
+  was_queued(key("orders-b"));
+  ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "orders-a").ok());
+  ASSERT_TRUE(controlplane::eventually([&] { return was_queued(key("orders-b")); }))
+      << "deleting the owner must queue the monitor that lost to it";
+  settle();
+  reconcile("orders-b");
+  EXPECT_EQ(deployment_replicas("consumer"), 12);
+  EXPECT_EQ(condition(status_of("orders-b"), "ScalingActive"), "True");
+}
+
+TEST_F(OwnershipTest, AHorizontalPodAutoscalerOnTheTargetIsAConflict) {
+  const std::string release =
+      controlplane::ControlPlaneEnvironment::plane()->value("LAGPILOT_KUBE_GIT_VERSION");
+  ASSERT_TRUE(controller_->hpa_resource().has_value());
+  EXPECT_EQ(controller_->hpa_resource()->version,
+            release.rfind("v1.20.", 0) == 0 ? "v2beta2" : "v2")
+      << release;
+  create_deployment("consumer", 2);
+  produce_backlog();
+  // Created as autoscaling/v1, served to the controller in the version it watches.
+  Json hpa = {{"apiVersion", "autoscaling/v1"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", {{"name", "consumer-cpu"}}},
+              {"spec",
+               {{"scaleTargetRef",
+                 {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "consumer"}}},
+                {"minReplicas", 1},
+                {"maxReplicas", 20},
+                {"targetCPUUtilizationPercentage", 80}}}};
+  ASSERT_TRUE(client().create(kHpaV1, ns(), hpa).ok());
+  wait_for_autoscalers(1);
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  EXPECT_EQ(controller_->scale_patches(), 0u);
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "TargetConflict");
+  EXPECT_NE(
+      condition(status, "ScalingActive", "message").find("HorizontalPodAutoscaler consumer-cpu"),
+      std::string::npos)
+      << condition(status, "ScalingActive", "message");
+  EXPECT_TRUE(has_event(client(), ns(), "TargetConflict", "HorizontalPodAutoscaler consumer-cpu"));
+
+  was_queued(key("orders"));
+  ASSERT_TRUE(client().remove(kHpaV1, ns(), "consumer-cpu").ok());
+  wait_for_autoscalers(0);
+  EXPECT_TRUE(was_queued(key("orders"))) << "the HPA's deletion must queue the monitor";
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 10);
+  EXPECT_EQ(condition(status_of("orders"), "ScalingActive"), "True");
+}
+
+TEST_F(OwnershipTest, AKedaScaledObjectOnTheTargetIsAConflict) {
+  auto installed =
+      controlplane::install_crds(client(), LAGPILOT_SOURCE_DIR "/tests/controllers/data/keda");
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  start_controller();  // discovery at start-up now finds keda.sh/v1alpha1
+  ASSERT_TRUE(controller_->watches_scaled_objects());
+  create_deployment("consumer", 2);
+  produce_backlog();
+  Json scaled_object = {{"apiVersion", "keda.sh/v1alpha1"},
+                        {"kind", "ScaledObject"},
+                        {"metadata", {{"name", "consumer-kafka"}}},
+                        {"spec", {{"scaleTargetRef", {{"name", "consumer"}}}}}};  // kind omitted
+  auto created = client().create(kScaledObjects, ns(), scaled_object);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  wait_for_autoscalers(1);
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  EXPECT_EQ(condition(status_of("orders"), "ScalingActive", "reason"), "TargetConflict");
+  EXPECT_NE(condition(status_of("orders"), "ScalingActive", "message")
+                .find("ScaledObject consumer-kafka"),
+            std::string::npos);
+
+  ASSERT_TRUE(client().remove(kScaledObjects, ns(), "consumer-kafka").ok());
+  wait_for_autoscalers(0);
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 10);
+}
+
+TEST_F(OwnershipTest, PausedReplicasPinsTheTarget) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  Json pinned = monitor("orders", kLagPerReplica);
+  pinned["metadata"]["annotations"] = {{"lagpilot.io/paused-replicas", "4"}};
+  create_monitor(pinned);
+  settle();
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 4);
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "ScalingActive"), "False");
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "Paused");
+  EXPECT_NE(condition(status, "ScalingActive", "message").find("lagpilot.io/paused-replicas"),
+            std::string::npos);
+  EXPECT_EQ(status["replicas"]["desired"], 10) << "what it would do unpinned";
+  ASSERT_FALSE(status["scalingHistory"].empty());
+  EXPECT_EQ(status["scalingHistory"][0]["policy"], "pausedReplicas");
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 4);
+
+  settle();
+  for (int i = 0; i < 2; ++i) {
+    clock_.advance(seconds(30));
+    reconcile("orders");
+  }
+  EXPECT_EQ(deployment_replicas("consumer"), 4) << "held, whatever the backlog";
+  EXPECT_EQ(controller_->scale_patches(), 1u);
+
+  // A bad value names the annotation and scales nothing.
+  ASSERT_TRUE(
+      client()
+          .patch(kube::resources::kQueueMonitors, ns(), "orders", kube::PatchType::kMerge,
+                 {{"metadata", {{"annotations", {{"lagpilot.io/paused-replicas", "four"}}}}}})
+          .ok());
+  settle();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  status = status_of("orders");
+  EXPECT_EQ(condition(status, "Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(condition(status, "Ready", "message").find("lagpilot.io/paused-replicas"),
+            std::string::npos)
+      << condition(status, "Ready", "message");
+  EXPECT_EQ(condition(status, "ScalingActive", "reason"), "InvalidSpec");
+  EXPECT_EQ(deployment_replicas("consumer"), 4);
+
+  // Unpinned: scaling resumes (the group makes progress: 100 of 400 consumed on each partition,
+  // 3,600 behind).
+  std::map<int32_t, int64_t> committed;
+  for (int p = 0; p < 12; ++p) committed[p] = 100;
+  kafka_.commit("order-processor", "orders", committed);
+  ASSERT_TRUE(
+      client()
+          .patch(kube::resources::kQueueMonitors, ns(), "orders", kube::PatchType::kMerge,
+                 {{"metadata", {{"annotations", {{"lagpilot.io/paused-replicas", nullptr}}}}}})
+          .ok());
+  settle();
+  clock_.advance(seconds(30));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 8);
+}
+
+TEST_F(OwnershipTest, AManualScaleIsRecordedAndAnnouncedThenOverridden) {
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  scale_by_hand("consumer", 3);  // kubectl scale --replicas=3
+  settle();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  EXPECT_TRUE(has_event(client(), ns(), "ScaledOutsideLagpilot", "10 -> 3 outside lagpilot"));
+  EXPECT_EQ(deployment_replicas("consumer"), 10) << "lagpilot owns the replicas";
+  Json history = status_of("orders")["scalingHistory"];
+  ASSERT_GE(history.size(), 3u) << history.dump();
+  EXPECT_EQ(history[0]["from"], 3);  // newest first: the override,
+  EXPECT_EQ(history[0]["to"], 10);
+  EXPECT_EQ(history[1]["policy"], "external");  // the change by hand,
+  EXPECT_EQ(history[1]["reason"], "changed outside lagpilot");
+  EXPECT_EQ(history[1]["from"], 10);
+  EXPECT_EQ(history[1]["to"], 3);
+  EXPECT_EQ(history[2]["to"], 10);  // the first scale-up
+
+  // Paused, a change by hand is the user's: no record.
+  ASSERT_TRUE(client()
+                  .patch(kube::resources::kQueueMonitors, ns(), "orders", kube::PatchType::kMerge,
+                         {{"metadata", {{"annotations", {{"lagpilot.io/paused", "true"}}}}}})
+                  .ok());
+  settle();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  scale_by_hand("consumer", 5);
+  settle();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 5);
+  EXPECT_EQ(status_of("orders")["scalingHistory"].size(), history.size());
+}
+
+TEST_F(OwnershipTest, OnDeleteRestorePutsTheOriginalReplicasBack) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  create_monitor(
+      monitor("orders", R"({"policy":"lagPerReplica","targetLagPerReplica":500,"maxReplicas":24,
+                    "scaleUp":{"maxPodsPerPeriod":20},"onDelete":"Restore"})"));
+  settle();
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  EXPECT_EQ(status_of("orders")["originalReplicas"], 2);
+  Json finalizers = server_monitor("orders")["metadata"].value("finalizers", Json::array());
+  EXPECT_EQ(finalizers, Json::array({"lagpilot.io/restore-replicas"}));
+
+  ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "orders").ok());
+  ASSERT_TRUE(controlplane::eventually([&] {
+    auto cached = controller_->cached_monitor(key("orders"));
+    return cached && cached->contains("/metadata/deletionTimestamp"_json_pointer);
+  }));
+  reconcile("orders");
+  EXPECT_EQ(deployment_replicas("consumer"), 2);
+  EXPECT_TRUE(has_event(client(), ns(), "ReplicasRestored", "restored to 2 replicas"));
+  EXPECT_TRUE(controlplane::eventually([&] { return !server_has_monitor("orders"); }))
+      << "the finalizer must be gone";
+}
+
+TEST_F(OwnershipTest, OnDeleteRestoreLetsGoWhenTheTargetIsGone) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  create_monitor(
+      monitor("orders", R"({"policy":"lagPerReplica","targetLagPerReplica":500,"maxReplicas":24,
+                    "scaleUp":{"maxPodsPerPeriod":20},"onDelete":"Restore"})"));
+  settle();
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  settle();
+  ASSERT_TRUE(client().remove(kube::resources::kDeployments, ns(), "consumer").ok());
+  ASSERT_TRUE(client().remove(kube::resources::kQueueMonitors, ns(), "orders").ok());
+  ASSERT_TRUE(controlplane::eventually([&] {
+    reconcile("orders");
+    return !server_has_monitor("orders");
+  })) << "a target that is gone must not hold the deletion";
+  EXPECT_TRUE(has_event(client(), ns(), "ReplicasNotRestored", "not restored to 2"));
+}
+
+TEST_F(OwnershipTest, OnDeleteRestoreNeverBlocksNamespaceDeletion) {
+  create_deployment("consumer", 2);
+  produce_backlog();
+  create_monitor(
+      monitor("orders", R"({"policy":"lagPerReplica","targetLagPerReplica":500,"maxReplicas":24,
+                    "onDelete":"Restore"})"));
+  settle();
+  reconcile("orders");
+  ASSERT_FALSE(server_monitor("orders")["metadata"].value("finalizers", Json::array()).empty());
+  ASSERT_TRUE(client().remove(kube::resources::kNamespaces, "", ns()).ok());
+  EXPECT_TRUE(controlplane::eventually(
+      [&] {
+        reconcile("orders");  // what the workers do as the namespace controller deletes it
+        auto got = client().get(kube::resources::kNamespaces, "", ns());
+        return !got.ok() && got.error().reason == kube::ApiReason::kNotFound;
+      },
+      seconds(90), std::chrono::milliseconds(200)))
+      << "the namespace is still there: " << server_monitor("orders").dump();
+}
+
 }  // namespace
 }  // namespace lagpilot::controllers

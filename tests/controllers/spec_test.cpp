@@ -56,6 +56,20 @@ TEST(QueueMonitorSpec, ReadsScalingFields) {
   EXPECT_EQ(parsed->scaling.history_limit, 5);
 }
 
+TEST(QueueMonitorSpec, OnDeleteIsKeepRestoreOrANamedError) {
+  EXPECT_EQ(parse_queue_monitor_spec(minimal())->on_delete, api::OnDelete::kKeep);
+  Json spec = minimal();
+  spec["scaling"] = {{"onDelete", "Restore"}};
+  EXPECT_EQ(parse_queue_monitor_spec(spec)->on_delete, api::OnDelete::kRestore);
+  spec["scaling"] = {{"onDelete", "Keep"}};
+  EXPECT_EQ(parse_queue_monitor_spec(spec)->on_delete, api::OnDelete::kKeep);
+  spec["scaling"] = {{"onDelete", "Scale"}};
+  auto parsed = parse_queue_monitor_spec(spec);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().message,
+            "spec.scaling.onDelete: must be Keep or Restore, got \"Scale\"");
+}
+
 struct BadSpec {
   std::string name;
   std::function<void(Json&)> mutate;

@@ -7,7 +7,10 @@
 // ServiceAccount's real token (CA verified), so RBAC is enforced, through the scenario: a Kafka
 // source with an auth Secret, a backlog (scale up of a Deployment and a StatefulSet), an alert
 // that fires (Event), a drain (scale down, alert resolved), a second backlog (the same alert
-// again: the Event is patched), and the leader-election Lease.
+// again: the Event is patched), the leader-election Lease, the other autoscalers' informers
+// (HorizontalPodAutoscalers; KEDA ScaledObjects, whose CRD a minimal stand-in provides), and the
+// deletion of a QueueMonitor with spec.scaling.onDelete Restore (its finalizer added and removed
+// with patches, the replicas restored).
 //
 // Then the API server's audit log (controlplane/start logs every request at Metadata level)
 // proves: no request of the ServiceAccount was Forbidden, and every rule of every rendered
@@ -269,7 +272,7 @@ std::vector<Grant> rendered_grants(const std::vector<Json>& objects, const std::
 
 std::string monitor_yaml(const std::string& name, const std::string& bootstrap,
                          const std::string& topic, const std::string& target_kind,
-                         const std::string& target) {
+                         const std::string& target, bool restore_on_delete = false) {
   return R"(apiVersion: lagpilot.io/v1alpha1
 kind: QueueMonitor
 metadata:
@@ -296,7 +299,8 @@ spec:
     cooldownSeconds: 0
     scaleUp: {maxPodsPerPeriod: 10}
     scaleDown: {stabilizationSeconds: 2, maxPercentPerPeriod: 100, periodSeconds: 1}
-  alerts:
+)" + (restore_on_delete ? "    onDelete: Restore\n" : "") +
+         R"(  alerts:
     - name: BacklogHigh
       metric: consumerLag
       op: ">"
@@ -452,6 +456,17 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   ASSERT_EQ(kubectl("wait --for condition=established --timeout=60s crd/queuemonitors.lagpilot.io")
                 .exit_code,
             0);
+  // KEDA's ScaledObject API (a minimal stand-in CRD): the operator watches ScaledObjects when it
+  // is served, and the chart grants list/watch on them.
+  {
+    auto keda = kubectl(
+        "apply",
+        read_text(LAGPILOT_SOURCE_DIR "/tests/controllers/data/keda/keda.sh_scaledobjects.yaml"));
+    ASSERT_EQ(keda.exit_code, 0) << keda.output;
+    ASSERT_EQ(kubectl("wait --for condition=established --timeout=60s crd/scaledobjects.keda.sh")
+                  .exit_code,
+              0);
+  }
 
   std::vector<std::string> problems;
   std::vector<Grant> grants = rendered_grants(rbac_objects, operator_ns.name(), sa, problems);
@@ -509,7 +524,8 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
     ASSERT_EQ(out.exit_code, 0) << out.output;
   }
   for (const auto& manifest :
-       {monitor_yaml("orders", kafka.bootstrap_servers(), "orders", "Deployment", "order-consumer"),
+       {monitor_yaml("orders", kafka.bootstrap_servers(), "orders", "Deployment", "order-consumer",
+                     /*restore_on_delete=*/true),
         monitor_yaml("payments", kafka.bootstrap_servers(), "payments", "StatefulSet",
                      "payment-consumer")}) {
     auto out = kubectl("apply -n " + app_ns.name(), manifest);
@@ -624,6 +640,21 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   EXPECT_TRUE(eventually([&] { return lease_renew_time() != renew_before; }, seconds(15),
                          milliseconds(200)));
   ASSERT_TRUE(lagpilot.running()) << lagpilot.log_tail();
+
+  // onDelete Restore: the finalizer the operator added goes when the monitor is deleted, after the
+  // Deployment's replicas are restored (a scale patch and a patch of the QueueMonitor).
+  {
+    auto deleted = kubectl("delete qm orders --wait=false -n " + app_ns.name());
+    ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+    EXPECT_TRUE(eventually([&] { return !kubectl_json("get qm orders -n " + app_ns.name()); },
+                           seconds(20), milliseconds(200)))
+        << "the finalizer was not removed\n"
+        << lagpilot.log_tail();
+    EXPECT_TRUE(
+        eventually([&] { return event_count(app_ns.name(), "orders", "ReplicasRestored") >= 1; },
+                   seconds(10), milliseconds(200)));
+    EXPECT_EQ(replicas(app_ns.name(), "deployment/order-consumer"), 1);
+  }
 
   // SIGTERM: the leader releases the Lease (an update) and exits 0. Its informers' watches end
   // too, and only then are they in the audit log: the API server writes a watch's events

@@ -80,6 +80,11 @@ the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
 - apiGroups: ["lagpilot.io"]
   resources: ["queuemonitors/status"]
   verbs: ["patch"]
+# QueueMonitors with spec.scaling.onDelete Restore: their finalizer is added and removed with a
+# merge patch of metadata.finalizers (conditional on resourceVersion).
+- apiGroups: ["lagpilot.io"]
+  resources: ["queuemonitors"]
+  verbs: ["patch"]
 # Deployments: an informer cache for replicas and target changes; scaling only by a patch of
 # the scale subresource (never update/patch of the Deployment itself).
 - apiGroups: ["apps"]
@@ -95,6 +100,15 @@ the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
   resources: [{{ printf "%s/scale" .resource | quote }}]
   verbs: ["get", "patch"]
 {{- end }}
+# Other autoscalers of a target (a target is scaled by one controller): informers only, for
+# HorizontalPodAutoscalers (whichever autoscaling version the server serves) and KEDA ScaledObjects
+# (watched only when keda.sh is served).
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["list", "watch"]
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects"]
+  verbs: ["list", "watch"]
 # Events about QueueMonitors; repeats are counted by patching the existing Event.
 - apiGroups: [""]
   resources: ["events"]
