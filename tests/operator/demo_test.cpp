@@ -438,7 +438,7 @@ TEST_P(DemoSourceRun, TwentySecondsScaleUpAndDrain) {
   const std::string plot = (dir_ / (source + ".svg")).string();
   const auto started = std::chrono::steady_clock::now();
   const int code =
-      run_demo_binary({"--source", source, "--duration", "20s", "--plot", plot}, log, seconds(110));
+      run_demo_binary({"--source", source, "--duration", "20s", "--plot", plot}, log, seconds(180));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string output = read_file(log);
