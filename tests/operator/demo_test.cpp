@@ -1,9 +1,11 @@
 // lagpilot-demo (tools/demo/): its pure parts (flags, the load pattern, the summary, the plot) and
-// one real 20 s run of the built tool (local control plane, mock Kafka, consumers, operator).
+// real 20 s runs of the built tool (local control plane, the queue, consumers, operator): one on
+// the default mock Kafka cluster, one per real server (--source rabbitmq, redis, nats).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 
 #include "tests/operator/operator_process.h"
 #include "tools/demo/demo.h"
+#include "tools/demo/demo_backend.h"
 #include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
@@ -50,6 +53,23 @@ TEST(DemoFlags, Defaults) {
   EXPECT_EQ(options->plot_path, "lagpilot-demo.svg");
   EXPECT_FALSE(options->use_kubeconfig);
   EXPECT_FALSE(options->keep);
+  EXPECT_EQ(options->source, DemoSource::kKafka);
+}
+
+TEST(DemoFlags, Sources) {
+  EXPECT_EQ(parse_demo_options({"--source", "kafka"})->source, DemoSource::kKafka);
+  EXPECT_EQ(parse_demo_options({"--source", "rabbitmq"})->source, DemoSource::kRabbitMq);
+  EXPECT_EQ(parse_demo_options({"--source=redis"})->source, DemoSource::kRedis);
+  EXPECT_EQ(parse_demo_options({"--source", "nats"})->source, DemoSource::kNats);
+  for (DemoSource source :
+       {DemoSource::kKafka, DemoSource::kRabbitMq, DemoSource::kRedis, DemoSource::kNats}) {
+    EXPECT_EQ(*parse_demo_source(source_name(source)), source);
+  }
+  auto bad = parse_demo_options({"--source", "sqs"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "--source: \"sqs\" is not one of kafka, rabbitmq, redis, nats");
+  EXPECT_NE(parse_demo_options({"--source"}).error().message.find("--source: needs a value"),
+            std::string::npos);
 }
 
 TEST(DemoFlags, AllFlagsInBothSpellings) {
@@ -289,6 +309,27 @@ TEST(DemoPlot, CloseMarkersGetSeparateLabelRows) {
 // ---------------------------------------------------------------------------------------------
 // The binary
 
+// The run dir named in the demo's output ("export KUBECONFIG=<run dir>/kubeconfig") is gone, and
+// so is every process that names it (etcd, kube-apiserver, the servers, which keep their files
+// there) and every pid the set-up lines name ("(pid 123", "epmd pid 124").
+void expect_nothing_left(const std::string& output) {
+  std::smatch run_dir;
+  ASSERT_TRUE(
+      std::regex_search(output, run_dir, std::regex(R"(export KUBECONFIG=(\S+)/kubeconfig)")));
+  EXPECT_FALSE(std::filesystem::exists(run_dir[1].str())) << run_dir[1].str();
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string cmdline = read_file(entry.path().string() + "/cmdline");
+    EXPECT_EQ(cmdline.find(run_dir[1].str()), std::string::npos)
+        << "still running: " << entry.path() << " " << cmdline;
+  }
+  const std::regex pid(R"(pid (\d+))");
+  for (auto it = std::sregex_iterator(output.begin(), output.end(), pid);
+       it != std::sregex_iterator(); ++it) {
+    EXPECT_FALSE(std::filesystem::exists("/proc/" + (*it)[1].str()))
+        << "still running: pid " << (*it)[1].str();
+  }
+}
+
 class DemoBinary : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -383,16 +424,81 @@ TEST_F(DemoBinary, TwentySecondsScaleUpAndDownWithSummaryAndPlot) {
   EXPECT_NE(monitor.find("bootstrapServers: \"127.0.0.1:"), std::string::npos) << monitor;
 
   // It stopped what it started: the run dir (and with it the control plane) is gone.
-  std::smatch run_dir;
-  ASSERT_TRUE(
-      std::regex_search(output, run_dir, std::regex(R"(export KUBECONFIG=(\S+)/kubeconfig)")));
-  EXPECT_FALSE(std::filesystem::exists(run_dir[1].str())) << run_dir[1].str();
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string cmdline = read_file(entry.path().string() + "/cmdline");
-    EXPECT_EQ(cmdline.find(run_dir[1].str()), std::string::npos)
-        << "still running: " << entry.path() << " " << cmdline;
-  }
+  expect_nothing_left(output);
 }
+
+// --source rabbitmq|redis|nats: the real server on loopback, real consumers that acknowledge, for
+// 20 s. The first burst must make the operator scale up, the consumers must drain it (processed
+// nearly all that was produced, the last lag small), and the server must be stopped.
+class DemoSourceRun : public DemoBinary, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(DemoSourceRun, TwentySecondsScaleUpAndDrain) {
+  const std::string source = GetParam();
+  const std::string log = (dir_ / (source + ".log")).string();
+  const std::string plot = (dir_ / (source + ".svg")).string();
+  const auto started = std::chrono::steady_clock::now();
+  const int code =
+      run_demo_binary({"--source", source, "--duration", "20s", "--plot", plot}, log, seconds(180));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string output = read_file(log);
+  ASSERT_EQ(code, 0) << output;
+  std::printf("lagpilot-demo --source %s --duration 20s took %.1f s\n", source.c_str(), took);
+  EXPECT_NE(output.find("lagpilot demo: source " + source + ","), std::string::npos) << output;
+
+  std::smatch counts;
+  ASSERT_TRUE(
+      std::regex_search(output, counts, std::regex(R"(scale-ups: (\d+), scale-downs: \d+)")))
+      << output;
+  EXPECT_GE(std::stoi(counts[1]), 1) << output;
+  std::smatch messages;
+  ASSERT_TRUE(std::regex_search(output, messages,
+                                std::regex(R"(messages: produced ([\d,]+), processed ([\d,]+))")))
+      << output;
+  auto number = [](std::string text) {
+    text.erase(std::remove(text.begin(), text.end(), ','), text.end());
+    return std::stoll(text);
+  };
+  const long long produced = number(messages[1]);
+  const long long processed = number(messages[2]);
+  EXPECT_GT(produced, 1000) << output;  // the first burst alone is over 2,000
+  EXPECT_GT(processed, 0) << output;
+  EXPECT_GE(processed, produced - 500) << output;  // a few seconds of base load at most
+
+  // The operator's last polls: the backlog is gone (the load ends calm).
+  const std::string recording = read_file((dir_ / (source + "-run.csv")).string());
+  std::istringstream rows(recording.substr(recording.find("\ntime,") + 1));
+  std::string row, last;
+  std::getline(rows, row);  // the column names
+  int scaled_up_rows = 0;
+  while (std::getline(rows, row)) {
+    last = row;
+    std::smatch fields;
+    ASSERT_TRUE(std::regex_match(
+        row, fields,
+        std::regex(R"(([\d.]+),(\d+),(\d+),(\d*),([\d.]*),(\d+),(\d+),(\d+),([\d.]*),([\d.]*))")))
+        << row;
+    if (std::stoi(fields[6]) > 1) ++scaled_up_rows;
+  }
+  EXPECT_GE(scaled_up_rows, 1) << recording;
+  std::smatch final_row;
+  ASSERT_TRUE(std::regex_match(last, final_row, std::regex(R"([\d.]+,\d+,\d+,(\d+),.*)"))) << last;
+  EXPECT_LE(std::stoll(final_row[1]), 500) << recording;
+
+  const std::string monitor = read_file((dir_ / (source + "-run-queuemonitor.yaml")).string());
+  const char* member = source == "rabbitmq" ? "\n    rabbitmq:\n"
+                       : source == "redis"  ? "\n    redisStreams:\n"
+                                            : "\n    natsJetStream:\n";
+  EXPECT_NE(monitor.find(member), std::string::npos) << monitor;
+  EXPECT_NE(monitor.find("127.0.0.1:"), std::string::npos) << monitor;
+
+  expect_nothing_left(output);
+}
+
+INSTANTIATE_TEST_SUITE_P(RealServers, DemoSourceRun, ::testing::Values("rabbitmq", "redis", "nats"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param);
+                         });
 
 }  // namespace
 }  // namespace lagpilot::demo

@@ -26,7 +26,7 @@
 #include "kube/rest_client.h"
 #include "kube/yaml.h"
 #include "sources/builtin_sources.h"
-#include "tools/demo/demo_kafka.h"
+#include "tools/demo/demo_backend.h"
 #include "tools/demo/demo_plot.h"
 #include "tools/demo/live_view.h"
 #include "tools/demo/load_pattern.h"
@@ -43,15 +43,14 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr const char* kNamespace = "demo";
 constexpr const char* kDeployment = "order-consumer";
 constexpr const char* kMonitor = "orders";
-constexpr const char* kTopic = "orders";
-constexpr const char* kGroup = "order-processor";
-constexpr int kPartitions = 12;
 constexpr double kPerReplicaRate = 150;  // msg/s one ready replica processes
 constexpr int kObjectiveSeconds = 10;    // spec.scaling.targetDrainSeconds
 constexpr auto kPodStartup = std::chrono::seconds(3);
 constexpr int kPollIntervalSeconds = 1;  // spec.pollIntervalSeconds below
+constexpr int kMaxReplicas = 10;         // spec.scaling.maxReplicas below
 
-// The consumer Deployment and the QueueMonitor; @BOOTSTRAP@ is the mock cluster's address.
+// The consumer Deployment and the QueueMonitor; @SOURCE@ is the backend's spec.source member and
+// @CONSUMERS@ says what its consumers do.
 // The spec is tuned so that even 20 s show a scale-up and a scale-down: poll every second,
 // scale-down stabilization and cooldown 5 s. Alerts and the SLO are evaluated by operators that
 // support them; the CRD accepts them either way.
@@ -64,7 +63,7 @@ metadata:
     app.kubernetes.io/name: order-consumer
     app.kubernetes.io/part-of: lagpilot-demo
   annotations:
-    lagpilot.io/demo: "consumers are simulated in the lagpilot demo process: one librdkafka consumer per ready replica, 150 msg/s each"
+    lagpilot.io/demo: "consumers run in the lagpilot demo process: @CONSUMERS@, 150 msg/s each"
 spec:
   replicas: 1
   selector:
@@ -90,12 +89,7 @@ metadata:
   namespace: demo
 spec:
   source:
-    kafka:
-      bootstrapServers: "@BOOTSTRAP@"
-      topic: orders
-      consumerGroup: order-processor
-      offsetResetPolicy: earliest
-      lagSecondsMethod: fetch
+@SOURCE@
   pollIntervalSeconds: 1
   target:
     apiVersion: apps/v1
@@ -143,14 +137,19 @@ std::string usage_text() {
 
 lagpilot end to end on this machine, no cluster needed. Starts a local Kubernetes control plane
 (controlplane/start: Kubernetes 1.37.2, or 1.20.2 with LAGPILOT_KUBE_VERSION=1.20; the first run
-builds it, about 12 or 5 minutes), librdkafka's mock Kafka cluster in
-this process, a consumer Deployment and a QueueMonitor in namespace "demo", a bursty producer
-(seeded), simulated consumers (one librdkafka consumer per ready replica, 150 msg/s each; pods are
-marked ready 3 s after they appear) and the operator. Shows lag and replicas live, then the scaling
+builds it, about 12 or 5 minutes), the queue (--source: librdkafka's mock Kafka cluster in this
+process by default, or Debian's rabbitmq-server, redis-server or nats-server on loopback), a
+consumer Deployment and a QueueMonitor in namespace "demo", a bursty producer (seeded), real
+consumers in this process (one per ready replica, 150 msg/s each, consuming and acknowledging;
+pods are marked ready 3 s after they appear) and the operator. Shows lag and replicas live, then the scaling
 history, seconds behind the objective, replica-seconds and max lag, writes an SVG plot, and stops
 everything it started. Ctrl-C ends early; the summary and clean-up still run.
 
 Flags:
+  --source S         the queue: kafka (librdkafka's mock cluster, the default), rabbitmq
+                     (rabbitmq-server, queue orders), redis (redis-server, stream orders, group
+                     order-processor) or nats (nats-server -js, stream ORDERS, pull consumer
+                     order-processor); servers run on free 127.0.0.1 ports and stop at the end
   --duration D       how long the load runs: 20s, 2m, 1m30s (default 2m)
   --seed N           seed of the arrival pattern; the same seed gives the same pattern (default 1)
   --plot PATH        where to write the SVG plot (default ./lagpilot-demo.svg)
@@ -201,7 +200,7 @@ sigset_t termination_signals() {
 }
 
 void keep_termination_signals_pending() {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_sigaction = &keep_signal_pending;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
@@ -299,6 +298,10 @@ class DemoRun {
     std::printf("[%5.1fs] %s\n", seconds_since(t0_), text.c_str());
     std::fflush(stdout);
   }
+  int interrupted_while_setting_up() {
+    std::fprintf(stderr, "lagpilot demo: interrupted while setting up\n");
+    return 130;
+  }
   int fail(const std::string& text) {
     std::fprintf(stderr, "lagpilot demo: %s\n", text.c_str());
     failed_ = true;
@@ -309,7 +312,7 @@ class DemoRun {
   // 0 ok, else the exit code.
   int start_local_control_plane();
   Status connect_to_kubeconfig_cluster();
-  Status apply_demo_objects(const std::string& bootstrap);
+  Status apply_demo_objects();
   Status start_watching_deployment();
   Status start_watching_monitor();
   Status start_operator();
@@ -336,9 +339,8 @@ class DemoRun {
   std::unique_ptr<controlplane::LocalControlPlane> plane_;
   kube::KubeConfig config_;
   std::unique_ptr<kube::RestKubeClient> client_;  // the demo's own: apply, watch, pod readiness
-  std::unique_ptr<MockKafkaCluster> kafka_;
-  std::unique_ptr<ConsumerFleet> fleet_;
-  std::unique_ptr<LoadProducer> producer_;
+  // The queue, its producer and consumers (--source); its server, if any, stops when it goes.
+  std::unique_ptr<DemoBackend> backend_;
   std::unique_ptr<controlplane::PodReadinessSimulator> readiness_;
   std::unique_ptr<kube::Informer> deployments_;
   std::unique_ptr<kube::Informer> monitors_;
@@ -423,10 +425,13 @@ Status DemoRun::connect_to_kubeconfig_cluster() {
   return Ok{};
 }
 
-Status DemoRun::apply_demo_objects(const std::string& bootstrap) {
+Status DemoRun::apply_demo_objects() {
   std::string text = kManifests;
-  const std::string placeholder = "@BOOTSTRAP@";
-  text.replace(text.find(placeholder), placeholder.size(), bootstrap);
+  for (const auto& [placeholder, value] :
+       {std::pair<std::string, std::string>{"@SOURCE@\n", backend_->source_yaml()},
+        {"@CONSUMERS@", backend_->consumer_description()}}) {
+    text.replace(text.find(placeholder), placeholder.size(), value);
+  }
   auto documents = kube::parse_yaml_documents(text, "demo manifests");
   if (!documents) return documents.error();
   std::ofstream(run_dir_ + "/demo-manifests.yaml") << text;
@@ -510,12 +515,12 @@ Status DemoRun::start_watching_deployment() {
       std::make_unique<kube::Informer>(*client_, kube::resources::kDeployments, kNamespace, clock_);
   auto on_deployment = [this](const Json& object) {
     if (object_name(object) != kDeployment) return;
-    fleet_->set_replicas(object.value("/status/readyReplicas"_json_pointer, 0));
+    backend_->set_replicas(object.value("/status/readyReplicas"_json_pointer, 0));
   };
   deployments_->add_handlers(
       {on_deployment, [on_deployment](const Json&, const Json& object) { on_deployment(object); },
        [this](const Json& object) {
-         if (object_name(object) == kDeployment) fleet_->set_replicas(0);
+         if (object_name(object) == kDeployment) backend_->set_replicas(0);
        }});
   deployments_->start();
   if (!deployments_->wait_for_sync(std::chrono::seconds(30))) {
@@ -574,7 +579,7 @@ Sample DemoRun::take_sample(double t, double dt, std::int64_t produced, std::int
     s.current = deployment->value("/spec/replicas"_json_pointer, 1);
     s.ready = deployment->value("/status/readyReplicas"_json_pointer, 0);
   }
-  s.consumers = fleet_->running();
+  s.consumers = backend_->running();
   if (auto monitor = monitors_->get(std::string(kNamespace) + "/" + kMonitor)) {
     const Json status = monitor->value("status", Json::object());
     if (status.contains("health")) s.health = status.value("health", s.health);
@@ -606,7 +611,9 @@ void DemoRun::delete_demo_objects() {
 void DemoRun::shut_down() {
   if (shut_down_) return;
   shut_down_ = true;
-  if (producer_) producer_->stop();
+  // The clients first: the operator's natsJetStream kind tears libnats down when it goes, and the
+  // demo's NATS connection must be closed by then.
+  if (backend_) backend_->stop_clients();
   if (controller_) controller_->stop();
   controller_.reset();
   events_.reset();
@@ -614,15 +621,12 @@ void DemoRun::shut_down() {
   operator_client_.reset();
   if (deployments_) deployments_->stop();
   if (monitors_) monitors_->stop();
-  if (fleet_) fleet_->stop();
   if (readiness_) readiness_->stop();
   if (client_ && options_.use_kubeconfig && !options_.keep) delete_demo_objects();
   deployments_.reset();
   monitors_.reset();
   readiness_.reset();
-  fleet_.reset();
-  producer_.reset();
-  kafka_.reset();
+  backend_.reset();  // stops its server (by pid)
   client_.reset();
   if (plane_) {
     if (options_.keep && !failed_) {
@@ -650,8 +654,8 @@ void DemoRun::shut_down() {
 }
 
 int DemoRun::run() {
-  std::printf("lagpilot demo: seed %llu, duration %s, plot %s\n",
-              static_cast<unsigned long long>(options_.seed),
+  std::printf("lagpilot demo: source %s, seed %llu, duration %s, plot %s\n",
+              source_name(options_.source).c_str(), static_cast<unsigned long long>(options_.seed),
               format_duration(static_cast<double>(options_.duration.count())).c_str(),
               options_.plot_path.c_str());
   if (auto made = make_run_dir(); !made) return fail(made.error().message);
@@ -668,26 +672,31 @@ int DemoRun::run() {
   }
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto kafka = MockKafkaCluster::start(kTopic, kPartitions);
-  if (!kafka) return fail("mock Kafka: " + kafka.error().message);
-  kafka_ = std::move(*kafka);
-  say("mock Kafka: 3 brokers at " + kafka_->bootstrap_servers() + ", topic " + kTopic + " (" +
-      std::to_string(kPartitions) + " partitions)");
+  if (options_.source != DemoSource::kKafka) {
+    say("starting " + source_name(options_.source) + " on loopback (files in " + run_dir_ + "/" +
+        source_name(options_.source) + ")");
+  }
+  BackendSettings settings;
+  settings.work_dir = run_dir_ + "/" + source_name(options_.source);
+  settings.per_replica_rate = kPerReplicaRate;
+  settings.max_replicas = kMaxReplicas;
+  auto backend = start_demo_backend(options_.source, settings);
+  if (termination_pending()) return interrupted_while_setting_up();
+  if (!backend) return fail(backend.error().message);
+  backend_ = std::move(*backend);
+  say(backend_->description());
 
-  fleet_ = std::make_unique<ConsumerFleet>(*kafka_, kGroup, kPerReplicaRate);
   if (auto watching = start_watching_deployment(); !watching) return fail(watching.error().message);
-  if (auto applied = apply_demo_objects(kafka_->bootstrap_servers()); !applied)
-    return fail(applied.error().message);
+  if (auto applied = apply_demo_objects(); !applied) return fail(applied.error().message);
   if (auto watching = start_watching_monitor(); !watching) return fail(watching.error().message);
   if (auto started = start_operator(); !started) return fail(started.error().message);
   say("operator: running in this process (QueueMonitorController, poll every 1 s)");
 
   // Start from a steady state: the first replica ready and consuming.
   const auto ready_deadline = SteadyClock::now() + std::chrono::seconds(60);
-  while (fleet_->running() < 1) {
+  while (backend_->running() < 1) {
     if (wait_for_signal_until(SteadyClock::now() + std::chrono::milliseconds(100))) {
-      std::fprintf(stderr, "lagpilot demo: interrupted while setting up\n");
-      return 130;
+      return interrupted_while_setting_up();
     }
     if (SteadyClock::now() > ready_deadline) {
       return fail("the consumer Deployment had no ready replica within 60 s");
@@ -698,7 +707,6 @@ int DemoRun::run() {
 
   const auto pattern =
       LoadPattern::generate(options_.seed, static_cast<double>(options_.duration.count()));
-  producer_ = std::make_unique<LoadProducer>(*kafka_, pattern, options_.seed);
   std::printf("\n  Watch it from another terminal:\n");
   if (plane_) std::printf("    export KUBECONFIG=%s\n", plane_->kubeconfig_path().c_str());
   std::printf("    kubectl get qm -n demo -w\n    kubectl describe qm orders -n demo\n");
@@ -706,7 +714,7 @@ int DemoRun::run() {
   std::printf("  Load: %s\n\n", pattern.describe().c_str());
   std::fflush(stdout);
 
-  if (auto started = producer_->start(); !started)
+  if (auto started = backend_->start_producer(pattern, options_.seed); !started)
     return fail("producer: " + started.error().message);
   const auto start = SteadyClock::now();
   observer_.set_start(start);
@@ -727,8 +735,8 @@ int DemoRun::run() {
   for (long tick = 1; tick <= options_.duration.count() && !interrupted; ++tick) {
     interrupted = wait_for_signal_until(start + std::chrono::seconds(tick));
     const double t = seconds_since(start);
-    const std::int64_t produced = producer_->produced();
-    const std::int64_t processed = fleet_->processed();
+    const std::int64_t produced = backend_->produced();
+    const std::int64_t processed = backend_->processed();
     Sample sample = take_sample(t, t - t_before, produced - produced_before,
                                 processed - processed_before, last_event);
     produced_before = produced;
@@ -738,7 +746,7 @@ int DemoRun::run() {
     view.update(sample, last_event);
   }
   view.finish();
-  producer_->stop();
+  backend_->stop_producer();
 
   RunInfo info;
   info.seed = options_.seed;
@@ -749,8 +757,8 @@ int DemoRun::run() {
   std::error_code ignored;
   info.plot_path = std::filesystem::absolute(options_.plot_path, ignored).string();
   info.interrupted = interrupted;
-  info.produced = producer_->produced();
-  info.processed = fleet_->processed();
+  info.produced = backend_->produced();
+  info.processed = backend_->processed();
   info.scales_applied = static_cast<int>(observer_.scales().size());
   const auto events = final_scaling_events();
   const RunSummary summary = summarize(samples, events, kObjectiveSeconds);
@@ -772,14 +780,16 @@ int DemoRun::run() {
     RecordingInfo recording;
     recording.seed = options_.seed;
     recording.service_rate = kPerReplicaRate;
-    recording.partitions = kPartitions;
+    const BackendTraits traits = backend_->traits();
+    recording.partitions = traits.partitions;
+    recording.group_members_visible = traits.group_members_visible;
     recording.pod_ready_delay = static_cast<double>(kPodStartup.count());
-    recording.commit_interval = std::chrono::duration<double>(kCommitInterval).count();
-    recording.rebalance_pauses = fleet_->reassignment_pauses();
+    recording.commit_interval = traits.commit_interval;
+    recording.rebalance_pauses = backend_->consumer_start_pauses();
     std::vector<double> scale_times;
     for (const ScalingEvent& e : observer_.scales()) scale_times.push_back(e.t);
     std::vector<double> consumer_times;
-    for (const auto& change : fleet_->running_changes()) {
+    for (const auto& change : backend_->running_changes()) {
       consumer_times.push_back(std::chrono::duration<double>(change.time - start).count());
     }
     attach_change_times(samples, scale_times, consumer_times);
@@ -801,13 +811,11 @@ int DemoRun::run() {
   std::fflush(stdout);
 
   const auto stopping = SteadyClock::now();
+  const std::string stopped =
+      "the operator, consumers, producer and " + backend_->server_name() +
+      (options_.use_kubeconfig || options_.keep ? "" : " and the control plane");
   shut_down();
-  std::printf("stopped %s in %.1f s\n",
-              options_.use_kubeconfig ? "the operator, consumers, producer and mock Kafka"
-              : options_.keep
-                  ? "the operator, consumers, producer and mock Kafka"
-                  : "the operator, consumers, producer, mock Kafka and the control plane",
-              seconds_since(stopping));
+  std::printf("stopped %s in %.1f s\n", stopped.c_str(), seconds_since(stopping));
   if (!kept_message_.empty()) std::printf("\n%s", kept_message_.c_str());
   if (options_.keep && options_.use_kubeconfig) {
     std::printf(
@@ -853,6 +861,12 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
     };
     if (flag == "-h" || flag == "--help") {
       options.help = true;
+    } else if (flag == "--source") {
+      auto text = value();
+      if (!text) return text.error();
+      auto source = parse_demo_source(*text);
+      if (!source) return Error{"InvalidFlag", "--source: " + source.error().message};
+      options.source = *source;
     } else if (flag == "--duration") {
       auto text = value();
       if (!text) return text.error();

@@ -1,8 +1,10 @@
 #pragma once
 // `lagpilot demo`: lagpilot end to end on one machine, no cluster needed. Starts the local control
-// plane (controlplane/start, building it on first use) or uses $KUBECONFIG's cluster, librdkafka's
-// mock Kafka cluster in this process, a consumer Deployment and a QueueMonitor in namespace "demo",
-// a bursty seeded producer, simulated consumers (one per ready replica) and the operator itself
+// plane (controlplane/start, building it on first use) or uses $KUBECONFIG's cluster, the queue
+// (--source, tools/demo/demo_backend.h: librdkafka's mock Kafka cluster in this process by default,
+// or a real rabbitmq-server, redis-server or nats-server on loopback), a consumer Deployment and a
+// QueueMonitor in namespace "demo", a bursty seeded producer, consumers that really consume and
+// acknowledge (one per ready replica) and the operator itself
 // (the same QueueMonitorController wiring as `lagpilot run`). Shows the scaling live, prints a
 // summary, writes an SVG plot and stops everything it started.
 #include <chrono>
@@ -11,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "tools/demo/demo_backend.h"
 #include "util/result.h"
 
 namespace lagpilot::demo {
 
 struct DemoOptions {
+  DemoSource source = DemoSource::kKafka;  // --source
   std::chrono::seconds duration{120};
   std::uint64_t seed = 1;
   std::string plot_path = "lagpilot-demo.svg";
