@@ -17,7 +17,8 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
   std::vector<std::string> unreadable;
   for (const auto& ref : notify::webhook_secret_refs(notifications_spec)) {
     if (values_by_secret.count(ref.name)) continue;
-    auto values = secrets.read(ns, {ref.name, "spec.notifications"});
+    // No destination to check: the URL is the Secret's own value. The allow label is checked.
+    auto values = secrets.read(ns, {ref.name, "spec.notifications.webhooks[].urlSecretRef", {}});
     if (values) {
       values_by_secret[ref.name] = std::move(values->values);
     } else if (values.error().code != "SecretNotFound") {
@@ -33,15 +34,15 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
         return value->second;
       });
   std::string problems;
+  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
   if (!parsed) {
     receivers_.clear();
-    problems = parsed.error().message;
+    problems = parsed.error().message + (problems.empty() ? "" : "; " + problems);
   } else {
     receivers_ = parsed->receivers;
     for (const auto& error : parsed->errors)
       problems += (problems.empty() ? "" : "; ") + error.message;
   }
-  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
   problems_ = problems;
 }
 
