@@ -15,8 +15,15 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
   read_at_ = now;
   std::map<std::string, std::map<std::string, std::string>> values_by_secret;
   std::vector<std::string> unreadable;
+  const auto destinations = notify::notification_secret_destinations(notifications_spec);
   for (const auto& secret_name : notify::notification_secret_names(notifications_spec)) {
-    auto values = secrets.read(ns, {secret_name, "spec.notifications"});
+    // A webhook's URL is its Secret's own value: only the allow label applies. Alertmanager and
+    // PagerDuty Secrets go to URLs in the spec, checked against the destination policy first.
+    SecretReference reference{secret_name, "spec.notifications", {}};
+    if (auto found = destinations.find(secret_name); found != destinations.end()) {
+      for (const auto& [field, url] : found->second) reference.destinations.push_back({field, url});
+    }
+    auto values = secrets.read(ns, reference);
     if (values) {
       values_by_secret[secret_name] = std::move(values->values);
     } else if (values.error().code != "SecretNotFound") {
@@ -32,15 +39,15 @@ void NotificationReceivers::refresh(const nlohmann::json& notifications_spec, co
         return value->second;
       });
   std::string problems;
+  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
   if (!parsed) {
     receivers_ = {};
-    problems = parsed.error().message;
+    problems = parsed.error().message + (problems.empty() ? "" : "; " + problems);
   } else {
     receivers_ = parsed->receivers;
     for (const auto& error : parsed->errors)
       problems += (problems.empty() ? "" : "; ") + error.message;
   }
-  for (const auto& message : unreadable) problems += (problems.empty() ? "" : "; ") + message;
   problems_ = problems;
 }
 

@@ -134,7 +134,7 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
     : client_(client),
       clock_(clock),
       sources_(sources),
-      secrets_(client),
+      secrets_(client, options.credentials),  // before `options` is moved into options_
       events_(events),
       options_(std::move(options)),
       observer_(observer),

@@ -75,6 +75,8 @@ struct ControllerOptions {
   // (conditions, replicas, history, health) is written at once.
   std::chrono::seconds metrics_status_interval{30};
   std::string component = "lagpilot";
+  // Which Secrets may be used and where their values may go (credentials.h, docs/security.md).
+  CredentialPolicy credentials;
   // Re-read a source's auth Secret this often to pick up rotated credentials.
   std::chrono::seconds secret_refresh_interval{60};
   std::chrono::milliseconds sync_timeout{30'000};

@@ -1,7 +1,8 @@
 #pragma once
 // One monitor's live source of one kind (its queue, or its latency query) and what it was built
 // from. The source is rebuilt when its spec or its Secret's content changes; the Secret is re-read
-// every refresh interval to pick up rotated credentials, and always before a source is built.
+// every refresh interval to pick up rotated credentials, and always before a source is built; each
+// read checks that the Secret may be used (credentials.h), and a refusal drops the source.
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,8 +30,13 @@ class SourceConnection {
       bool due = rebuild || !secret_read_at_ || now - *secret_read_at_ >= refresh_interval;
       secret_version = secret_version_;
       if (due) {
-        auto read = secrets.read(ns, *secret);
-        if (!read) return read.error();
+        auto read = secrets.read(ns, *secret, selected.name);
+        if (!read) {
+          // Not allowed (any more): the values must not be used, so neither may a source built
+          // from them.
+          if (is_credential_refusal(read.error())) reset();
+          return read.error();
+        }
         secret_read_at_ = now;
         secret_version = read->resource_version;
         credentials = std::move(read->values);

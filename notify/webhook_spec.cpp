@@ -302,6 +302,39 @@ std::vector<std::string> notification_secret_names(const nlohmann::json& notific
   return {names.begin(), names.end()};
 }
 
+std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+notification_secret_destinations(const nlohmann::json& notifications_spec) {
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> out;
+  if (const auto* list = list_at(notifications_spec, "alertmanagers")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& item = (*list)[i];
+      auto ref = named_secret_ref(item, "authSecretRef", "");
+      auto urls = item.is_object() ? item.find("urls") : item.end();
+      if (!ref || urls == item.end() || !urls->is_array()) continue;
+      for (std::size_t u = 0; u < urls->size(); ++u) {
+        if (!(*urls)[u].is_string()) continue;
+        out[ref->name].emplace_back("spec.notifications.alertmanagers[" + std::to_string(i) +
+                                        "].urls[" + std::to_string(u) + "]",
+                                    trim((*urls)[u].get<std::string>()));
+      }
+    }
+  }
+  if (const auto* list = list_at(notifications_spec, "pagerduty")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& item = (*list)[i];
+      auto ref = named_secret_ref(item, "routingKeySecretRef", "routingKey");
+      if (!ref) continue;
+      std::string url = PagerDutyTarget{}.url;
+      if (auto given = item.find("url"); given != item.end() && given->is_string()) {
+        url = trim(given->get<std::string>());
+      }
+      out[ref->name].emplace_back("spec.notifications.pagerduty[" + std::to_string(i) + "].url",
+                                  url);
+    }
+  }
+  return out;
+}
+
 Result<ParsedReceivers> parse_notifications(const nlohmann::json& notifications_spec,
                                             const SecretLookup& secret_value) {
   auto webhooks = parse_webhooks(notifications_spec, secret_value);

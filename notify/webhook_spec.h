@@ -4,6 +4,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ Result<ParsedWebhooks> parse_webhooks(const nlohmann::json& notifications_spec,
 // Every Secret spec.notifications names (webhooks[].urlSecretRef, alertmanagers[].authSecretRef,
 // pagerduty[].routingKeySecretRef), sorted and deduplicated. Malformed entries are skipped.
 std::vector<std::string> notification_secret_names(const nlohmann::json& notifications_spec);
+
+// Where each of those Secrets' values go: for every Secret name, the spec field and URL of each
+// server it is sent to (alertmanagers[i].urls[u], pagerduty[i].url or PagerDuty's default). A
+// webhook's urlSecretRef has none: its URL is the Secret's own value. Checked against the
+// operator's --allowed-credential-destinations before the Secret is read (docs/security.md).
+std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+notification_secret_destinations(const nlohmann::json& notifications_spec);
 
 struct ParsedReceivers {
   Receivers receivers;  // the usable ones, in spec order

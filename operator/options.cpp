@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "controllers/credentials.h"
 #include "util/duration.h"
 
 namespace lagpilot::operator_main {
@@ -48,6 +49,11 @@ Flags:
   --renew-deadline DUR               (default 10s)
   --retry-period DUR                 (default 2s)
   --per-partition-metrics            add per-partition lag series to /metrics
+  --allowed-credential-destinations P,...
+                                     servers that Secret values may be sent to, as [kind/]host[:port]
+                                     patterns (host: name, IP, * or *.suffix; kind: kafka,
+                                     prometheus, rabbitmq, redisStreams, natsJetStream); repeatable;
+                                     default: anywhere (docs/security.md)
 )";
 }
 
@@ -91,6 +97,17 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       std::string item;
       while (std::getline(list, item, ',')) {
         if (!item.empty()) options.namespaces.push_back(item);
+      }
+    } else if (name == "allowed-credential-destinations") {
+      std::stringstream list(value);
+      std::string item;
+      while (!error && std::getline(list, item, ',')) {
+        if (item.empty()) continue;
+        auto pattern = controllers::parse_destination_pattern(item);
+        if (!pattern)
+          error = flag_error(name, pattern.error().message);
+        else
+          options.allowed_credential_destinations.push_back(item);
       }
     } else if (name == "metrics-bind-address") {
       options.metrics_bind_address = value;

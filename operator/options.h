@@ -26,6 +26,9 @@ struct RunOptions {
   std::chrono::seconds renew_deadline{10};
   std::chrono::seconds retry_period{2};
   bool per_partition_metrics = false;
+  // Where credentials from Secrets may be sent: "[kind/]host[:port]" patterns
+  // (controllers/credentials.h); empty: anywhere.
+  std::vector<std::string> allowed_credential_destinations;
   // /healthz fails when a loop it watches has not turned for this long.
   std::chrono::seconds health_stall_timeout{60};
 };

@@ -106,6 +106,17 @@ int run_operator(const RunOptions& options) {
   source_options.kafka.poll_timeout = std::chrono::milliseconds(options.kafka_poll_timeout_ms);
   source_options.clock = &clock;
   SourceRegistry sources = builtin_sources(source_options);
+  auto credential_policy =
+      controllers::CredentialPolicy::from_patterns(options.allowed_credential_destinations);
+  Status checked = credential_policy
+                       ? controllers::check_pattern_kinds(
+                             *credential_policy, sources.source_kinds(), sources.latency_kinds())
+                       : Status(credential_policy.error());
+  if (!checked) {
+    std::fprintf(stderr, "lagpilot: --allowed-credential-destinations: %s\n",
+                 checked.error().message.c_str());
+    return 1;
+  }
   std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
   std::unique_ptr<LeaderElector> elector;
   // Every write (status, scale, Events) goes through the leader-election fence.
@@ -118,6 +129,7 @@ int run_operator(const RunOptions& options) {
   controllers::ControllerOptions controller_options;
   controller_options.notifier = &notifier;
   controller_options.namespaces = options.namespaces;
+  controller_options.credentials = *credential_policy;
   controller_options.workers = options.workers;
   controller_options.metrics_status_interval = options.metrics_status_interval;
   controller_options.queue.on_add = [&operator_metrics] { operator_metrics.workqueue_added(); };

@@ -73,11 +73,26 @@ class QueueSource {
 // Values of a Secret, by key, as the controller read them for a source; never logged.
 using SourceCredentials = std::map<std::string, std::string>;
 
+// A server a source sends its Secret's values to (or presents them to), as the spec names it.
+struct CredentialDestination {
+  std::string field;    // the spec field, e.g. "spec.source.kafka.bootstrapServers"
+  std::string address;  // "host", "host:port", "[v6]:port" or a URL ("https://host:port/path")
+};
+
+// "host:port", with an IPv6 host in brackets.
+inline std::string host_port(const std::string& host, int port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 // A Secret in the monitor's namespace that a source's credentials come from.
 struct SecretReference {
   std::string name;
   std::string
       field;  // the spec field that names it, for errors: "spec.source.<kind>.authSecretRef"
+  // Every server the Secret's values go to; the controller checks them against the operator's
+  // --allowed-credential-destinations before it reads the Secret (docs/security.md).
+  std::vector<CredentialDestination> destinations;
 };
 
 // What the controller needs from a source's spec before (and whether or not) the source exists.

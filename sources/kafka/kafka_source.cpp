@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -491,7 +492,11 @@ Result<CheckedSourceSpec> KafkaSourceKind::check(const nlohmann::json& kind_spec
       return Error{"InvalidSpec", "spec.source.kafka.authSecretRef.name: required"};
     }
     checked.credentials =
-        SecretReference{(*ref)["name"].get<std::string>(), "spec.source.kafka.authSecretRef"};
+        SecretReference{(*ref)["name"].get<std::string>(), "spec.source.kafka.authSecretRef", {}};
+    std::stringstream servers(spec->bootstrap_servers);
+    for (std::string server; std::getline(servers, server, ',');) {
+      checked.credentials->destinations.push_back({"spec.source.kafka.bootstrapServers", server});
+    }
   }
   return checked;
 }

@@ -287,8 +287,12 @@ Result<CheckedSourceSpec> NatsSourceKind::check(const nlohmann::json& kind_spec)
         (*ref)["name"].get<std::string>().empty()) {
       return invalid("authSecretRef.name", "required");
     }
-    checked.credentials = SecretReference{(*ref)["name"].get<std::string>(),
-                                          std::string(kSpecPath) + ".authSecretRef"};
+    checked.credentials = SecretReference{
+        (*ref)["name"].get<std::string>(), std::string(kSpecPath) + ".authSecretRef", {}};
+    for (std::size_t i = 0; i < spec->servers.size(); ++i) {
+      checked.credentials->destinations.push_back(
+          {std::string(kSpecPath) + ".servers[" + std::to_string(i) + "]", spec->servers[i]});
+    }
   }
   return checked;
 }

@@ -220,7 +220,9 @@ Result<CheckedLatencySpec> PrometheusLatencyKind::check(const nlohmann::json& ki
   checked.metric_name = spec->name;
   if (!spec->auth_secret_name.empty()) {
     checked.credentials =
-        SecretReference{spec->auth_secret_name, "spec.latency.prometheus.authSecretRef"};
+        SecretReference{spec->auth_secret_name,
+                        "spec.latency.prometheus.authSecretRef",
+                        {{"spec.latency.prometheus.serverUrl", spec->server_url}}};
   }
   return checked;
 }

@@ -329,7 +329,9 @@ Result<CheckedSourceSpec> PrometheusQueueKind::check(const nlohmann::json& kind_
   checked.labels["query"] = prometheus_query_label(spec->depth_query);
   if (!spec->auth_secret_name.empty()) {
     checked.credentials =
-        SecretReference{spec->auth_secret_name, std::string(kSpecPath) + ".authSecretRef"};
+        SecretReference{spec->auth_secret_name,
+                        std::string(kSpecPath) + ".authSecretRef",
+                        {{std::string(kSpecPath) + ".serverUrl", spec->server_url}}};
   }
   return checked;
 }

@@ -306,7 +306,13 @@ Result<CheckedSourceSpec> RabbitMqSourceKind::check(const nlohmann::json& kind_s
   checked.labels = {{"queue", spec->queue}};
   if (!spec->auth_secret_name.empty()) {
     checked.credentials =
-        SecretReference{spec->auth_secret_name, "spec.source.rabbitmq.authSecretRef"};
+        SecretReference{spec->auth_secret_name,
+                        "spec.source.rabbitmq.authSecretRef",
+                        {{"spec.source.rabbitmq.host", host_port(spec->host, spec->port)}}};
+    if (!spec->management_url.empty()) {
+      checked.credentials->destinations.push_back(
+          {"spec.source.rabbitmq.managementUrl", spec->management_url});
+    }
   }
   return checked;
 }

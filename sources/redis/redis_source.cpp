@@ -273,7 +273,9 @@ Result<CheckedSourceSpec> RedisStreamsSourceKind::check(const nlohmann::json& ki
   checked.labels = {{"stream", spec->stream}};
   if (spec->auth_secret) {
     checked.credentials =
-        SecretReference{*spec->auth_secret, "spec.source.redisStreams.authSecretRef"};
+        SecretReference{*spec->auth_secret,
+                        "spec.source.redisStreams.authSecretRef",
+                        {{"spec.source.redisStreams.address", host_port(spec->host, spec->port)}}};
   }
   return checked;
 }

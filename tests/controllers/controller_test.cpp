@@ -58,10 +58,11 @@ class ControllerTest : public ::testing::Test {
   }
 
   // A new controller in place of the old one: what an operator restart or failover does.
-  void start_controller(notify::Notifier* notifier = nullptr) {
+  void start_controller(notify::Notifier* notifier = nullptr, CredentialPolicy credentials = {}) {
     if (controller_) controller_->stop();
     controller_.reset();
     ControllerOptions options;
+    options.credentials = std::move(credentials);
     options.namespaces = {ns_->name()};
     options.workers = 0;  // the test drives reconcile() itself
     options.notifier = notifier;
@@ -76,6 +77,17 @@ class ControllerTest : public ::testing::Test {
   }
 
   kube::KubeClient& client() { return ControlPlaneEnvironment::admin_client(); }
+
+  // A Secret with these values; `allowed`: labelled lagpilot.io/allow: "true".
+  void create_secret(const std::string& name, const Json& string_data, bool allowed = true) {
+    Json secret = {{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata", {{"name", name}}},
+                   {"stringData", string_data}};
+    if (allowed) secret["metadata"]["labels"] = {{"lagpilot.io/allow", "true"}};
+    auto created = client().create(kube::resources::kSecrets, ns(), secret);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+  }
   const std::string& ns() { return ns_->name(); }
   std::string key(const std::string& name) { return ns() + "/" + name; }
 
@@ -434,11 +446,7 @@ TEST_F(ControllerTest, MissingAuthSecretIsNamedAndSecretKeysAreUsed) {
   EXPECT_NE(condition(status, "SourceReachable", "message").find("kafka-client"),
             std::string::npos);
 
-  Json secret = {{"apiVersion", "v1"},
-                 {"kind", "Secret"},
-                 {"metadata", {{"name", "kafka-client"}}},
-                 {"stringData", {{"security.protocol", "plaintext"}}}};
-  ASSERT_TRUE(client().create(kube::resources::kSecrets, ns(), secret).ok());
+  create_secret("kafka-client", {{"security.protocol", "plaintext"}});
   produce_backlog();
   clock_.advance(seconds(61));  // past the Secret re-read interval
   reconcile("orders");
@@ -667,13 +675,7 @@ TEST_F(ControllerTest, FiringAlertsReachAWebhookFromASecretAndResolve) {
   testkit::TestHttpServer receiver;
   notify::WebhookNotifier notifier(clock_, notify::make_cpprest_http_sender());
   start_controller(&notifier);
-  ASSERT_TRUE(client()
-                  .create(kube::resources::kSecrets, ns(),
-                          {{"apiVersion", "v1"},
-                           {"kind", "Secret"},
-                           {"metadata", {{"name", "oncall-hook"}}},
-                           {"stringData", {{"url", receiver.url("/hook")}}}})
-                  .ok());
+  create_secret("oncall-hook", {{"url", receiver.url("/hook")}});
   create_deployment("consumer", 1);
   produce_backlog();
   Json object = monitor("orders", kLagPerReplica);
@@ -1057,6 +1059,146 @@ TEST_F(OwnershipTest, OnDeleteRestoreNeverBlocksNamespaceDeletion) {
       },
       seconds(90), std::chrono::milliseconds(200)))
       << "the namespace is still there: " << server_monitor("orders").dump();
+}
+
+// A Prometheus on loopback that answers every instant query with 0.75 and records each request:
+// what reaches it is what the operator sent.
+testkit::HttpReply prometheus_answer(const testkit::HttpRequestRecord&) {
+  return {200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},)"
+               R"("value":[1700000000,"0.75"]}]}})"};
+}
+
+Json latency_from(const testkit::TestHttpServer& prometheus, const std::string& secret) {
+  return {{"prometheus",
+           {{"serverUrl", "http://127.0.0.1:" + std::to_string(prometheus.port())},
+            {"query", "vector(0.75)"},
+            {"authSecretRef", {{"name", secret}}}}}};
+}
+
+constexpr const char* kToken = "tok-3f9a-never-anywhere";
+
+// Issue 14: a QueueMonitor must not be a way to send a Secret that its owner did not allow.
+TEST_F(ControllerTest, ASecretWithoutTheAllowLabelIsNeverSentAnywhere) {
+  testkit::TestHttpServer prometheus(prometheus_answer);
+  create_deployment("consumer", 1);
+  create_secret("prom-token", {{"token", kToken}}, /*allowed=*/false);
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["latency"] = latency_from(prometheus, "prom-token");
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "LatencyAvailable"), "False");
+  EXPECT_EQ(condition(status, "LatencyAvailable", "reason"), "SecretNotAllowed");
+  const std::string message = condition(status, "LatencyAvailable", "message");
+  EXPECT_NE(message.find("spec.latency.prometheus.authSecretRef: Secret " + ns() + "/prom-token"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("lagpilot.io/allow: \"true\""), std::string::npos) << message;
+  EXPECT_TRUE(has_event(client(), ns(), "SecretNotAllowed", "prom-token"));
+  EXPECT_EQ(prometheus.request_count(), 0u) << "nothing may be sent without the label";
+  EXPECT_EQ(condition(status, "SourceReachable"), "True") << "the rest of the monitor works";
+
+  // Its owner allows it: the token goes to the server, as a bearer token.
+  auto labelled =
+      client().patch(kube::resources::kSecrets, ns(), "prom-token", kube::PatchType::kMerge,
+                     {{"metadata", {{"labels", {{"lagpilot.io/allow", "true"}}}}}}, "");
+  ASSERT_TRUE(labelled.ok()) << labelled.error().message;
+  clock_.advance(seconds(61));  // past the Secret re-read interval
+  reconcile("orders");
+  settle();
+  status = status_of("orders");
+  EXPECT_EQ(condition(status, "LatencyAvailable"), "True")
+      << condition(status, "LatencyAvailable", "message");
+  ASSERT_GE(prometheus.request_count(), 1u);
+  EXPECT_EQ(prometheus.requests()[0].headers["authorization"], std::string("Bearer ") + kToken);
+
+  // Allowed no more (the label is read again at every re-read): the source built from it goes.
+  auto unlabelled =
+      client().patch(kube::resources::kSecrets, ns(), "prom-token", kube::PatchType::kMerge,
+                     {{"metadata", {{"labels", {{"lagpilot.io/allow", "no"}}}}}}, "");
+  ASSERT_TRUE(unlabelled.ok()) << unlabelled.error().message;
+  const auto sent = prometheus.request_count();
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  settle();
+  EXPECT_EQ(condition(status_of("orders"), "LatencyAvailable", "reason"), "SecretNotAllowed");
+  EXPECT_EQ(prometheus.request_count(), sent) << "no request after the label went";
+}
+
+TEST_F(ControllerTest, CredentialsGoOnlyToAllowedDestinations) {
+  testkit::TestHttpServer prometheus(prometheus_answer);
+  auto policy = CredentialPolicy::from_patterns({"prometheus/prometheus.monitoring.svc"});
+  ASSERT_TRUE(policy.ok()) << policy.error().message;
+  start_controller(nullptr, *policy);
+  create_deployment("consumer", 1);
+  create_secret("prom-token", {{"token", kToken}});
+  create_secret("kafka-client", {{"security.protocol", "plaintext"}});
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["latency"] = latency_from(prometheus, "prom-token");
+  object["spec"]["source"]["kafka"]["authSecretRef"] = {{"name", "kafka-client"}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "LatencyAvailable", "reason"), "DestinationNotAllowed");
+  const std::string latency = condition(status, "LatencyAvailable", "message");
+  EXPECT_NE(latency.find("spec.latency.prometheus.serverUrl: http://127.0.0.1:"), std::string::npos)
+      << latency;
+  EXPECT_NE(latency.find("--allowed-credential-destinations"), std::string::npos) << latency;
+  EXPECT_EQ(condition(status, "SourceReachable", "reason"), "DestinationNotAllowed")
+      << "a Kafka bootstrap server outside the list: the SASL Secret is not used either";
+  EXPECT_NE(condition(status, "SourceReachable", "message")
+                .find("spec.source.kafka.bootstrapServers: " + kafka_.bootstrap_servers()),
+            std::string::npos);
+  EXPECT_EQ(prometheus.request_count(), 0u);
+  EXPECT_EQ(deployment_replicas("consumer"), 1) << "nothing known, nothing scaled";
+
+  // The same servers, allowed: both work.
+  policy = CredentialPolicy::from_patterns({"prometheus/127.0.0.1", "kafka/127.0.0.1"});
+  ASSERT_TRUE(policy.ok());
+  start_controller(nullptr, *policy);
+  settle();
+  reconcile("orders");
+  settle();
+  status = status_of("orders");
+  EXPECT_EQ(condition(status, "LatencyAvailable"), "True")
+      << condition(status, "LatencyAvailable", "message");
+  EXPECT_EQ(condition(status, "SourceReachable"), "True")
+      << condition(status, "SourceReachable", "message");
+  EXPECT_GE(prometheus.request_count(), 1u);
+}
+
+TEST_F(ControllerTest, AWebhookSecretWithoutTheAllowLabelIsNotUsed) {
+  testkit::TestHttpServer receiver;
+  notify::WebhookNotifier notifier(clock_, notify::make_cpprest_http_sender());
+  start_controller(&notifier);
+  create_secret("oncall-hook", {{"url", receiver.url("/hook")}}, /*allowed=*/false);
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(kLagAlert);
+  object["spec"]["alerts"][0]["forSeconds"] = 0;
+  object["spec"]["notifications"] = {
+      {"webhooks", {{{"name", "oncall"}, {"urlSecretRef", {{"name", "oncall-hook"}}}}}}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  settle();
+  ASSERT_TRUE(notifier.wait_idle(std::chrono::seconds(10)));
+  EXPECT_TRUE(has_event(client(), ns(), "AlertFiring", "LagHigh")) << "the alert fires";
+  EXPECT_EQ(receiver.request_count(), 0u) << "but goes nowhere";
+  Json status = status_of("orders");
+  EXPECT_EQ(condition(status, "NotificationsReady"), "False");
+  const std::string message = condition(status, "NotificationsReady", "message");
+  EXPECT_NE(message.find("Secret " + ns() + "/oncall-hook is not labelled lagpilot.io/allow"),
+            std::string::npos)
+      << message;
+  start_controller();  // detach the notifier before it goes out of scope
 }
 
 }  // namespace

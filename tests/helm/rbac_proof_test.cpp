@@ -316,6 +316,7 @@ const char* kKafkaSecret = R"(apiVersion: v1
 kind: Secret
 metadata:
   name: kafka-client
+  labels: {lagpilot.io/allow: "true"}
 type: Opaque
 stringData:
   security.protocol: PLAINTEXT

@@ -36,6 +36,7 @@ std::string secret_yaml() {
 kind: Secret
 metadata:
   name: nats-auth
+  labels: {lagpilot.io/allow: "true"}
 type: Opaque
 stringData:
   username: lagpilot

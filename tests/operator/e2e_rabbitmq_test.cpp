@@ -87,6 +87,8 @@ TEST(EndToEndRabbitMq, BacklogScalesConsumersUpAndTheDrainScalesThemDown) {
                         " --from-literal=username=" + RabbitMqServer::kUser +
                         " --from-literal=password=" + rabbitmq.password());
   ASSERT_EQ(secret.exit_code, 0) << secret.output;
+  secret = kubectl("label secret rabbit-auth lagpilot.io/allow=true -n " + ns.name());
+  ASSERT_EQ(secret.exit_code, 0) << secret.output;
   auto applied = kubectl("apply -n " + ns.name(),
                          controlplane::deployment_manifest("order-consumer", 1).dump());
   ASSERT_EQ(applied.exit_code, 0) << applied.output;

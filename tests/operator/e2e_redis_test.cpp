@@ -35,6 +35,7 @@ std::string manifests(const std::string& address) {
 kind: Secret
 metadata:
   name: redis-auth
+  labels: {lagpilot.io/allow: "true"}
 stringData:
   password: )") +
          kPassword + R"(

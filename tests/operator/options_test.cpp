@@ -56,6 +56,24 @@ TEST(RunOptions, DurationsAreCompoundAndWholeSeconds) {
             "--lease-duration: \"1m30\" is not a duration (e.g. 20s, 2m, 1m30s)");
 }
 
+TEST(RunOptions, CredentialDestinationsAreRepeatableListsOfPatterns) {
+  auto none = parse_run_options({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->allowed_credential_destinations.empty()) << "default: anywhere";
+  auto options = parse_run_options({"--allowed-credential-destinations",
+                                    "kafka/*.kafka.svc:9092,prometheus/prometheus.monitoring",
+                                    "--allowed-credential-destinations=127.0.0.1"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->allowed_credential_destinations,
+            (std::vector<std::string>{"kafka/*.kafka.svc:9092", "prometheus/prometheus.monitoring",
+                                      "127.0.0.1"}));
+  auto url = parse_run_options({"--allowed-credential-destinations", "https://prometheus:9090"});
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.error().message,
+            "--allowed-credential-destinations: \"https://prometheus:9090\": a host pattern "
+            "([kind/]host[:port]), not a URL");
+}
+
 TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
   auto line = nlohmann::json::parse(
       json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",

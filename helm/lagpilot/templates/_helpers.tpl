@@ -130,6 +130,12 @@ the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
 {{- if and .Values.watchNamespaces .Values.rbac.secrets.namespaces }}
 {{- fail "rbac.secrets.namespaces applies to cluster-wide mode only; with watchNamespaces the operator reads Secrets in exactly those namespaces" }}
 {{- end }}
+{{- if and .Values.watchNamespaces .Values.rbac.secrets.clusterWide }}
+{{- fail "rbac.secrets.clusterWide applies to cluster-wide mode only; with watchNamespaces the operator reads Secrets in exactly those namespaces" }}
+{{- end }}
+{{- if and .Values.rbac.secrets.clusterWide .Values.rbac.secrets.namespaces }}
+{{- fail "rbac.secrets.clusterWide and rbac.secrets.namespaces exclude each other: every namespace, or these" }}
+{{- end }}
 {{- if eq (int .Values.metrics.port) (int .Values.health.port) }}
 {{- fail (printf "metrics.port and health.port must differ (both %d)" (int .Values.metrics.port)) }}
 {{- end }}

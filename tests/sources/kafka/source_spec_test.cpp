@@ -123,6 +123,9 @@ TEST(SourceRegistry, TheKindChecksItsMemberAndNamesItsSecret) {
   ASSERT_TRUE(named->credentials.has_value());
   EXPECT_EQ(named->credentials->name, "kafka-auth");
   EXPECT_EQ(named->credentials->field, "spec.source.kafka.authSecretRef");
+  ASSERT_EQ(named->credentials->destinations.size(), 2u) << "every bootstrap server";
+  EXPECT_EQ(named->credentials->destinations[1].field, "spec.source.kafka.bootstrapServers");
+  EXPECT_EQ(named->credentials->destinations[1].address, "kafka-1.kafka:9092");
 
   with_secret["authSecretRef"] = json::object();
   auto empty_ref = registry.select_source(json{{"kafka", with_secret}});

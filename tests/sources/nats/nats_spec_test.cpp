@@ -37,6 +37,9 @@ TEST(NatsSpec, NamesTheSecretOfAuthSecretRef) {
   ASSERT_TRUE(checked->credentials);
   EXPECT_EQ(checked->credentials->name, "nats-auth");
   EXPECT_EQ(checked->credentials->field, "spec.source.natsJetStream.authSecretRef");
+  ASSERT_EQ(checked->credentials->destinations.size(), 2u) << "every server";
+  EXPECT_EQ(checked->credentials->destinations[1].field, "spec.source.natsJetStream.servers[1]");
+  EXPECT_EQ(checked->credentials->destinations[1].address, "nats://nats-1.nats:4222");
 }
 
 struct BadSpec {

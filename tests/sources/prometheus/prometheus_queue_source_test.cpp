@@ -131,6 +131,9 @@ TEST(PrometheusQueueKindTest, RegisteredBuiltInWithLabelsAndSecret) {
   ASSERT_TRUE(checked->credentials.has_value());
   EXPECT_EQ(checked->credentials->name, "prom-creds");
   EXPECT_EQ(checked->credentials->field, "spec.source.prometheus.authSecretRef");
+  ASSERT_EQ(checked->credentials->destinations.size(), 1u);
+  EXPECT_EQ(checked->credentials->destinations[0].field, "spec.source.prometheus.serverUrl");
+  EXPECT_EQ(checked->credentials->destinations[0].address, "http://p:9090");
 
   auto bad = selected->kind->check(json{{"serverUrl", "http://p:9090"}});
   ASSERT_FALSE(bad.ok());

@@ -92,6 +92,18 @@ TEST(RabbitMqSpec, KindChecksLabelsAndCredentials) {
   ASSERT_TRUE(checked->credentials);
   EXPECT_EQ(checked->credentials->name, "rabbit-auth");
   EXPECT_EQ(checked->credentials->field, "spec.source.rabbitmq.authSecretRef");
+  ASSERT_EQ(checked->credentials->destinations.size(), 1u);
+  EXPECT_EQ(checked->credentials->destinations[0].field, "spec.source.rabbitmq.host");
+  EXPECT_EQ(checked->credentials->destinations[0].address, "rabbitmq:5672");
+  auto managed = kind.check({{"host", "fd00::5"},
+                             {"queue", "orders"},
+                             {"managementUrl", "https://rabbitmq:15671"},
+                             {"authSecretRef", {{"name", "rabbit-auth"}}}});
+  ASSERT_TRUE(managed.ok()) << managed.error().message;
+  ASSERT_EQ(managed->credentials->destinations.size(), 2u);
+  EXPECT_EQ(managed->credentials->destinations[0].address, "[fd00::5]:5672");
+  EXPECT_EQ(managed->credentials->destinations[1].field, "spec.source.rabbitmq.managementUrl");
+  EXPECT_EQ(managed->credentials->destinations[1].address, "https://rabbitmq:15671");
 
   auto bad = kind.check({{"host", "rabbitmq"}});
   ASSERT_FALSE(bad.ok());

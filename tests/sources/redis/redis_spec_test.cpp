@@ -141,6 +141,9 @@ TEST(RedisStreamsKind, IsRegisteredChecksItsMemberAndNamesItsSecret) {
   ASSERT_TRUE(good->credentials.has_value());
   EXPECT_EQ(good->credentials->name, "redis-auth");
   EXPECT_EQ(good->credentials->field, "spec.source.redisStreams.authSecretRef");
+  ASSERT_EQ(good->credentials->destinations.size(), 1u);
+  EXPECT_EQ(good->credentials->destinations[0].field, "spec.source.redisStreams.address");
+  EXPECT_EQ(good->credentials->destinations[0].address, "redis.queues:6379");
 
   // Creating connects to nothing yet: it never blocks, and deleting brings the count back.
   auto source = selected->kind->create(with_secret, {{"password", "pw"}});
