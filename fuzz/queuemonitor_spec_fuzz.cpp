@@ -20,7 +20,8 @@ using Json = nlohmann::json;
 
 std::string outcome(const lagpilot::Result<lagpilot::api::QueueMonitorSpec>& parsed) {
   if (!parsed) return "error: " + parsed.error().message;
-  return "ok: " + parsed->source_kind + " " + parsed->source.dump() + " " +
+  return "ok: " + parsed->source_kind + " " +
+         parsed->source.dump(-1, ' ', false, Json::error_handler_t::replace) + " " +
          std::to_string(parsed->poll_interval_seconds) + " " + parsed->target.name + " " +
          std::to_string(parsed->scaling.min_replicas) + ".." +
          std::to_string(parsed->scaling.max_replicas);
@@ -28,8 +29,13 @@ std::string outcome(const lagpilot::Result<lagpilot::api::QueueMonitorSpec>& par
 
 void check_spec(const Json& spec) {
   const auto parsed = lagpilot::api::parse_queue_monitor_spec(spec);
-  const auto again = lagpilot::api::parse_queue_monitor_spec(Json::parse(spec.dump()));
-  FUZZ_CHECK(outcome(parsed) == outcome(again), outcome(parsed) + " vs " + outcome(again));
+  // YAML strings may hold bytes that are not UTF-8 (kube/yaml.h passes them through); JSON
+  // cannot, so the round trip is for specs that JSON can carry.
+  const std::string dumped = spec.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (dumped == spec.dump(-1, ' ', false, Json::error_handler_t::ignore)) {
+    const auto again = lagpilot::api::parse_queue_monitor_spec(Json::parse(dumped));
+    FUZZ_CHECK(outcome(parsed) == outcome(again), outcome(parsed) + " vs " + outcome(again));
+  }
   if (!parsed) {
     FUZZ_CHECK(names(parsed.error(), "InvalidSpec", "spec"), parsed.error().message);
     FUZZ_CHECK(parsed.error().message.find(": ") != std::string::npos, parsed.error().message);
