@@ -57,6 +57,17 @@ std::vector<PathKey> path_keys(const std::string& field) {
   return keys;
 }
 
+// `text` matching itself in a regex: keys come from error paths, and spec.source's member is
+// whatever the file names ("spec.source.a(b: must be an object").
+std::string regex_escaped(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
 bool list_item(const std::string& line) {
   const auto first = line.find_first_not_of(' ');
   return first != std::string::npos && line.compare(first, 2, "- ") == 0;
@@ -129,7 +140,7 @@ std::optional<int> locate_yaml_field(const std::string& text, int first_line,
     return same_line || indentation(lines[i]) > parent_indent;
   };
   for (const PathKey& key : path_keys(field)) {
-    const std::regex pattern("(^|[\\s{,-])" + key.key + "\\s*:");
+    const std::regex pattern("(^|[\\s{,-])" + regex_escaped(key.key) + "\\s*:");
     bool matched = false;
     for (std::size_t i = from; i < lines.size(); ++i) {
       if (lines[i].rfind("---", 0) == 0) break;  // the next document

@@ -1,0 +1,12 @@
+# NOT YET INCLUDED by tests/operator/CMakeLists.txt: written, never built into a run (see the fuzz
+# branch report). Enable with: include(${CMAKE_CURRENT_SOURCE_DIR}/adversarial.cmake OPTIONAL)
+# Adversarial QueueMonitors (included by tests/operator/CMakeLists.txt): bad resources sent as JSON
+# through the real kube-apiserver (every release) to the `lagpilot run` process, with a healthy
+# monitor on librdkafka's mock cluster alongside.
+lagpilot_integration_test(operator_adversarial_tests
+  TIMEOUT 600
+  SOURCES adversarial_test.cpp
+  LIBS lagpilot_kube lagpilot_testenv PkgConfig::RDKAFKA nlohmann_json::nlohmann_json)
+add_dependencies(operator_adversarial_tests lagpilot)
+target_compile_definitions(operator_adversarial_tests PRIVATE
+  LAGPILOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}" LAGPILOT_BINARY="$<TARGET_FILE:lagpilot>")
