@@ -1,13 +1,12 @@
 #include "kube/yaml.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <regex>
 #include <sstream>
-#include <string_view>
 
 namespace lagpilot::kube {
 namespace {
@@ -59,45 +58,47 @@ Json to_json(const YAML::Node& node) {
   return nullptr;
 }
 
-// yaml-cpp 0.7.0's YAML::LoadAll (Debian 12) never returns, its memory growing without bound, on
-// a document that starts with a quoted scalar directly followed by ',' (e.g. a file that is just
-// `"a",`), which is not valid YAML anyway. The 1-based line of the first such scalar; nullopt when
-// there is none.
-std::optional<int> yaml_cpp_trap_line(std::string_view text) {
-  int line = 1;
-  bool document_start = true;  // no content yet in this document
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t end = std::min(text.find('\n', i), text.size());
-    std::string_view content = text.substr(i, end - i);
-    if (content.starts_with("---")) {
-      document_start = true;
-      content.remove_prefix(3);
-    }
-    const std::size_t first = content.find_first_not_of(" \t\r");
-    if (document_start && first != std::string_view::npos && content[first] != '#' &&
-        content[first] != '%') {
-      document_start = false;
-      const char quote = content[first];
-      if (quote == '"' || quote == '\'') {
-        // The scalar may span lines: search the whole text from its opening quote.
-        std::size_t j = static_cast<std::size_t>(content.data() - text.data()) + first + 1;
-        for (; j < text.size(); ++j) {
-          if (quote == '"' && text[j] == '\\') {
-            ++j;
-          } else if (text[j] == quote) {
-            if (quote == '\'' && j + 1 < text.size() && text[j + 1] == '\'') {
-              ++j;
-            } else {
-              break;
-            }
-          }
-        }
-        if (j + 1 < text.size() && text[j + 1] == ',') return line;
-      }
-    }
-    i = end + 1;
-    ++line;
+// yaml-cpp 0.7.0's YAML::LoadAll (Debian 12) never returns, its memory growing without bound,
+// when a ',' stands outside any [ ] or { } at the top of a document (`,`, `"a",`, `[a],`: not
+// valid YAML): each further document it reads is empty and consumes nothing. A first pass with
+// events only finds that document, by a document start that did not move; the 1-based line of it,
+// or nullopt when every document makes progress. Found by fuzz_queuemonitor_spec
+// (fuzz/corpus/queuemonitor_spec/crash-yaml-cpp-hang-*).
+class DocumentProgress : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stalled_ = started_ && mark.pos == last_start_;
+    started_ = true;
+    last_start_ = mark.pos;
+    line_ = mark.line + 1;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  bool stalled() const { return stalled_; }
+  int line() const { return line_; }
+
+ private:
+  bool started_ = false;
+  bool stalled_ = false;
+  int last_start_ = -1;
+  int line_ = 0;
+};
+
+std::optional<int> yaml_cpp_trap_line(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentProgress progress;
+  while (parser.HandleNextDocument(progress)) {
+    if (progress.stalled()) return progress.line();
   }
   return std::nullopt;
 }
@@ -105,11 +106,11 @@ std::optional<int> yaml_cpp_trap_line(std::string_view text) {
 }  // namespace
 
 Result<std::vector<Json>> parse_yaml_documents(const std::string& text, const std::string& source) {
-  if (auto line = yaml_cpp_trap_line(text)) {
-    return Error{"InvalidYaml", source + ":" + std::to_string(*line) +
-                                    ": a quoted scalar followed by ',' outside [ ] or { }"};
-  }
   try {
+    if (auto line = yaml_cpp_trap_line(text)) {
+      return Error{"InvalidYaml",
+                   source + ":" + std::to_string(*line) + ": ',' outside [ ] or { }"};
+    }
     std::vector<Json> documents;
     for (const auto& node : YAML::LoadAll(text)) {
       Json document = to_json(node);

@@ -2,9 +2,9 @@
 // spec.notifications (webhooks, alertmanagers, pagerduty): which Secrets the controller must read,
 // and the receivers built from them.
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <map>
 #include <string>
 #include <vector>
 

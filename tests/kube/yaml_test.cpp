@@ -38,6 +38,20 @@ TEST(Yaml, ErrorNamesSourceAndLine) {
   EXPECT_EQ(docs.error().message.rfind("bad.yaml:", 0), 0u) << docs.error().message;
 }
 
+// yaml-cpp 0.7.0's LoadAll never returns on a ',' outside [ ] or { } at the top of a document;
+// each of these must be an error naming the file and line, at once (found by fuzzing).
+TEST(Yaml, CommaOutsideAFlowCollectionIsAnErrorNotAHang) {
+  for (std::string text : {",", "\"a\",", ",\",", "[a],", "{a: b},", "a: 1\n---\n\"b\"\n,"}) {
+    auto docs = parse_yaml_documents(text, "bad.yaml");
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_EQ(docs.error().message.rfind("bad.yaml:", 0), 0u) << docs.error().message;
+    EXPECT_NE(docs.error().message.find("','"), std::string::npos) << docs.error().message;
+  }
+  auto plain = parse_yaml_documents("a,", "ok.yaml");  // a plain scalar may hold a comma
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ((*plain)[0], "a,");
+}
+
 TEST(Yaml, ReadsTheShippedCrd) {
   auto docs = read_yaml_file(LAGPILOT_SOURCE_DIR "/crds/lagpilot.io_queuemonitors.yaml");
   ASSERT_TRUE(docs.ok()) << docs.error().message;
