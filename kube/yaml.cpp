@@ -11,8 +11,50 @@
 namespace lagpilot::kube {
 namespace {
 
-Json scalar_to_json(const YAML::Node& node) {
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
+// above U+10FFFF), as JSON and the API server require.
+bool is_utf8(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the valid range of the second byte
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    } else if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3;
+      if (byte == 0xE0) low = 0xA0;
+      if (byte == 0xED) high = 0x9F;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4;
+      if (byte == 0xF0) low = 0x90;
+      if (byte == 0xF4) high = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (next < low || next > high) : (next < 0x80 || next > 0xBF)) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+// A scalar's or key's text; not UTF-8 is an error at its line (every later consumer, JSON
+// included, assumes UTF-8; found by fuzz_queuemonitor_spec).
+const std::string& utf8_text(const YAML::Node& node) {
   const std::string& text = node.Scalar();
+  if (!is_utf8(text)) throw YAML::Exception(node.Mark(), "a value that is not UTF-8");
+  return text;
+}
+
+Json scalar_to_json(const YAML::Node& node) {
+  const std::string& text = utf8_text(node);
   if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return text;  // quoted
   static const std::regex kInt(R"([-+]?[0-9]+)");
   static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
@@ -51,7 +93,11 @@ Json to_json(const YAML::Node& node) {
     }
     case YAML::NodeType::Map: {
       Json object = Json::object();
-      for (const auto& entry : node) object[entry.first.as<std::string>()] = to_json(entry.second);
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar())
+          throw YAML::Exception(entry.first.Mark(), "a key that is not a string");
+        object[utf8_text(entry.first)] = to_json(entry.second);
+      }
       return object;
     }
   }

@@ -52,6 +52,20 @@ TEST(Yaml, CommaOutsideAFlowCollectionIsAnErrorNotAHang) {
   EXPECT_EQ((*plain)[0], "a,");
 }
 
+// JSON and the API server take UTF-8 only: a value or key that is not is an error at its line.
+TEST(Yaml, TextThatIsNotUtf8IsAnErrorNamingTheLine) {
+  for (std::string text :
+       {"a: 1\nb: \"\xeb\"\n", "a: 1\n\xc0\xaf: 2\n", "a: 1\nb: \xed\xa0\x80\n"}) {
+    auto docs = parse_yaml_documents(text, "bad.yaml");
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_EQ(docs.error().message.rfind("bad.yaml:2:", 0), 0u) << docs.error().message;
+    EXPECT_NE(docs.error().message.find("UTF-8"), std::string::npos) << docs.error().message;
+  }
+  auto good = parse_yaml_documents("summary: \"caf\xc3\xa9 \xf0\x9f\x93\x88\"\n", "ok.yaml");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ((*good)[0]["summary"], "caf\xc3\xa9 \xf0\x9f\x93\x88");
+}
+
 TEST(Yaml, ReadsTheShippedCrd) {
   auto docs = read_yaml_file(LAGPILOT_SOURCE_DIR "/crds/lagpilot.io_queuemonitors.yaml");
   ASSERT_TRUE(docs.ok()) << docs.error().message;
