@@ -95,6 +95,7 @@ struct QueueMonitorController::Runtime {
   std::string alerting_config_error;                // "" when every rule and SLO is valid
   bool alerting_restored = false;
   NotificationReceivers receivers;
+  bool webhook_deliveries_restored = false;  // from status.webhookDeliveries, once per process
   std::optional<WallTime> last_status_write;
   std::optional<int> pending_replicas;  // patched, not yet visible in the cache
   std::optional<WallTime> pending_since;
@@ -870,9 +871,17 @@ void QueueMonitorController::announce_alerts(Pass& pass, const QueueMonitorSpec&
   }
   const auto& receivers = pass.runtime.receivers.receivers();
   if (options_.notifier && (!spec.notifications.is_null() || !receivers.empty())) {
+    const notify::MonitorKey monitor{pass.ns, pass.name};
+    if (!pass.runtime.webhook_deliveries_restored) {
+      options_.notifier->restore_webhook_deliveries(monitor, pass.status.webhook_deliveries());
+      pass.runtime.webhook_deliveries_restored = true;
+    }
     options_.notifier->notify(firing_alerts(pass.ns, pass.name, polled.source_spec->labels,
                                             evaluation, pass.runtime.step.alerting().rules()),
                               receivers);
+    pass.status.webhook_deliveries(options_.notifier->webhook_deliveries(monitor));
+  } else {
+    pass.status.webhook_deliveries({});
   }
 }
 

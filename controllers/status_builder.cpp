@@ -130,6 +130,41 @@ std::optional<int> StatusBuilder::original_replicas() const {
   return it->get<int>();
 }
 
+void StatusBuilder::webhook_deliveries(const std::vector<notify::WebhookDelivery>& deliveries) {
+  if (deliveries.empty()) {
+    status_.erase("webhookDeliveries");
+    return;
+  }
+  json items = json::array();
+  for (const auto& delivery : deliveries) {
+    items.push_back({{"receiver", delivery.receiver},
+                     {"deliveredAt", format_rfc3339(delivery.delivered_at)},
+                     {"firing", delivery.firing}});
+  }
+  status_["webhookDeliveries"] = std::move(items);
+}
+
+std::vector<notify::WebhookDelivery> StatusBuilder::webhook_deliveries() const {
+  std::vector<notify::WebhookDelivery> out;
+  auto items = old_status_.find("webhookDeliveries");
+  if (items == old_status_.end() || !items->is_array()) return out;
+  for (const auto& item : *items) {
+    if (!item.is_object() || !item.value("receiver", json()).is_string() ||
+        !item.value("deliveredAt", json()).is_string() ||
+        !item.value("firing", json()).is_array()) {
+      continue;
+    }
+    auto delivered_at = parse_rfc3339(item["deliveredAt"].get<std::string>());
+    if (!delivered_at) continue;
+    notify::WebhookDelivery delivery{item["receiver"].get<std::string>(), *delivered_at, {}};
+    for (const auto& fingerprint : item["firing"]) {
+      if (fingerprint.is_string()) delivery.firing.push_back(fingerprint.get<std::string>());
+    }
+    out.push_back(std::move(delivery));
+  }
+  return out;
+}
+
 void StatusBuilder::replicas(int current, int desired) {
   status_["replicas"] = {{"current", current}, {"desired", desired}};
 }

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "controllers/conditions.h"
+#include "notify/notifier.h"
 #include "scaler/engine.h"
 #include "sources/queue_source.h"
 #include "util/clock.h"
@@ -53,6 +55,13 @@ class StatusBuilder {
   // status.originalReplicas: the target's replicas before this monitor took it (nullopt: none).
   void original_replicas(std::optional<int> replicas);
   std::optional<int> original_replicas() const;
+
+  // status.webhookDeliveries: each webhook receiver's last delivered notification with firing
+  // alerts (Notifier::webhook_deliveries), so a restarted operator or another replica does not
+  // announce them again. None: the key goes.
+  void webhook_deliveries(const std::vector<notify::WebhookDelivery>& deliveries);
+  // What status.webhookDeliveries recorded; entries that do not parse are skipped.
+  std::vector<notify::WebhookDelivery> webhook_deliveries() const;
 
   nlohmann::json build() const;
   const nlohmann::json& old_status() const { return old_status_; }

@@ -101,6 +101,16 @@ struct Receivers {
   std::size_t size() const { return webhooks.size() + alertmanagers.size() + pagerduty.size(); }
 };
 
+// What a webhook receiver was last told about a monitor: kept in the QueueMonitor's status
+// (status.webhookDeliveries) so that a restarted operator, or another replica, does not announce
+// the same firing alerts again before the receiver's repeat interval.
+struct WebhookDelivery {
+  std::string receiver;
+  WallTime delivered_at;
+  std::vector<std::string> firing;  // fingerprints of the alerts firing in it, sorted
+  bool operator==(const WebhookDelivery&) const = default;
+};
+
 class Notifier {
  public:
   virtual ~Notifier() = default;
@@ -115,6 +125,20 @@ class Notifier {
   // The monitor was deleted: its firing alerts are sent as resolved to receivers with
   // sendResolved (Alertmanagers: always), then its state is forgotten.
   virtual void remove_monitor(const MonitorKey& monitor) = 0;
+  // The monitor's webhook receivers' last delivered notifications that still had firing alerts,
+  // by receiver name; with what restore_webhook_deliveries() gave and no notify() has taken up.
+  virtual std::vector<WebhookDelivery> webhook_deliveries(const MonitorKey& monitor) const {
+    (void)monitor;
+    return {};
+  }
+  // Before the monitor's first notify() in this process: what its webhook receivers were told by
+  // the process before. An alert that still fires and was in a delivery counts as delivered then,
+  // so it is neither announced again nor repeated before the receiver's repeat interval.
+  virtual void restore_webhook_deliveries(const MonitorKey& monitor,
+                                          const std::vector<WebhookDelivery>& deliveries) {
+    (void)monitor;
+    (void)deliveries;
+  }
 };
 
 }  // namespace lagpilot::notify

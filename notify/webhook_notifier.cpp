@@ -141,6 +141,8 @@ void WebhookNotifier::notify(const MonitorAlerts& alerts, const Receivers& recei
       }
     }
     for (auto& [key, want] : wanted) apply(key, std::move(want), now);
+    // Restored deliveries of receivers this poll does not have are no longer anybody's.
+    forget_restored(alerts.monitor);
     ++version_;
   }
   changed_.notify_all();
@@ -175,7 +177,64 @@ void WebhookNotifier::apply(const GroupKey& key, Wanted wanted, WallTime now) {
   }
   for (const auto& [fingerprint, record] : wanted.latest) group.gone.erase(fingerprint);
   group.latest = std::move(wanted.latest);
+  if (group.receiver.kind == Kind::kWebhook) adopt_restored_delivery(group, key);
   update_group(group, key, now);
+}
+
+// A webhook group that has delivered nothing in this process takes up what the process before
+// delivered: the alerts of that delivery that still fire count as delivered then.
+void WebhookNotifier::adopt_restored_delivery(Group& group, const GroupKey& key) {
+  auto restored = restored_.find(key);
+  if (restored == restored_.end()) return;
+  if (!group.last_delivered) {
+    for (const auto& fingerprint : restored->second.firing) {
+      auto firing = group.latest.find(fingerprint);
+      if (firing != group.latest.end()) group.delivered.insert(*firing);
+    }
+    group.last_delivered = restored->second.delivered_at;
+  }
+  restored_.erase(restored);
+}
+
+void WebhookNotifier::forget_restored(const MonitorKey& monitor) {
+  auto it = restored_.lower_bound(GroupKey{monitor, "", ""});
+  while (it != restored_.end() && it->first.monitor == monitor) it = restored_.erase(it);
+}
+
+std::vector<WebhookDelivery> WebhookNotifier::webhook_deliveries(const MonitorKey& monitor) const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, WebhookDelivery> by_receiver;
+  for (auto it = restored_.lower_bound(GroupKey{monitor, "", ""});
+       it != restored_.end() && it->first.monitor == monitor; ++it) {
+    by_receiver[it->first.receiver] = it->second;
+  }
+  for (auto it = groups_.lower_bound(GroupKey{monitor, "", ""});
+       it != groups_.end() && it->first.monitor == monitor; ++it) {
+    const Group& group = it->second;
+    if (group.receiver.kind != Kind::kWebhook || !group.last_delivered) continue;
+    if (group.delivered.empty()) {
+      by_receiver.erase(it->first.receiver);
+      continue;
+    }
+    WebhookDelivery delivery{it->first.receiver, *group.last_delivered, {}};
+    for (const auto& [fingerprint, record] : group.delivered)
+      delivery.firing.push_back(fingerprint);
+    by_receiver[it->first.receiver] = std::move(delivery);
+  }
+  std::vector<WebhookDelivery> out;
+  for (auto& [receiver, delivery] : by_receiver) out.push_back(std::move(delivery));
+  return out;
+}
+
+void WebhookNotifier::restore_webhook_deliveries(const MonitorKey& monitor,
+                                                 const std::vector<WebhookDelivery>& deliveries) {
+  std::lock_guard lock(mutex_);
+  for (const auto& delivery : deliveries) {
+    if (delivery.receiver.empty() || delivery.firing.empty()) continue;
+    WebhookDelivery kept = delivery;
+    std::sort(kept.firing.begin(), kept.firing.end());
+    restored_[GroupKey{monitor, delivery.receiver, ""}] = std::move(kept);
+  }
 }
 
 void WebhookNotifier::remove_monitor(const MonitorKey& monitor) {
@@ -184,6 +243,7 @@ void WebhookNotifier::remove_monitor(const MonitorKey& monitor) {
     std::lock_guard lock(mutex_);
     std::vector<GroupKey> keys;
     cadence_.erase(monitor);
+    forget_restored(monitor);
     for (auto it = groups_.lower_bound(GroupKey{monitor, "", ""});
          it != groups_.end() && it->first.monitor == monitor; ++it) {
       keys.push_back(it->first);

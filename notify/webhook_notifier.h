@@ -24,7 +24,9 @@
 // status: an alert's startsAt is its firing-since time (status.alerts[].since, restored by the
 // alert tracker), so the next replica re-sends the same alert to Alertmanager (which merges it
 // with the one it has: same labels, same startsAt) and to PagerDuty (same dedup_key: the open
-// incident, no new one). Webhook receivers get the current firing alerts once again.
+// incident, no new one). A webhook receiver's last delivery (when, which alerts) is kept in
+// status.webhookDeliveries by the controller and restored, so the same firing alerts are not
+// announced again.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -79,6 +81,9 @@ class WebhookNotifier final : public Notifier {
   using Notifier::notify;
   void notify(const MonitorAlerts& alerts, const Receivers& receivers) override;
   void remove_monitor(const MonitorKey& monitor) override;
+  std::vector<WebhookDelivery> webhook_deliveries(const MonitorKey& monitor) const override;
+  void restore_webhook_deliveries(const MonitorKey& monitor,
+                                  const std::vector<WebhookDelivery>& deliveries) override;
 
   WebhookNotifierStats stats() const;
   // Blocks (real time) until nothing is queued or in flight; false on timeout. For tests and a
@@ -145,6 +150,8 @@ class WebhookNotifier final : public Notifier {
   };
 
   void apply(const GroupKey& key, Wanted wanted, WallTime now);
+  void adopt_restored_delivery(Group& group, const GroupKey& key);
+  void forget_restored(const MonitorKey& monitor);
   void update_group(Group& group, const GroupKey& key, WallTime now);
   void enqueue(Group& group, const GroupKey& key, Notification notification);
   void unqueue(Group& group);
@@ -164,6 +171,8 @@ class WebhookNotifier final : public Notifier {
   bool stopping_ = false;
   uint64_t next_seq_ = 1;
   std::map<GroupKey, Group> groups_;
+  // restore_webhook_deliveries() not yet taken up by a webhook group, by (monitor, receiver, "").
+  std::map<GroupKey, WebhookDelivery> restored_;
   // Per monitor: the last notify() and the interval before it (the poll interval, as seen).
   struct Cadence {
     WallTime last;

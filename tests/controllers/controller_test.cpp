@@ -708,6 +708,66 @@ TEST_F(ControllerTest, FiringAlertsReachAWebhookFromASecretAndResolve) {
   start_controller();  // detach the notifier before it goes out of scope
 }
 
+// Issue 16: a restart (or another replica) continues from status.webhookDeliveries: the alert the
+// receiver was told about is not announced again; its resolution still arrives.
+TEST_F(ControllerTest, AWebhookIsNotToldTwiceAfterARestart) {
+  testkit::TestHttpServer receiver;
+  auto before =
+      std::make_unique<notify::WebhookNotifier>(clock_, notify::make_cpprest_http_sender());
+  start_controller(before.get());
+  create_secret("oncall-hook", {{"url", receiver.url("/hook")}});
+  create_deployment("consumer", 1);
+  produce_backlog();
+  Json object = monitor("orders", kLagPerReplica);
+  object["spec"]["alerts"] = Json::parse(kLagAlert);
+  object["spec"]["alerts"][0]["forSeconds"] = 0;
+  object["spec"]["notifications"] = {
+      {"webhooks", {{{"name", "oncall"}, {"urlSecretRef", {{"name", "oncall-hook"}}}}}}};
+  create_monitor(object);
+  settle();
+  reconcile("orders");
+  ASSERT_TRUE(receiver.wait_for_requests(1, std::chrono::seconds(10)));
+  ASSERT_TRUE(before->wait_idle(std::chrono::seconds(10)));
+  settle();
+  clock_.advance(seconds(1));
+  reconcile("orders");  // the delivery reaches status
+  settle();
+  Json status = status_of("orders");
+  ASSERT_TRUE(status.contains("webhookDeliveries")) << status.dump();
+  ASSERT_EQ(status["webhookDeliveries"].size(), 1u);
+  EXPECT_EQ(status["webhookDeliveries"][0]["receiver"], "oncall");
+  EXPECT_EQ(status["webhookDeliveries"][0]["firing"].size(), 1u);
+  const std::string fingerprint =
+      Json::parse(receiver.requests()[0].body)["alerts"][0]["fingerprint"];
+  EXPECT_EQ(status["webhookDeliveries"][0]["firing"][0], fingerprint);
+
+  auto after =
+      std::make_unique<notify::WebhookNotifier>(clock_, notify::make_cpprest_http_sender());
+  start_controller(after.get());  // the operator restarts
+  before.reset();
+  settle();
+  clock_.advance(seconds(10));
+  reconcile("orders");
+  ASSERT_TRUE(after->wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(receiver.request_count(), 1u) << "the same firing alert is not announced again";
+
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile("orders");  // resolved
+  ASSERT_TRUE(receiver.wait_for_requests(2, std::chrono::seconds(10)));
+  ASSERT_TRUE(after->wait_idle(std::chrono::seconds(10)));
+  ASSERT_EQ(receiver.request_count(), 2u);
+  auto resolved = Json::parse(receiver.requests()[1].body);
+  EXPECT_EQ(resolved["status"], "resolved") << resolved.dump();
+  settle();
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  settle();
+  EXPECT_FALSE(status_of("orders").contains("webhookDeliveries"))
+      << "nothing firing was delivered last: nothing to keep";
+  start_controller();  // detach the notifier before it goes out of scope
+}
+
 // The latency comes from a real Prometheus evaluating real PromQL: vector(0.75) answers 0.75 s,
 // a series that does not exist answers no sample.
 TEST_F(ControllerTest, LatencyFromPrometheusReachesStatusAndDrivesDepthLatency) {

@@ -116,6 +116,72 @@ TEST_F(WebhookNotifierTest, DeliversAnAlertmanagerPayloadToTheUrl) {
   EXPECT_EQ(notifier->stats().delivered, 1u);
 }
 
+// A restart: the new process gets the old one's last delivery (from status.webhookDeliveries) and
+// neither announces the same alert again nor repeats it before the repeat interval; a new alert
+// and a resolution still go out.
+TEST_F(WebhookNotifierTest, RestoredDeliveriesAreNotAnnouncedAgain) {
+  TestHttpServer server;
+  auto lag = alert("HighConsumerLag", Severity::kHigh, t0_);
+  std::vector<WebhookDelivery> before;
+  {
+    auto first = make(fast_options());
+    notify_and_settle(*first, monitor({lag}), {receiver(server)});
+    ASSERT_EQ(server.request_count(), 1u);
+    before = first->webhook_deliveries({"shop", "orders"});
+  }
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].receiver, "oncall");
+  EXPECT_EQ(before[0].delivered_at, t0_);
+  ASSERT_EQ(before[0].firing.size(), 1u);
+
+  clock_.advance(600s);
+  auto restarted = make(fast_options());
+  restarted->restore_webhook_deliveries({"shop", "orders"}, before);
+  EXPECT_EQ(restarted->webhook_deliveries({"shop", "orders"}), before)
+      << "kept until a notify() takes it up, so a status write in between keeps it";
+  notify_and_settle(*restarted, monitor({lag}), {receiver(server)});
+  EXPECT_EQ(server.request_count(), 1u) << "the same firing alert is not announced again";
+  EXPECT_EQ(restarted->webhook_deliveries({"shop", "orders"}), before);
+
+  clock_.advance(3000s);  // 3,600 s after the delivery before the restart: the repeat is due
+  notify_and_settle(*restarted, monitor({lag}), {receiver(server)});
+  ASSERT_EQ(server.request_count(), 2u);
+  EXPECT_EQ(alert_names(body_of(server.requests()[1]), "firing"),
+            std::vector<std::string>{"HighConsumerLag"});
+
+  clock_.advance(10s);
+  notify_and_settle(*restarted, monitor({}), {receiver(server)});
+  ASSERT_EQ(server.request_count(), 3u);
+  EXPECT_EQ(alert_names(body_of(server.requests()[2]), "resolved"),
+            std::vector<std::string>{"HighConsumerLag"});
+  EXPECT_TRUE(restarted->webhook_deliveries({"shop", "orders"}).empty())
+      << "nothing firing was delivered last: nothing to keep";
+}
+
+TEST_F(WebhookNotifierTest, ARestoredDeliveryDoesNotHideANewAlert) {
+  TestHttpServer server;
+  auto lag = alert("HighConsumerLag", Severity::kHigh, t0_);
+  auto stall = alert("ConsumerStalled", Severity::kCritical, t0_);
+  std::vector<WebhookDelivery> before;
+  {
+    auto first = make(fast_options());
+    notify_and_settle(*first, monitor({lag}), {receiver(server)});
+    before = first->webhook_deliveries({"shop", "orders"});
+  }
+  auto restarted = make(fast_options());
+  restarted->restore_webhook_deliveries({"shop", "orders"}, before);
+  restarted->restore_webhook_deliveries({"shop", "other"}, before);
+  clock_.advance(30s);
+  notify_and_settle(*restarted, monitor({lag, stall}), {receiver(server)});
+  ASSERT_EQ(server.request_count(), 2u);
+  auto firing = alert_names(body_of(server.requests()[1]), "firing");
+  std::sort(firing.begin(), firing.end());
+  EXPECT_EQ(firing, (std::vector<std::string>{"ConsumerStalled", "HighConsumerLag"}));
+  // A receiver no longer in the spec: its restored delivery goes with the first notify().
+  restarted->notify(monitor({lag}, "other"), std::vector<WebhookReceiver>{});
+  EXPECT_TRUE(restarted->webhook_deliveries({"shop", "other"}).empty());
+}
+
 TEST_F(WebhookNotifierTest, UnchangedAlertsAreNotSentAgain) {
   TestHttpServer server;
   auto notifier = make(fast_options());
