@@ -6,6 +6,7 @@
 #include "controllers/conditions.h"
 #include "controllers/monitor_alerting_glue.h"
 #include "controllers/notification_receivers.h"
+#include "controllers/own_status_writes.h"
 #include "controllers/poll_schedule.h"
 #include "controllers/source_connection.h"
 #include "kube/config.h"
@@ -97,6 +98,7 @@ struct QueueMonitorController::Runtime {
   NotificationReceivers receivers;
   bool webhook_deliveries_restored = false;  // from status.webhookDeliveries, once per process
   std::optional<WallTime> last_status_write;
+  OwnStatusWrites own_writes;           // the last status written, until the cache has it
   std::optional<int> pending_replicas;  // patched, not yet visible in the cache
   std::optional<WallTime> pending_since;
   // The target's replicas after the last reconcile that owned it, unpaused: a different value
@@ -105,7 +107,8 @@ struct QueueMonitorController::Runtime {
   std::string last_target;  // the target_key last_replicas is about
 };
 
-// One reconcile's working set: the object as cached, and the status being built from it.
+// One reconcile's working set: the object as cached, and the status being built from its status
+// (or from our own last write while the cache lacks it: own_status_writes.h).
 struct QueueMonitorController::Pass {
   std::string key, ns, name;
   std::uint64_t id = 0;
@@ -441,6 +444,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   auto runtime = runtime_for(key, object.value("/metadata/uid"_json_pointer, ""));
   const auto generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
   const WallTime now = clock_.now();
+  Json status = runtime->own_writes.status_to_build_on(object);
   Pass pass{.key = key,
             .ns = ns,
             .name = name,
@@ -449,7 +453,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
             .generation = generation,
             .now = now,
             .runtime = *runtime,
-            .status = StatusBuilder(object.value("status", Json::object()), generation, now),
+            .status = StatusBuilder(std::move(status), generation, now),
             .report = {},
             .paused = is_paused(object)};
 
@@ -1057,6 +1061,7 @@ void QueueMonitorController::write_status(Pass& pass) {
   }
   ++status_writes_;
   runtime.last_status_write = now;
+  runtime.own_writes.wrote(*written);
 }
 
 void QueueMonitorController::report(Pass& pass, const QueueMonitorSpec& spec,

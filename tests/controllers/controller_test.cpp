@@ -3,6 +3,9 @@
 // windows and cooldowns pass without waiting.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "controllers/conditions.h"
 #include "controllers/poll_schedule.h"
 #include "controllers/queuemonitor_controller.h"
@@ -29,6 +32,102 @@ using kube::Json;
 using std::chrono::seconds;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment);
+
+// A watch that delivers late, as a slow or congested watch connection does: while held, the events
+// of one resource wait before they reach the informer; released, they arrive in order. Every
+// request goes straight to the real client.
+class LateWatchClient final : public kube::KubeClient {
+ public:
+  LateWatchClient(kube::KubeClient& real, kube::Gvr late) : real_(real), late_(std::move(late)) {}
+  void hold() {
+    std::lock_guard lock(mutex_);
+    held_ = true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = false;
+    }
+    released_.notify_all();
+  }
+
+  kube::ApiResult<Json> get(const kube::Gvr& g, const std::string& n,
+                            const std::string& m) override {
+    return real_.get(g, n, m);
+  }
+  kube::ApiResult<Json> list(const kube::Gvr& g, const std::string& n,
+                             const kube::ListOptions& o) override {
+    return real_.list(g, n, o);
+  }
+  kube::ApiResult<Json> create(const kube::Gvr& g, const std::string& n, const Json& o) override {
+    return real_.create(g, n, o);
+  }
+  kube::ApiResult<Json> update(const kube::Gvr& g, const std::string& n, const Json& o) override {
+    return real_.update(g, n, o);
+  }
+  kube::ApiResult<Json> patch(const kube::Gvr& g, const std::string& n, const std::string& m,
+                              kube::PatchType t, const Json& p, const std::string& s) override {
+    return real_.patch(g, n, m, t, p, s);
+  }
+  kube::ApiStatus remove(const kube::Gvr& g, const std::string& n, const std::string& m) override {
+    return real_.remove(g, n, m);
+  }
+  kube::ApiResult<Json> update_status(const kube::Gvr& g, const std::string& n,
+                                      const Json& o) override {
+    return real_.update_status(g, n, o);
+  }
+  kube::ApiResult<Json> get_scale(const kube::Gvr& g, const std::string& n,
+                                  const std::string& m) override {
+    return real_.get_scale(g, n, m);
+  }
+  kube::ApiResult<Json> patch_scale(const kube::Gvr& g, const std::string& n, const std::string& m,
+                                    int r) override {
+    return real_.patch_scale(g, n, m, r);
+  }
+  kube::ApiResult<kube::Gvr> resolve_kind(const std::string& a, const std::string& k) override {
+    return real_.resolve_kind(a, k);
+  }
+  kube::ApiResult<std::unique_ptr<kube::WatchStream>> watch(const kube::Gvr& g,
+                                                            const std::string& n,
+                                                            const kube::WatchOptions& o) override {
+    auto inner = real_.watch(g, n, o);
+    if (!inner || g.resource != late_.resource || g.group != late_.group) return inner;
+    return std::unique_ptr<kube::WatchStream>(
+        std::make_unique<LateStream>(std::move(*inner), *this));
+  }
+
+ private:
+  class LateStream final : public kube::WatchStream {
+   public:
+    LateStream(std::unique_ptr<kube::WatchStream> inner, LateWatchClient& owner)
+        : inner_(std::move(inner)), owner_(owner) {}
+    kube::ApiResult<std::optional<kube::WatchEvent>> next() override {
+      auto event = inner_->next();
+      std::unique_lock lock(owner_.mutex_);
+      owner_.released_.wait(lock, [&] { return !owner_.held_ || cancelled_; });
+      return event;
+    }
+    void cancel() override {
+      {
+        std::lock_guard lock(owner_.mutex_);
+        cancelled_ = true;
+      }
+      owner_.released_.notify_all();
+      inner_->cancel();
+    }
+
+   private:
+    std::unique_ptr<kube::WatchStream> inner_;
+    LateWatchClient& owner_;
+    bool cancelled_ = false;  // under owner_.mutex_
+  };
+
+  kube::KubeClient& real_;
+  kube::Gvr late_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool held_ = false;
+};
 
 class ControllerTest : public ::testing::Test {
  protected:
@@ -66,8 +165,9 @@ class ControllerTest : public ::testing::Test {
     options.namespaces = {ns_->name()};
     options.workers = 0;  // the test drives reconcile() itself
     options.notifier = notifier;
+    kube::KubeClient& through = late_watch_ ? *late_watch_ : client();
     controller_ =
-        std::make_unique<QueueMonitorController>(client(), clock_, *factory_, *events_, options);
+        std::make_unique<QueueMonitorController>(through, clock_, *factory_, *events_, options);
     ASSERT_TRUE(controller_->start());
   }
 
@@ -196,6 +296,8 @@ class ControllerTest : public ::testing::Test {
   std::unique_ptr<SourceRegistry> factory_;
   std::unique_ptr<kube::EventRecorder> events_;
   std::unique_ptr<QueueMonitorController> controller_;
+  // The controller's client when set (before start_controller()); outlives the controller.
+  std::unique_ptr<LateWatchClient> late_watch_;
 };
 
 const char* kLagPerReplica =
@@ -1259,6 +1361,55 @@ TEST_F(ControllerTest, AWebhookSecretWithoutTheAllowLabelIsNotUsed) {
             std::string::npos)
       << message;
   start_controller();  // detach the notifier before it goes out of scope
+}
+
+// Reconciles that follow one another faster than the watch brings back the operator's own status
+// writes (a Deployment event right after a scale, a short pollInterval on a loaded apiserver)
+// start from a cached status without the last write. Each must still build on what was written
+// last: every scaling decision stays in scalingHistory, and a quiet poll writes nothing.
+TEST_F(ControllerTest, ScalingHistoryKeepsEveryEntryWhenTheWatchLagsOurOwnWrites) {
+  late_watch_ = std::make_unique<LateWatchClient>(client(), kube::resources::kQueueMonitors);
+  LateWatchClient& late = *late_watch_;
+  start_controller();
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+
+  late.hold();  // from here the cache keeps the monitor without any status
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile("orders");  // holds 10 (stabilization)
+  clock_.advance(seconds(300));
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 5);
+  clock_.advance(seconds(61));
+  reconcile("orders");
+  ASSERT_EQ(deployment_replicas("consumer"), 1);
+  const auto writes = controller_->status_writes();
+  clock_.advance(seconds(1));
+  reconcile("orders");  // nothing new: built on the last write, it writes nothing
+  EXPECT_EQ(controller_->status_writes(), writes);
+  auto cached = controller_->cached_monitor(key("orders"));
+  ASSERT_TRUE(cached);
+  EXPECT_FALSE(cached->contains("status")) << "the watch was expected to lag: " << cached->dump();
+
+  Json status = status_of("orders");
+  ASSERT_EQ(status["scalingHistory"].size(), 3u) << status["scalingHistory"].dump(2);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 1);  // newest first
+  EXPECT_EQ(status["scalingHistory"][1]["to"], 5);
+  EXPECT_EQ(status["scalingHistory"][2]["to"], 10);
+  EXPECT_EQ(status["replicas"]["current"], 1);
+
+  // Once the watch catches up the cache is the source again: still nothing to write.
+  late.release();
+  settle();
+  clock_.advance(seconds(1));
+  reconcile("orders");
+  EXPECT_EQ(controller_->status_writes(), writes);
+  EXPECT_EQ(status_of("orders")["scalingHistory"].size(), 3u);
 }
 
 }  // namespace

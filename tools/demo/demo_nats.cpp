@@ -68,11 +68,12 @@ class NatsConsumer final : public QueueConsumer {
   natsSubscription* subscription_;
 };
 
-class NatsBackend final : public DemoBackend {
+class NatsBackend final : public FleetBackend {
  public:
   NatsBackend(std::unique_ptr<LocalServer> server, const BackendSettings& settings)
       : server_(std::move(server)), settings_(settings) {}
   ~NatsBackend() override {
+    // First: the base's producer thread sends through js_ (FleetBackend).
     NatsBackend::stop_clients();
     server_->stop();
   }
@@ -119,7 +120,7 @@ class NatsBackend final : public DemoBackend {
     jsConsumerInfo_Destroy(consumer_info);
 
     natsConnection* connection = connection_;
-    fleet_ = std::make_unique<QueueConsumerFleet>(
+    make_fleet(
         [connection](int) -> Result<std::unique_ptr<QueueConsumer>> {
           jsCtx* js = nullptr;
           if (auto ok = check(natsConnection_JetStream(&js, connection, nullptr), "JetStream"); !ok)
@@ -165,7 +166,7 @@ class NatsBackend final : public DemoBackend {
   }
 
   Status start_producer(const LoadPattern& pattern, std::uint64_t) override {
-    producer_ = std::make_unique<PacedProducer>(
+    start_paced_producer(
         pattern,
         [this](std::int64_t index) -> Status {
           const std::string data = "order-" + std::to_string(index);
@@ -179,29 +180,10 @@ class NatsBackend final : public DemoBackend {
           options.MaxWait = 5000;
           return check(js_PublishAsyncComplete(js_, &options), "publish acks");
         });
-    producer_->start();
     return Ok{};
   }
-  std::int64_t produced() const override { return producer_ ? producer_->produced() : 0; }
-  void stop_producer() override {
-    if (producer_) producer_->stop();
-  }
-
-  void set_replicas(int replicas) override {
-    if (fleet_) fleet_->set_replicas(replicas);
-  }
-  int running() const override { return fleet_ ? fleet_->running() : 0; }
-  std::int64_t processed() const override { return fleet_ ? fleet_->processed() : 0; }
-  std::vector<double> consumer_start_pauses() const override {
-    return fleet_ ? fleet_->start_pauses() : std::vector<double>{};
-  }
-  std::vector<ConsumerChange> running_changes() const override {
-    return fleet_ ? fleet_->running_changes() : std::vector<ConsumerChange>{};
-  }
-
   void stop_clients() override {
-    stop_producer();
-    if (fleet_) fleet_->stop();
+    stop_producer_and_fleet();
     if (js_ != nullptr) jsCtx_Destroy(js_);
     js_ = nullptr;
     if (connection_ != nullptr) natsConnection_Destroy(connection_);
@@ -215,8 +197,6 @@ class NatsBackend final : public DemoBackend {
   BackendSettings settings_;
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;  // the producer's
-  std::unique_ptr<QueueConsumerFleet> fleet_;
-  std::unique_ptr<PacedProducer> producer_;
 };
 
 }  // namespace

@@ -126,12 +126,12 @@ class AmqpConsumer final : public QueueConsumer {
   std::unique_ptr<AmqpClient> client_;
 };
 
-class RabbitMqBackend final : public DemoBackend {
+class RabbitMqBackend final : public FleetBackend {
  public:
   RabbitMqBackend(std::unique_ptr<LocalServer> server, const BackendSettings& settings)
       : server_(std::move(server)), settings_(settings) {
     const int port = server_->port();
-    fleet_ = std::make_unique<QueueConsumerFleet>(
+    make_fleet(
         [port](int) -> Result<std::unique_ptr<QueueConsumer>> {
           auto client = AmqpClient::connect(port);
           if (!client) return client.error();
@@ -142,6 +142,7 @@ class RabbitMqBackend final : public DemoBackend {
         settings_.per_replica_rate);
   }
   ~RabbitMqBackend() override {
+    // First: the base's producer thread sends through producer_client_ (FleetBackend).
     RabbitMqBackend::stop_clients();
     server_->stop();
   }
@@ -175,7 +176,7 @@ class RabbitMqBackend final : public DemoBackend {
     auto client = AmqpClient::connect(server_->port());
     if (!client) return client.error();
     producer_client_ = std::move(*client);
-    producer_ = std::make_unique<PacedProducer>(
+    start_paced_producer(
         pattern,
         [this](std::int64_t index) -> Status {
           amqp_basic_properties_t properties{};
@@ -194,23 +195,10 @@ class RabbitMqBackend final : public DemoBackend {
           return Ok{};
         },
         []() -> Status { return Ok{}; });
-    producer_->start();
     return Ok{};
   }
-  std::int64_t produced() const override { return producer_ ? producer_->produced() : 0; }
-  void stop_producer() override {
-    if (producer_) producer_->stop();
-  }
-
-  void set_replicas(int replicas) override { fleet_->set_replicas(replicas); }
-  int running() const override { return fleet_->running(); }
-  std::int64_t processed() const override { return fleet_->processed(); }
-  std::vector<double> consumer_start_pauses() const override { return fleet_->start_pauses(); }
-  std::vector<ConsumerChange> running_changes() const override { return fleet_->running_changes(); }
-
   void stop_clients() override {
-    stop_producer();
-    fleet_->stop();
+    stop_producer_and_fleet();
     producer_client_.reset();
   }
 
@@ -225,9 +213,7 @@ class RabbitMqBackend final : public DemoBackend {
  private:
   std::unique_ptr<LocalServer> server_;
   BackendSettings settings_;
-  std::unique_ptr<QueueConsumerFleet> fleet_;
   std::unique_ptr<AmqpClient> producer_client_;  // the producer thread's only
-  std::unique_ptr<PacedProducer> producer_;
 };
 
 }  // namespace

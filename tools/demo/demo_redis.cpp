@@ -111,12 +111,12 @@ class RedisConsumer final : public QueueConsumer {
   std::string name_;
 };
 
-class RedisBackend final : public DemoBackend {
+class RedisBackend final : public FleetBackend {
  public:
   RedisBackend(std::unique_ptr<LocalServer> server, const BackendSettings& settings)
       : server_(std::move(server)), settings_(settings) {
     const int port = server_->port();
-    fleet_ = std::make_unique<QueueConsumerFleet>(
+    make_fleet(
         [port](int id) -> Result<std::unique_ptr<QueueConsumer>> {
           auto client = RedisClient::connect(port);
           if (!client) return client.error();
@@ -128,6 +128,7 @@ class RedisBackend final : public DemoBackend {
         settings_.per_replica_rate);
   }
   ~RedisBackend() override {
+    // First: the base's producer thread uses producer_client_ and appended_ (FleetBackend).
     RedisBackend::stop_clients();
     server_->stop();
   }
@@ -157,7 +158,7 @@ class RedisBackend final : public DemoBackend {
     auto client = RedisClient::connect(server_->port());
     if (!client) return client.error();
     producer_client_ = std::move(*client);
-    producer_ = std::make_unique<PacedProducer>(
+    start_paced_producer(
         pattern,
         [this](std::int64_t index) {
           const Status appended = producer_client_->append(
@@ -174,23 +175,10 @@ class RedisBackend final : public DemoBackend {
           }
           return Ok{};
         });
-    producer_->start();
     return Ok{};
   }
-  std::int64_t produced() const override { return producer_ ? producer_->produced() : 0; }
-  void stop_producer() override {
-    if (producer_) producer_->stop();
-  }
-
-  void set_replicas(int replicas) override { fleet_->set_replicas(replicas); }
-  int running() const override { return fleet_->running(); }
-  std::int64_t processed() const override { return fleet_->processed(); }
-  std::vector<double> consumer_start_pauses() const override { return fleet_->start_pauses(); }
-  std::vector<ConsumerChange> running_changes() const override { return fleet_->running_changes(); }
-
   void stop_clients() override {
-    stop_producer();
-    fleet_->stop();
+    stop_producer_and_fleet();
     producer_client_.reset();
   }
 
@@ -205,10 +193,8 @@ class RedisBackend final : public DemoBackend {
  private:
   std::unique_ptr<LocalServer> server_;
   BackendSettings settings_;
-  std::unique_ptr<QueueConsumerFleet> fleet_;
   std::unique_ptr<RedisClient> producer_client_;  // the producer thread's only
   int appended_ = 0;                              // XADDs whose replies are not read yet
-  std::unique_ptr<PacedProducer> producer_;
 };
 
 }  // namespace

@@ -239,4 +239,44 @@ void PacedProducer::stop() {
 
 std::int64_t PacedProducer::produced() const { return impl_->produced.load(); }
 
+FleetBackend::~FleetBackend() { stop_producer_and_fleet(); }
+
+std::int64_t FleetBackend::produced() const { return producer_ ? producer_->produced() : 0; }
+
+void FleetBackend::stop_producer() {
+  if (producer_) producer_->stop();
+}
+
+void FleetBackend::set_replicas(int replicas) {
+  if (fleet_) fleet_->set_replicas(replicas);
+}
+
+int FleetBackend::running() const { return fleet_ ? fleet_->running() : 0; }
+
+std::int64_t FleetBackend::processed() const { return fleet_ ? fleet_->processed() : 0; }
+
+std::vector<double> FleetBackend::consumer_start_pauses() const {
+  return fleet_ ? fleet_->start_pauses() : std::vector<double>{};
+}
+
+std::vector<ConsumerChange> FleetBackend::running_changes() const {
+  return fleet_ ? fleet_->running_changes() : std::vector<ConsumerChange>{};
+}
+
+void FleetBackend::make_fleet(QueueConsumerFactory factory, double per_replica_rate) {
+  fleet_ = std::make_unique<QueueConsumerFleet>(std::move(factory), per_replica_rate);
+}
+
+void FleetBackend::start_paced_producer(const LoadPattern& pattern,
+                                        std::function<Status(std::int64_t index)> send,
+                                        std::function<Status()> flush) {
+  producer_ = std::make_unique<PacedProducer>(pattern, std::move(send), std::move(flush));
+  producer_->start();
+}
+
+void FleetBackend::stop_producer_and_fleet() {
+  stop_producer();
+  if (fleet_) fleet_->stop();
+}
+
 }  // namespace lagpilot::demo

@@ -71,4 +71,36 @@ class PacedProducer {
   std::unique_ptr<Impl> impl_;
 };
 
+// A DemoBackend whose load runs through a PacedProducer and a QueueConsumerFleet (rabbitmq, redis,
+// nats): the producer and consumer overrides, once. The derived backend makes the fleet
+// (make_fleet), starts the producer (start_paced_producer) and keeps the clients they use.
+// Destruction: the producer's thread calls the derived backend's send/flush, which use its members,
+// and those go before this base; so a derived destructor calls stop_clients() (which stops the
+// producer, then the fleet: stop_producer_and_fleet) before anything else.
+class FleetBackend : public DemoBackend {
+ public:
+  ~FleetBackend() override;  // stop_producer_and_fleet(), too late for the derived members
+
+  std::int64_t produced() const override;
+  void stop_producer() override;
+  void set_replicas(int replicas) override;
+  int running() const override;
+  std::int64_t processed() const override;
+  std::vector<double> consumer_start_pauses() const override;
+  std::vector<ConsumerChange> running_changes() const override;
+
+ protected:
+  void make_fleet(QueueConsumerFactory factory, double per_replica_rate);
+  // A PacedProducer of `pattern` (PacedProducer's send and flush), started now.
+  void start_paced_producer(const LoadPattern& pattern,
+                            std::function<Status(std::int64_t index)> send,
+                            std::function<Status()> flush);
+  // Stops the producer (a last flush), then the consumers; idempotent.
+  void stop_producer_and_fleet();
+
+ private:
+  std::unique_ptr<QueueConsumerFleet> fleet_;  // null until make_fleet
+  std::unique_ptr<PacedProducer> producer_;    // null until start_paced_producer
+};
+
 }  // namespace lagpilot::demo
