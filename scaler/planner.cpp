@@ -153,11 +153,15 @@ Plan plan_replicas(const PlanInputs& in) {
   if (plan.replicas < in.current_replicas) {
     // Release: fewer replicas only with the wider headroom, and only once the backlog is gone.
     size_up(std::min(fits(kReleaseHeadroom, kReleaseNoises), in.current_replicas), "hysteresis");
-    // Released pods stop at once: the backlog must be gone now, not only once the current
-    // replicas have worked for a start-up delay. And pods still starting have shown nothing yet:
-    // while they are late (past the start-up delay assumed) the projection counts them working.
-    const double left = std::max(now.backlog, plan.at_startup.backlog);
-    if (plan.catch_up || left > arrivals * kReleaseBacklogSeconds) {
+    // Released pods stop at once (starting ones first): the replicas kept must clear the backlog
+    // within the start-up delay on their own, not with the help of those released.
+    const auto kept_clear = [&](int kept) {
+      const QueueProjection cleared =
+          project(project(now, arrivals, capacity(std::min(ready, kept)), starting_ready_in),
+                  arrivals, capacity(kept), delay - starting_ready_in);
+      return cleared.backlog <= arrivals * kReleaseBacklogSeconds;
+    };
+    if (plan.catch_up || !kept_clear(plan.replicas)) {
       size_up(in.current_replicas, plan.catch_up ? "catch-up" : "backlog left");
     }
   }

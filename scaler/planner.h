@@ -34,8 +34,8 @@
 //     Knative's panic mode) and never scales down.
 //  5. Release: fewer replicas only when they fit arrivals ahead x 1.1 + 3 x noise (a hysteresis
 //     band of 5 % and one noise over the keep-up sizing: no flapping between two counts) and the
-//     backlog, now and projected to now + D, is at most a second of arrivals (released pods stop
-//     at once: a backlog the current count would drain during D is not gone yet). The hold before
+//     fewer replicas, working alone from now (released pods stop at once, starting ones first),
+//     leave at most a second of arrivals queued at now + D; else all are kept. The hold before
 //     release is the engine's (planner_guard_rails), and the engine releases in one step: a
 //     scale-down the hold would cap at less than half of the excess waits for the window.
 #include <optional>

@@ -224,9 +224,11 @@ TEST(Plan, HoldsWhileABacklogIsLeft) {
   EXPECT_EQ(plan.sizing, "backlog left");
 }
 
-TEST(Plan, ReleasesOnlyOnceTheBacklogIsGoneNow) {
+TEST(Plan, ReleasesOnlyWhenTheReplicasKeptClearTheBacklog) {
   // 10 replicas against 2,000 msg/s with 30,000 msgs 15 s behind: the current 10 (4,000 msg/s)
-  // would drain them within the 20 s start-up, but released pods stop at once, so 10 are held.
+  // drain them within the 20 s start-up, but released pods stop at once. The hysteresis' 6
+  // (2,300 / 400 -> 6) consume 48,000 of the 70,000 there will be by then: 22,000 left, so all
+  // 10 are held.
   PlanInputs inputs = steady(2'000, 10);
   inputs.backlog = 30'000;
   inputs.lag_seconds = 15;
@@ -234,11 +236,12 @@ TEST(Plan, ReleasesOnlyOnceTheBacklogIsGoneNow) {
   EXPECT_DOUBLE_EQ(plan.at_startup.backlog, 0);
   EXPECT_EQ(plan.replicas, 10);
   EXPECT_EQ(plan.sizing, "backlog left");
-  // A second of arrivals or less is no backlog: release to the hysteresis' 6 (2,300 / 400).
-  inputs.backlog = 2'000;
-  inputs.lag_seconds = 1;
+  // 8,000 msgs: the 6 consume all 48,000 within the start-up; release to 6 although the queue is
+  // still behind now.
+  inputs.backlog = 8'000;
+  inputs.lag_seconds = 4;
   plan = plan_replicas(inputs);
-  EXPECT_EQ(plan.replicas, 6);
+  EXPECT_EQ(plan.replicas, 6);  // keeping up (2,100 / 400) and the hysteresis agree on 6
 }
 
 TEST(Plan, AWrittenDrainTimeDrainsTheProjectedBacklog) {
