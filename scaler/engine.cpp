@@ -146,6 +146,24 @@ void apply_stabilization(const ScalingSpec& spec, const Bounds& bounds, int curr
   }
 }
 
+// The default policy's release (planner_guard_rails): when the stabilization window still holds
+// a recommendation above the latest one, a scale-down that would give back less than half of the
+// excess waits for the window, so a release after a burst is one action (one rebalance) instead of
+// a step per poll as the burst's recommendations leave the window.
+void apply_release_in_one_step(const ScalingSpec& spec, const Bounds& bounds, int current,
+                               int recommendation, GuardRailChain& chain) {
+  if (spec.user_set.scale_down || chain.replicas() >= current) return;
+  const int target = std::clamp(recommendation, bounds.lower, bounds.upper);
+  const int excess = current - target;
+  const int released = current - chain.replicas();
+  if (chain.replicas() <= target || 2 * released >= excess) return;
+  chain.apply(GuardRail::kScaleDownStabilization, current,
+              "highest recommendation in the last " +
+                  format_count(spec.scale_down.stabilization_seconds) + " s is " +
+                  replicas_text(chain.replicas()) + ", less than half of the " +
+                  replicas_text(excess) + " replicas to release: releasing them at once later");
+}
+
 void apply_rate_limits(const ScalingSpec& spec, const ScalerState& state, int current, WallTime now,
                        GuardRailChain& chain) {
   if (chain.replicas() > current) {
@@ -232,6 +250,9 @@ Decision decide_with_data(const ScalingSpec& given_spec, const Observation& obse
   apply_bounds(limits, chain);
   if (current >= limits.lower && current <= limits.upper) {
     apply_stabilization(spec, limits, current, remembered, state, now, chain);
+    if (recommendation.applied_policy == Policy::kDrainTime) {
+      apply_release_in_one_step(spec, limits, current, remembered, chain);
+    }
     apply_rate_limits(spec, state, current, now, chain);
     apply_cooldown(spec, state, current, now, chain);
   } else {

@@ -16,6 +16,7 @@ constexpr double kReleaseHeadroom = 0.1;    // ... what fewer replicas must stil
 constexpr double kKeepUpNoises = 2;         // noises of arrivals added when scaling up
 constexpr double kReleaseNoises = 3;        // ... and when releasing
 constexpr double kReleaseBacklogSeconds = 1;
+constexpr std::size_t kRampReadings = 3;  // consecutive rises that make a ramp
 
 double seconds_between(WallTime earlier, WallTime later) {
   return std::chrono::duration<double>(later - earlier).count();
@@ -78,10 +79,16 @@ ArrivalOutlook arrival_outlook(const std::vector<ArrivalReading>& readings) {
     changes.push_back(readings[i].rate - readings[i - 1].rate);
   }
   if (!changes.empty() && changes.back() > 0) {
-    const double last = changes.back();
-    const double before = changes.size() >= 2 ? changes[changes.size() - 2] : 0;
-    outlook.sustained = before > 0;
-    outlook.rise = outlook.sustained ? std::min(last, before) : last / 2;
+    // A ramp: rises at kRampReadings consecutive changes. Two are not enough: a step caught in the
+    // middle of a poll interval shows as two rises (its part in that interval, then the rest).
+    double smallest = changes.back();
+    std::size_t rising = 0;
+    for (auto change = changes.rbegin(); change != changes.rend() && *change > 0; ++change) {
+      smallest = std::min(smallest, *change);
+      if (++rising == kRampReadings) break;
+    }
+    outlook.sustained = rising >= kRampReadings;
+    outlook.rise = outlook.sustained ? smallest : changes.back() / 2;
   }
   for (double& change : changes) change = std::abs(change);
   outlook.noise = median(std::move(changes));
@@ -132,12 +139,29 @@ Plan plan_replicas(const PlanInputs& in) {
     size_up(ceil_replicas((arrivals + plan.at_startup.backlog / *in.drain_seconds) / mu),
             "targetDrainSeconds");
   }
-  size_up(fewest_meeting_the_objective(plan.at_startup, arrivals, mu, most, poll, objective),
-          "objective");
+  const int for_the_objective =
+      fewest_meeting_the_objective(plan.at_startup, arrivals, mu, most, poll, objective);
+  size_up(for_the_objective, "objective");
+  if (!in.drain_seconds && plan.replicas > in.current_replicas && !plan.catch_up &&
+      for_the_objective <= in.current_replicas) {
+    // Coalescing: the current count still meets the objective with the arrivals ahead, so the
+    // rise waits until it does not, and then goes up by the whole keep-up sizing at once (one
+    // action, one rebalance) instead of a replica at each poll of a rise or a short burst.
+    plan.replicas = in.current_replicas;
+    plan.sizing = "keep up deferred: the objective holds";
+  }
   if (plan.replicas < in.current_replicas) {
     // Release: fewer replicas only with the wider headroom, and only once the backlog is gone.
     size_up(std::min(fits(kReleaseHeadroom, kReleaseNoises), in.current_replicas), "hysteresis");
-    if (plan.catch_up || plan.at_startup.backlog > arrivals * kReleaseBacklogSeconds) {
+    // Released pods stop at once (starting ones first): the replicas kept must clear the backlog
+    // within the start-up delay on their own, not with the help of those released.
+    const auto kept_clear = [&](int kept) {
+      const QueueProjection cleared =
+          project(project(now, arrivals, capacity(std::min(ready, kept)), starting_ready_in),
+                  arrivals, capacity(kept), delay - starting_ready_in);
+      return cleared.backlog <= arrivals * kReleaseBacklogSeconds;
+    };
+    if (plan.catch_up || !kept_clear(plan.replicas)) {
       size_up(in.current_replicas, plan.catch_up ? "catch-up" : "backlog left");
     }
   }

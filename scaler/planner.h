@@ -7,8 +7,9 @@
 // What is ordered now works from now + D (the start-up delay) on, and the next poll's order from
 // now + D + P (P: the poll interval). So, per poll:
 //  1. Arrivals ahead: lambda plus its rise until the next poll's pods start (now + D + P) when
-//     the rise is sustained (a ramp); a rise seen once (maybe a step) adds half of it, once:
-//     extrapolating a step for D + P would multiply it.
+//     the rise is sustained (a ramp: rises at three readings running); a rise seen once or twice
+//     (maybe a step, which shows as two rises when it falls inside a poll interval) adds half of
+//     the last, once: extrapolating a step for D + P would multiply it.
 //  2. Projection to now + D: the ready consumers work until then (pods still starting join at
 //     their last scale-up + D), giving the backlog and its head's age at now + D.
 //  3. Sizing, the largest of
@@ -20,6 +21,10 @@
 //                 is worked off within one objective, not held at T; else all useful replicas);
 //       drain     only when the user wrote targetDrainSeconds W:
 //                 ceil((arrivals ahead + backlog at now + D / W) / mu).
+//     Keeping up alone never raises the count while the current one meets the objective with
+//     the arrivals ahead: the rise waits until it does not (or catch-up), then goes to the whole
+//     sizing in one action. A replica more at each poll of a ramp, or for a short burst the
+//     current count absorbs within the objective, was an action and a rebalance each.
 //     The zero-violation setting (drain within T / 2, no rate limit) sized every backlog
 //     for a fast drain: more pods, each paying D of start-up and a hold before release, for the
 //     same work. The objective term drains only as fast as the objective needs.
@@ -29,8 +34,10 @@
 //     Knative's panic mode) and never scales down.
 //  5. Release: fewer replicas only when they fit arrivals ahead x 1.1 + 3 x noise (a hysteresis
 //     band of 5 % and one noise over the keep-up sizing: no flapping between two counts) and the
-//     projected backlog at now + D is at most a second of arrivals. The hold before release is
-//     the engine's (planner_guard_rails).
+//     fewer replicas, working alone from now (released pods stop at once, starting ones first),
+//     leave at most a second of arrivals queued at now + D; else all are kept. The hold before
+//     release is the engine's (planner_guard_rails), and the engine releases in one step: a
+//     scale-down the hold would cap at less than half of the excess waits for the window.
 #include <optional>
 #include <string>
 #include <vector>
@@ -105,6 +112,8 @@ double startup_delay_seconds(const ScalingSpec& spec, const ScalerState& state);
 //   scaleDown    no rate limit (all excess goes in one action: one rebalance), stabilization
 //                `hold` = D + P: a replica is kept as long as it would take to bring it back
 //                (ski rental: never more than twice the cost of the best choice in hindsight);
+//                a scale-down that the window caps at less than half of the excess over the
+//                latest recommendation waits for it (engine.cpp, apply_release_in_one_step);
 //   cooldown     0: the stabilization window already holds after every scale-up.
 // Other policies get the spec as written.
 ScalingSpec planner_guard_rails(const ScalingSpec& spec, double startup_delay,

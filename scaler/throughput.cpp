@@ -53,7 +53,7 @@ LearningStep ThroughputEstimate::observe(const Observation& observation, int cur
     step = LearningStep::kNotBusy;  // or idle at the interval's start
   } else if (!same_workers(previous_) || !same_workers(before_previous_)) {
     step = LearningStep::kWorkersChanged;
-  } else if (!started(observation, *poll.busy_rate, spec)) {
+  } else if (!started(observation, *poll.busy_rate, spec) || below_lower_bound(*poll.busy_rate)) {
     step = LearningStep::kStartingUp;
   } else if (previous_ && previous_->busy_rate &&
              *poll.busy_rate < kPauseShare * *previous_->busy_rate) {
@@ -64,6 +64,10 @@ LearningStep ThroughputEstimate::observe(const Observation& observation, int cur
   before_previous_ = std::move(previous_);
   previous_ = poll;
   return step;
+}
+
+bool ThroughputEstimate::below_lower_bound(double rate) const {
+  return samples_ == 0 && lower_bound_ && rate < kStartedShare * *lower_bound_;
 }
 
 void ThroughputEstimate::observe_lower_bound(const Observation& observation, int current_replicas) {

@@ -21,6 +21,12 @@
 //  4. No pause: the per-worker rate is at least kPauseShare of the previous busy poll's with the
 //     same workers. A rebalance, restart or GC pause inside one interval shows as such a dip; a
 //     lasting change passes at the next poll.
+//  5. Not below the lower bound: the first sample is at least kStartedShare of lower_bound()
+//     (below, a capacity no saturated consumer falls under). Rule 3's reference can itself come
+//     from a poll while pods started (the demo's first poll: 3 msg/s for one replica), and then
+//     a poll with one of ten pods consuming passed as started: the demo learned 15.4 msg/s per
+//     replica against the true 150 and held ten replicas for 50 s. Counts as kStartingUp. Later
+//     samples move the estimate by `smoothing` and pass rule 4, so a lasting slowdown is learned.
 //
 // Until the first sample, lower_bound() is the highest egressRate / members of any poll, members
 // = min(replicas, consumers, maxUsefulConsumers) and no fewer than at the poll before (a member
@@ -50,7 +56,7 @@ enum class LearningStep {
   kSampled,
   kNotBusy,         // failed poll, no egress, or backlog below the minimum at either end
   kWorkersChanged,  // rule 2
-  kStartingUp,      // rule 3
+  kStartingUp,      // rules 3 and 5
   kPaused,          // rule 4
 };
 
@@ -89,6 +95,7 @@ class ThroughputEstimate {
   void track_start_up(const Observation& observation, int current_replicas);
   void observe_lower_bound(const Observation& observation, int current_replicas);
   bool started(const Observation& observation, double rate, const ScalingSpec& spec);
+  bool below_lower_bound(double rate) const;  // rule 5
 
   double per_replica_rate_ = 0;
   int samples_ = 0;

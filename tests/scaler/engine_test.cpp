@@ -773,8 +773,48 @@ TEST(DrainTime, CommitIntervalLagDoesNotRunAway) {
       replicas = decision.desired_replicas;
     }
   }
-  EXPECT_EQ(replicas, 7);  // ceil((3,000 + 6,000 / 60) / 500)
+  // 6 x 500 = 3,000 msg/s keep the 2 s of lag where it is, inside the objective: keeping up's
+  // 7 (3,150 / 500) is deferred while 6 meet it, and nothing runs away.
+  EXPECT_EQ(replicas, 6);
   EXPECT_DOUBLE_EQ(*state.throughput().per_replica_rate(), 500);
+}
+
+TEST(DrainTime, ReleasesInOneStepOnceTheWindowAllowsHalfTheExcess) {
+  // Start-up 20 s, poll 10 s: the planner's scale-down window holds 30 s. After a burst the
+  // window still holds 7 (20 s ago) and 3 (10 s ago); the plan wants 2 (keep up: 420 / 400).
+  ScalingSpec spec;
+  spec.startup_delay_seconds = 20;
+  ScalerState state;
+  state.mark_seeded();
+  state.throughput().add_sample(400, spec.learning.smoothing);
+  state.record_recommendation(at(80), 7);
+  state.record_recommendation(at(90), 3);
+  // 10 -> 7 would give back 3 of the 8 replicas to release: less than half, so it waits.
+  const Decision held = decide(spec, drain_observation(100, 0, 400, 400), 10, state, false);
+  EXPECT_EQ(held.recommended_replicas, 2);
+  EXPECT_EQ(held.desired_replicas, 10);
+  EXPECT_EQ(held.guard_rail, GuardRail::kScaleDownStabilization);
+  // 15 s later 7 has left the window: 10 -> 3 gives back 7 of 8 at once.
+  const Decision released = decide(spec, drain_observation(115, 0, 400, 400), 10, state, false);
+  EXPECT_EQ(released.desired_replicas, 3);
+  // A window that already allows the whole release goes there directly.
+  const Decision all = decide(spec, drain_observation(125, 0, 400, 400), 3, state, false);
+  EXPECT_EQ(all.desired_replicas, 2);
+}
+
+TEST(DrainTime, AWrittenScaleDownBehaviorReleasesStepByStep) {
+  ScalingSpec spec;
+  spec.startup_delay_seconds = 20;
+  spec.user_set.scale_down = true;
+  spec.scale_down.stabilization_seconds = 30;
+  spec.scale_down.max_pods_per_period = 0;
+  spec.scale_down.max_percent_per_period = 0;
+  ScalerState state;
+  state.mark_seeded();
+  state.throughput().add_sample(400, spec.learning.smoothing);
+  state.record_recommendation(at(80), 7);
+  EXPECT_EQ(decide(spec, drain_observation(100, 0, 400, 400), 10, state, false).desired_replicas,
+            7);
 }
 
 // A backlog builds, is drained, and load drops: the whole loop on simulated time. Returns the

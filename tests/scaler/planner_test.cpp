@@ -61,11 +61,19 @@ TEST(ArrivalOutlook, ARiseSeenOnceIsHalfExpectedToGoOn) {
   EXPECT_DOUBLE_EQ(outlook.rise, 2'000);
 }
 
-TEST(ArrivalOutlook, ASustainedRiseGoesOnByTheSmallerStep) {
-  const ArrivalOutlook outlook = arrival_outlook(readings({1'000, 1'300, 1'500}));
-  EXPECT_DOUBLE_EQ(outlook.rise, 200);
+TEST(ArrivalOutlook, ASustainedRiseGoesOnByTheSmallestOfThreeSteps) {
+  const ArrivalOutlook outlook = arrival_outlook(readings({1'000, 1'300, 1'500, 1'650}));
+  EXPECT_DOUBLE_EQ(outlook.rise, 150);
   EXPECT_TRUE(outlook.sustained);
   EXPECT_FALSE(arrival_outlook(readings({2'000, 2'000, 6'000})).sustained);
+}
+
+TEST(ArrivalOutlook, AStepCaughtMidPollIsNotARamp) {
+  // A step from 2,000 to 6,000 msg/s 7 s into a 10 s interval: the interval's reading shows 3 s
+  // of it (3,200), the next the rest. Two rises are a step, not a ramp: half the last rise, once.
+  const ArrivalOutlook outlook = arrival_outlook(readings({2'000, 2'000, 3'200, 6'000}));
+  EXPECT_FALSE(outlook.sustained);
+  EXPECT_DOUBLE_EQ(outlook.rise, 1'400);
 }
 
 TEST(ArrivalOutlook, FallsAreNotExtrapolated) {
@@ -100,13 +108,41 @@ PlanInputs steady(double arrivals, int replicas) {
 }
 
 TEST(Plan, KeepsUpWithFivePercentHeadroomAndTwoNoises) {
-  PlanInputs inputs = steady(3'800, 10);
+  // From 6 replicas (2,400 msg/s) at 3,800 msg/s the head ages 1 - 2,400 / 3,800 = 0.37 s a
+  // second: 18.4 s one objective after the start-up (> 15). The objective needs more (7: 13.2 s),
+  // and keeping up sizes the step.
+  PlanInputs inputs = steady(3'800, 6);
   EXPECT_EQ(plan_replicas(inputs).replicas, 10);  // 3,990 / 400 = 9.98
   inputs.arrivals.noise = 100;
   const Plan plan = plan_replicas(inputs);
   EXPECT_EQ(plan.replicas, 11);  // 4,190 / 400 = 10.5
   EXPECT_EQ(plan.sizing, "keep up");
   EXPECT_FALSE(plan.catch_up);
+}
+
+TEST(Plan, DefersKeepingUpWhileTheCurrentCountMeetsTheObjective) {
+  // 10 replicas (4,000 msg/s) at 3,800 msg/s with a noise of 100: keeping up would want 11, but
+  // 10 leave no backlog at all; the rise waits until the objective needs it.
+  PlanInputs inputs = steady(3'800, 10);
+  inputs.arrivals.noise = 100;
+  Plan plan = plan_replicas(inputs);
+  EXPECT_EQ(plan.replicas, 10);
+  EXPECT_EQ(plan.sizing, "keep up deferred: the objective holds");
+  // 9 (3,600 msg/s) fall 200 msg/s behind: at the start-up 4,000 msgs, 1.05 s old; one objective
+  // later 14,000, 2.6 s old: still within 15 s, so still deferred.
+  EXPECT_EQ(plan_replicas(steady(3'800, 9)).replicas, 9);
+  // 53,200 msgs 14 s old with 9: by the start-up 72,000 are consumed, the old backlog is gone and
+  // 57,200 newer msgs queue, the head 20 - 18,800 / 3,800 = 15.05 s old; one objective later
+  // 63,200, 16.6 s old (> 15). 9 no longer meet the objective, and the step goes to keeping up's
+  // 11 at once.
+  inputs = steady(3'800, 9);
+  inputs.arrivals.noise = 100;
+  inputs.backlog = 53'200;
+  inputs.lag_seconds = 14;
+  plan = plan_replicas(inputs);
+  EXPECT_FALSE(plan.catch_up);
+  EXPECT_EQ(plan.replicas, 11);
+  EXPECT_EQ(plan.sizing, "keep up");
 }
 
 TEST(Plan, KeepingUpCanBeEnoughForAStep) {
@@ -186,6 +222,26 @@ TEST(Plan, HoldsWhileABacklogIsLeft) {
   EXPECT_DOUBLE_EQ(plan.at_startup.backlog, 60'000);
   EXPECT_EQ(plan.replicas, 10);
   EXPECT_EQ(plan.sizing, "backlog left");
+}
+
+TEST(Plan, ReleasesOnlyWhenTheReplicasKeptClearTheBacklog) {
+  // 10 replicas against 2,000 msg/s with 30,000 msgs 15 s behind: the current 10 (4,000 msg/s)
+  // drain them within the 20 s start-up, but released pods stop at once. The hysteresis' 6
+  // (2,300 / 400 -> 6) consume 48,000 of the 70,000 there will be by then: 22,000 left, so all
+  // 10 are held.
+  PlanInputs inputs = steady(2'000, 10);
+  inputs.backlog = 30'000;
+  inputs.lag_seconds = 15;
+  Plan plan = plan_replicas(inputs);
+  EXPECT_DOUBLE_EQ(plan.at_startup.backlog, 0);
+  EXPECT_EQ(plan.replicas, 10);
+  EXPECT_EQ(plan.sizing, "backlog left");
+  // 8,000 msgs: the 6 consume all 48,000 within the start-up; release to 6 although the queue is
+  // still behind now.
+  inputs.backlog = 8'000;
+  inputs.lag_seconds = 4;
+  plan = plan_replicas(inputs);
+  EXPECT_EQ(plan.replicas, 6);  // keeping up (2,100 / 400) and the hysteresis agree on 6
 }
 
 TEST(Plan, AWrittenDrainTimeDrainsTheProjectedBacklog) {

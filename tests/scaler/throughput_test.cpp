@@ -178,8 +178,8 @@ TEST(ObserveThroughput, StartUpWithoutAReferenceWaitsTheStartupDelay) {
   ScalingSpec spec;
   spec.startup_delay_seconds = 10;
   ThroughputEstimate estimate;
-  EXPECT_EQ(estimate.observe(poll(0, 100, 50), 1, spec), LearningStep::kNotBusy);  // idle
-  EXPECT_EQ(estimate.observe(poll(1, 150), 4, spec), LearningStep::kNotBusy);      // idle at start
+  EXPECT_EQ(estimate.observe(poll(0, 30, 50), 1, spec), LearningStep::kNotBusy);  // idle
+  EXPECT_EQ(estimate.observe(poll(1, 150), 4, spec), LearningStep::kNotBusy);     // idle at start
   EXPECT_EQ(estimate.observe(poll(2, 150), 4, spec), LearningStep::kWorkersChanged);
   // Nothing to compare with: 37.5 msg/s per replica may be one pod of four started, or the
   // capacity of four. Only the startup delay (since the poll that saw 4) tells.
@@ -189,7 +189,7 @@ TEST(ObserveThroughput, StartUpWithoutAReferenceWaitsTheStartupDelay) {
   EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 37.5);
 
   ThroughputEstimate by_default;  // startupDelaySeconds unset: kDefaultStartupSeconds
-  by_default.observe(poll(0, 100, 50), 1, ScalingSpec{});
+  by_default.observe(poll(0, 30, 50), 1, ScalingSpec{});
   by_default.observe(poll(1, 150), 4, ScalingSpec{});
   by_default.observe(poll(2, 150), 4, ScalingSpec{});
   EXPECT_EQ(by_default.observe(poll(60, 150), 4, ScalingSpec{}), LearningStep::kStartingUp);
@@ -210,6 +210,25 @@ TEST(ObserveThroughput, StartUpReferenceIsTheLastBusyPollWithoutAnEstimate) {
   EXPECT_EQ(estimate.observe(poll(5, 300), 3, spec), LearningStep::kStartingUp);  // 100 < 112.5
   EXPECT_EQ(estimate.observe(poll(6, 420), 3, spec), LearningStep::kSampled);     // 140
   EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 140);
+}
+
+TEST(ObserveThroughput, AFirstSampleBelowTheLowerBoundIsAStartUp) {
+  // Members unknown, 150 msg/s per consumer. One replica idles at 150 msg/s (lower bound 150),
+  // then 1 -> 10 with a backlog and one consumer still the only one working. Rule 3 passes once
+  // the start-up delay (5 s) is over (in the demo a start-up's reference from a starting poll let
+  // it pass), but 15 msg/s per replica is below 0.75 x 150: not a capacity.
+  ScalingSpec spec;
+  spec.startup_delay_seconds = 5;
+  ThroughputEstimate estimate;
+  EXPECT_EQ(estimate.observe(poll(0, 150, 50), 1, spec), LearningStep::kNotBusy);
+  EXPECT_DOUBLE_EQ(*estimate.lower_bound(), 150);
+  EXPECT_EQ(estimate.observe(poll(1, 150), 10, spec), LearningStep::kNotBusy);  // idle at start
+  EXPECT_EQ(estimate.observe(poll(2, 150), 10, spec), LearningStep::kWorkersChanged);
+  EXPECT_EQ(estimate.observe(poll(7, 150), 10, spec), LearningStep::kStartingUp);
+  EXPECT_FALSE(estimate.per_replica_rate().has_value());
+  // All ten consume: 1,500 / 10 = 150 >= 112.5.
+  EXPECT_EQ(estimate.observe(poll(8, 1'500), 10, spec), LearningStep::kSampled);
+  EXPECT_DOUBLE_EQ(*estimate.per_replica_rate(), 150);
 }
 
 TEST(ObserveThroughput, CountedMembersNeedNoStartUpWait) {
