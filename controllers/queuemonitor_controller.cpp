@@ -5,6 +5,7 @@
 #include "alerts/monitor_alerting.h"
 #include "controllers/conditions.h"
 #include "controllers/monitor_alerting_glue.h"
+#include "controllers/monitor_cache.h"
 #include "controllers/notification_receivers.h"
 #include "controllers/poll_schedule.h"
 #include "controllers/source_connection.h"
@@ -52,17 +53,6 @@ void keep_scale_fields(Json& deployment) {
   if (deployment.contains("/spec/replicas"_json_pointer))
     kept["spec"] = {{"replicas", deployment["/spec/replicas"_json_pointer]}};
   deployment = std::move(kept);
-}
-
-// A cached QueueMonitor without what the server keeps for its own bookkeeping.
-void drop_bookkeeping(Json& monitor) {
-  if (!monitor.contains("metadata") || !monitor["metadata"].is_object()) return;
-  Json& metadata = monitor["metadata"];
-  metadata.erase("managedFields");
-  if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
-    metadata["annotations"].erase("kubectl.kubernetes.io/last-applied-configuration");
-    if (metadata["annotations"].empty()) metadata.erase("annotations");
-  }
 }
 
 }  // namespace
@@ -138,12 +128,14 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
       events_(events),
       options_(std::move(options)),
       observer_(observer),
-      queue_(clock, options_.queue) {
+      queue_(clock, options_.queue),
+      status_writer_(client_, {options_.status_writers, options_.may_write,
+                               options_.on_status_writes_pending}) {
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
     kube::InformerOptions monitor_options;
-    monitor_options.transform = drop_bookkeeping;
+    monitor_options.transform = compact_cached_monitor;  // monitor_cache.h
     auto monitors = std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns,
                                                      clock_, monitor_options);
     monitors->add_handlers(
@@ -170,14 +162,15 @@ bool QueueMonitorController::start() {
   for (auto& informer : deployment_informers_) informer->start();
   for (auto& informer : monitor_informers_) informer->start();
   for (auto& informer : deployment_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
   for (auto& informer : monitor_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
   for (auto& informer : autoscaler_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
+  status_writer_.start();
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
   return true;
 }
@@ -188,6 +181,7 @@ void QueueMonitorController::stop() {
     if (worker.joinable()) worker.join();
   }
   workers_.clear();
+  status_writer_.stop();
   for (auto& informer : monitor_informers_) informer->stop();
   for (auto& informer : deployment_informers_) informer->stop();
   for (auto& informer : autoscaler_informers_) informer->stop();
@@ -448,7 +442,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
             .generation = generation,
             .now = now,
             .runtime = *runtime,
-            .status = StatusBuilder(object.value("status", Json::object()), generation, now),
+            .status = StatusBuilder(cached_status(object), generation, now),
             .report = {},
             .paused = is_paused(object)};
 
@@ -484,6 +478,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
 ReconcileResult QueueMonitorController::forget(const std::string& key, std::uint64_t id) {
   auto [ns, name] = split_key(key);
   drop_runtime(key);
+  status_writer_.cancel(key);
   if (options_.notifier) options_.notifier->remove_monitor({ns, name});
   if (observer_) observer_->on_removed(ns, name);
   spdlog::debug("monitor={} reconcile={} gone: released its source", key, id);
@@ -1040,13 +1035,7 @@ void QueueMonitorController::write_status(Pass& pass) {
     return;
   }
   Json patch = {{"status", merge_patch_diff(pass.status.old_status(), pass.status.build())}};
-  auto written = client_.patch(kube::resources::kQueueMonitors, pass.ns, pass.name,
-                               kube::PatchType::kMerge, patch, "status");
-  if (!written) {
-    spdlog::warn("monitor={} status write failed: {}", pass.key, written.error().message);
-    return;
-  }
-  ++status_writes_;
+  if (!status_writer_.submit(pass.key, pass.ns, pass.name, patch)) return;
   runtime.last_status_write = now;
 }
 
