@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "controllers/monitor_cache.h"
+
 namespace lagpilot::controllers {
 
 using nlohmann::json;
@@ -14,10 +16,8 @@ std::optional<std::uint64_t> resource_version_of(const json& object) {
   return resource_version_number(object[field].get_ref<const std::string&>());
 }
 
-json status_of(const json& object) {
-  json status = object.is_object() ? object.value("status", json::object()) : json::object();
-  return status.is_object() ? status : json::object();
-}
+// The status of a cached (compacted) object or of an answer from the server.
+json status_of(const json& object) { return cached_status(object); }
 
 }  // namespace
 
@@ -31,15 +31,18 @@ std::optional<std::uint64_t> resource_version_number(std::string_view resource_v
 
 void OwnStatusWrites::wrote(const json& answered_object) {
   auto version = resource_version_of(answered_object);
+  json status = status_of(answered_object);
+  std::lock_guard lock(mutex_);
   if (!version) {  // cannot be ordered against the cache: the cache stays the source
     status_.reset();
     return;
   }
-  status_ = status_of(answered_object);
+  status_ = std::move(status);
   resource_version_ = *version;
 }
 
 json OwnStatusWrites::status_to_build_on(const json& cached_object) {
+  std::lock_guard lock(mutex_);
   if (status_) {
     auto cached_version = resource_version_of(cached_object);
     if (cached_version && *cached_version < resource_version_) return *status_;

@@ -13,6 +13,7 @@
 // leader's write after a fail-over) the memory is dropped and the cache is the source again, as it
 // is after a restart.
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -31,9 +32,13 @@ class OwnStatusWrites {
   // The status to build on, given the cached object: the last write's when the cache does not
   // have it yet, else the cached one (and the last write is forgotten).
   nlohmann::json status_to_build_on(const nlohmann::json& cached_object);
-  bool remembers_a_write() const { return status_.has_value(); }
+  bool remembers_a_write() const {
+    std::lock_guard lock(mutex_);
+    return status_.has_value();
+  }
 
  private:
+  mutable std::mutex mutex_;  // wrote() comes from a status writer thread
   std::optional<nlohmann::json> status_;
   std::uint64_t resource_version_ = 0;
 };

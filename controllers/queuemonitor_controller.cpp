@@ -5,6 +5,7 @@
 #include "alerts/monitor_alerting.h"
 #include "controllers/conditions.h"
 #include "controllers/monitor_alerting_glue.h"
+#include "controllers/monitor_cache.h"
 #include "controllers/notification_receivers.h"
 #include "controllers/own_status_writes.h"
 #include "controllers/poll_schedule.h"
@@ -16,6 +17,9 @@ namespace lagpilot::controllers {
 using kube::Json;
 
 namespace {
+
+// How long a reconcile waits for its monitor's status write in flight before it looks again.
+constexpr Duration kStatusWriteWait = std::chrono::milliseconds(100);
 
 // The target a cached QueueMonitor names, as an index key.
 std::string monitor_target_key(const std::string& ns, const Json& monitor) {
@@ -55,17 +59,6 @@ void keep_scale_fields(Json& deployment) {
   deployment = std::move(kept);
 }
 
-// A cached QueueMonitor without what the server keeps for its own bookkeeping.
-void drop_bookkeeping(Json& monitor) {
-  if (!monitor.contains("metadata") || !monitor["metadata"].is_object()) return;
-  Json& metadata = monitor["metadata"];
-  metadata.erase("managedFields");
-  if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
-    metadata["annotations"].erase("kubectl.kubernetes.io/last-applied-configuration");
-    if (metadata["annotations"].empty()) metadata.erase("annotations");
-  }
-}
-
 }  // namespace
 
 Json merge_patch_diff(const Json& from, const Json& to) {
@@ -98,7 +91,8 @@ struct QueueMonitorController::Runtime {
   NotificationReceivers receivers;
   bool webhook_deliveries_restored = false;  // from status.webhookDeliveries, once per process
   std::optional<WallTime> last_status_write;
-  OwnStatusWrites own_writes;           // the last status written, until the cache has it
+  // The last status written, until the cache has it; shared with the status writer's callback.
+  std::shared_ptr<OwnStatusWrites> own_writes = std::make_shared<OwnStatusWrites>();
   std::optional<int> pending_replicas;  // patched, not yet visible in the cache
   std::optional<WallTime> pending_since;
   // The target's replicas after the last reconcile that owned it, unpaused: a different value
@@ -142,12 +136,14 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
       events_(events),
       options_(std::move(options)),
       observer_(observer),
-      queue_(clock, options_.queue) {
+      queue_(clock, options_.queue),
+      status_writer_(client_, {options_.status_writers, options_.may_write,
+                               options_.on_status_writes_pending}) {
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
     kube::InformerOptions monitor_options;
-    monitor_options.transform = drop_bookkeeping;
+    monitor_options.transform = compact_cached_monitor;  // monitor_cache.h
     auto monitors = std::make_unique<kube::Informer>(client_, kube::resources::kQueueMonitors, ns,
                                                      clock_, monitor_options);
     monitors->add_handlers(
@@ -174,14 +170,15 @@ bool QueueMonitorController::start() {
   for (auto& informer : deployment_informers_) informer->start();
   for (auto& informer : monitor_informers_) informer->start();
   for (auto& informer : deployment_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
   for (auto& informer : monitor_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
   for (auto& informer : autoscaler_informers_) {
-    if (!informer->wait_for_sync(options_.sync_timeout)) return false;
+    if (!informer->wait_for_sync_progress(options_.sync_timeout)) return false;
   }
+  status_writer_.start();
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
   return true;
 }
@@ -192,6 +189,7 @@ void QueueMonitorController::stop() {
     if (worker.joinable()) worker.join();
   }
   workers_.clear();
+  status_writer_.stop();
   for (auto& informer : monitor_informers_) informer->stop();
   for (auto& informer : deployment_informers_) informer->stop();
   for (auto& informer : autoscaler_informers_) informer->stop();
@@ -439,12 +437,15 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   const std::uint64_t id = ++reconcile_ids_;
   auto cached = cached_monitor(key);
   if (!cached) return forget(key, id);
+  // This monitor's last status write is still on its way (--status-writers): the next status
+  // must build on it, so the reconcile comes back when the writer is done with it.
+  if (status_writer_.pending_for(key)) return ReconcileResult::poll_again_after(kStatusWriteWait);
   const Json& object = *cached;
   auto [ns, name] = split_key(key);
   auto runtime = runtime_for(key, object.value("/metadata/uid"_json_pointer, ""));
   const auto generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
   const WallTime now = clock_.now();
-  Json status = runtime->own_writes.status_to_build_on(object);
+  Json status = runtime->own_writes->status_to_build_on(object);
   Pass pass{.key = key,
             .ns = ns,
             .name = name,
@@ -489,6 +490,7 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
 ReconcileResult QueueMonitorController::forget(const std::string& key, std::uint64_t id) {
   auto [ns, name] = split_key(key);
   drop_runtime(key);
+  status_writer_.cancel(key);
   if (options_.notifier) options_.notifier->remove_monitor({ns, name});
   if (observer_) observer_->on_removed(ns, name);
   spdlog::debug("monitor={} reconcile={} gone: released its source", key, id);
@@ -1053,15 +1055,12 @@ void QueueMonitorController::write_status(Pass& pass) {
     return;
   }
   Json patch = {{"status", merge_patch_diff(pass.status.old_status(), pass.status.build())}};
-  auto written = client_.patch(kube::resources::kQueueMonitors, pass.ns, pass.name,
-                               kube::PatchType::kMerge, patch, "status");
-  if (!written) {
-    spdlog::warn("monitor={} status write failed: {}", pass.key, written.error().message);
+  auto own_writes = runtime.own_writes;  // outlives the runtime if the monitor goes meanwhile
+  if (!status_writer_.submit(pass.key, pass.ns, pass.name, patch,
+                             [own_writes](const Json& answered) { own_writes->wrote(answered); })) {
     return;
   }
-  ++status_writes_;
   runtime.last_status_write = now;
-  runtime.own_writes.wrote(*written);
 }
 
 void QueueMonitorController::report(Pass& pass, const QueueMonitorSpec& spec,

@@ -23,6 +23,7 @@
 #include "controllers/credentials.h"
 #include "controllers/poll_step.h"
 #include "controllers/status_builder.h"
+#include "controllers/status_writer.h"
 #include "controllers/target_ownership.h"
 #include "kube/client.h"
 #include "kube/events.h"
@@ -79,8 +80,15 @@ struct ControllerOptions {
   CredentialPolicy credentials;
   // Re-read a source's auth Secret this often to pick up rotated credentials.
   std::chrono::seconds secret_refresh_interval{60};
+  // start() fails when no page of an informer's first list arrived for this long (however long
+  // the whole list takes while it progresses).
   std::chrono::milliseconds sync_timeout{30'000};
   kube::WorkQueueOptions queue;
+  // Threads that send status writes off the poll path (status_writer.h); 0: each reconcile writes
+  // its status itself, before it returns.
+  int status_writers = 0;
+  // Monitors whose status write waits or is in flight, when that changes.
+  std::function<void(std::size_t)> on_status_writes_pending;
   // Leader election's fence: checked right before every write (scale patch, status). When it
   // returns false the reconcile writes nothing.
   std::function<bool()> may_write;
@@ -110,8 +118,8 @@ class QueueMonitorController {
                          ReconcileObserver* observer = nullptr);
   ~QueueMonitorController();
 
-  // Starts informers, waits for their first sync, then the workers. False if the caches did not
-  // sync within options.sync_timeout.
+  // Starts informers, waits for their first sync, then the workers. False if a cache's first list
+  // stalled (no page for options.sync_timeout).
   bool start();
   // Finishes in-flight reconciles, stops workers and informers, closes every source.
   void stop();
@@ -133,7 +141,7 @@ class QueueMonitorController {
   bool watches_scaled_objects() const { return scaled_object_gvr_.has_value(); }
   kube::WorkQueue& queue() { return queue_; }
   // Counters for tests and benchmarks.
-  std::uint64_t status_writes() const { return status_writes_; }
+  std::uint64_t status_writes() const { return status_writer_.written(); }
   std::uint64_t scale_patches() const { return scale_patches_; }
 
  private:
@@ -215,6 +223,7 @@ class QueueMonitorController {
   ControllerOptions options_;
   ReconcileObserver* observer_;
   kube::WorkQueue queue_;
+  StatusWriter status_writer_;
 
   std::vector<std::unique_ptr<kube::Informer>> monitor_informers_;
   std::vector<std::unique_ptr<kube::Informer>> deployment_informers_;
@@ -230,7 +239,6 @@ class QueueMonitorController {
   std::map<std::string, std::string> target_by_monitor_;
 
   std::vector<std::thread> workers_;
-  std::atomic<std::uint64_t> status_writes_{0};
   std::atomic<std::uint64_t> scale_patches_{0};
   std::atomic<std::uint64_t> reconcile_ids_{0};
 };

@@ -43,6 +43,17 @@ bool Informer::wait_for_sync(std::chrono::milliseconds timeout) const {
   return synced_cv_.wait_for(lock, timeout, [this] { return synced_; });
 }
 
+bool Informer::wait_for_sync_progress(std::chrono::milliseconds stall_timeout) const {
+  std::unique_lock lock(store_mutex_);
+  while (!synced_) {
+    const int pages = stats_.list_pages;
+    if (!synced_cv_.wait_for(lock, stall_timeout,
+                             [&] { return synced_ || stats_.list_pages != pages; }))
+      return false;
+  }
+  return true;
+}
+
 std::shared_ptr<const Json> Informer::get(const std::string& key) const {
   std::lock_guard lock(store_mutex_);
   auto it = store_.find(key);
@@ -113,24 +124,35 @@ bool Informer::relist(std::string& resource_version) {
   list_options.label_selector = options_.label_selector;
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
-  auto listed = list_all(client_, gvr_, namespace_, list_options);
-  if (!listed) {
-    spdlog::warn("informer resource={} list failed: {}", gvr_.to_string(), listed.error().message);
-    return false;
-  }
-  resource_version = listed->value("/metadata/resourceVersion"_json_pointer, "");
-  std::string list_kind = listed->value("kind", "");
-  std::string kind = list_kind.size() > 4 ? list_kind.substr(0, list_kind.size() - 4) : list_kind;
-
+  // Page by page, each item transformed as it arrives: the whole untransformed list (managedFields
+  // and all) is never in memory at once, and every page is progress for wait_for_sync.
   std::map<std::string, std::shared_ptr<const Json>> fresh;
-  for (auto& item : (*listed)["items"]) {
-    // List items omit kind/apiVersion; restore them so handlers see whole objects.
-    item["apiVersion"] = gvr_.api_version();
-    item["kind"] = kind;
-    if (options_.transform) options_.transform(item);
-    auto object = std::make_shared<const Json>(std::move(item));
-    fresh.emplace(object_key(*object), object);
-  }
+  do {
+    auto page = client_.list(gvr_, namespace_, list_options);
+    if (!page) {
+      spdlog::warn("informer resource={} list failed: {}", gvr_.to_string(), page.error().message);
+      return false;
+    }
+    list_options.continue_token = page->value("/metadata/continue"_json_pointer, "");
+    resource_version = page->value("/metadata/resourceVersion"_json_pointer, "");
+    std::string list_kind = page->value("kind", "");
+    std::string kind = list_kind.size() > 4 ? list_kind.substr(0, list_kind.size() - 4) : list_kind;
+    if (page->contains("items") && (*page)["items"].is_array()) {
+      for (auto& item : (*page)["items"]) {
+        // List items omit kind/apiVersion; restore them so handlers see whole objects.
+        item["apiVersion"] = gvr_.api_version();
+        item["kind"] = kind;
+        if (options_.transform) options_.transform(item);
+        auto object = std::make_shared<const Json>(std::move(item));
+        fresh.emplace(object_key(*object), object);
+      }
+    }
+    {
+      std::lock_guard lock(store_mutex_);
+      ++stats_.list_pages;
+    }
+    synced_cv_.notify_all();
+  } while (!list_options.continue_token.empty());
   std::vector<std::pair<std::shared_ptr<const Json>, std::shared_ptr<const Json>>> changes;
   {
     std::lock_guard lock(store_mutex_);
@@ -217,7 +239,8 @@ Informer::WatchEnd Informer::watch_once(std::string& resource_version) {
     if (!event->has_value()) break;  // the server closed the watch after timeoutSeconds
     WatchEvent& watch_event = **event;
     std::string rv = watch_event.object.value("/metadata/resourceVersion"_json_pointer, "");
-    if (watch_event.type != WatchEventType::kBookmark) apply(watch_event.type, watch_event.object);
+    if (watch_event.type != WatchEventType::kBookmark)
+      apply(watch_event.type, std::move(watch_event.object));
     if (!rv.empty()) {
       resource_version = rv;
       std::lock_guard lock(store_mutex_);
@@ -229,9 +252,8 @@ Informer::WatchEnd Informer::watch_once(std::string& resource_version) {
   return stopping_ ? WatchEnd::kStopped : end;
 }
 
-void Informer::apply(WatchEventType type, const Json& object) {
-  std::string key = object_key(object);
-  Json stored = object;
+void Informer::apply(WatchEventType type, Json stored) {
+  std::string key = object_key(stored);
   if (options_.transform) options_.transform(stored);
   auto fresh = std::make_shared<const Json>(std::move(stored));
   std::shared_ptr<const Json> previous;

@@ -39,7 +39,8 @@ struct InformerOptions {
 };
 
 struct InformerStats {
-  int lists = 0;    // full lists, the first included
+  int lists = 0;       // full lists, the first included
+  int list_pages = 0;  // pages of those lists received
   int watches = 0;  // watch requests opened
   int gone = 0;     // 410 Gone answers that forced a relist
   int watch_errors = 0;
@@ -62,6 +63,10 @@ class Informer {
   bool has_synced() const;
   // Waits (real time) until the first list is in the store, or `timeout` passes.
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
+  // Waits (real time) until the first list is in the store, however long that takes while it
+  // progresses: false when no page of the list arrived for `stall_timeout` (a large cache on a
+  // busy API server takes as long as it takes; a server that does not answer does not).
+  bool wait_for_sync_progress(std::chrono::milliseconds stall_timeout) const;
 
   std::shared_ptr<const Json> get(const std::string& key) const;
   std::vector<std::shared_ptr<const Json>> list() const;
@@ -74,7 +79,7 @@ class Informer {
   bool relist(std::string& resource_version);
   enum class WatchEnd { kClosed, kGone, kFailed, kStopped };
   WatchEnd watch_once(std::string& resource_version);
-  void apply(WatchEventType type, const Json& object);
+  void apply(WatchEventType type, Json object);
   void backoff_wait(Duration& backoff);
 
   KubeClient& client_;

@@ -39,6 +39,10 @@ struct OperatorMetrics::Families {
                             .Name("lagpilot_workqueue_depth")
                             .Help("Keys ready to be reconciled now.")
                             .Register(r)),
+        status_writes_pending(prometheus::BuildGauge()
+                                  .Name("lagpilot_status_writes_pending")
+                                  .Help("QueueMonitors whose status write waits or is in flight.")
+                                  .Register(r)),
         workqueue_adds(prometheus::BuildCounter()
                            .Name("lagpilot_workqueue_adds_total")
                            .Help("Keys added to the work queue.")
@@ -150,6 +154,7 @@ struct OperatorMetrics::Families {
   Family<Counter>& reconcile_total;
   Family<Histogram>& reconcile_duration;
   Family<Gauge>& workqueue_depth;
+  Family<Gauge>& status_writes_pending;
   Family<Counter>& workqueue_adds;
   Family<Counter>& workqueue_retries;
   Family<Histogram>& workqueue_wait;
@@ -245,6 +250,7 @@ OperatorMetrics::OperatorMetrics(std::shared_ptr<prometheus::Registry> registry,
   families_->build_info.Add({{"version", version}}).Set(1);
   families_->leader.Add({}).Set(0);
   families_->workqueue_depth.Add({}).Set(0);
+  families_->status_writes_pending.Add({}).Set(0);
 }
 
 // The series stay in the registry (which owns them; it is discarded with the operator): removing
@@ -264,6 +270,10 @@ void OperatorMetrics::workqueue_retried() { families_->workqueue_retries.Add({})
 void OperatorMetrics::workqueue_waited(double seconds) {
   families_->workqueue_wait.Add({}, latency_buckets()).Observe(seconds);
 }
+void OperatorMetrics::set_status_writes_pending(double monitors) {
+  families_->status_writes_pending.Add({}).Set(monitors);
+}
+
 void OperatorMetrics::set_workqueue_depth(double depth) {
   families_->workqueue_depth.Add({}).Set(depth);
 }
@@ -345,8 +355,12 @@ void OperatorMetrics::set_alerts_firing(const std::string& ns, const std::string
   std::lock_guard lock(mutex_);
   auto it = monitors_.find(ns + "/" + name);
   if (it == monitors_.end()) return;
-  it->second->gauge(families_->alerts_firing, "alerts_" + severity, {{"severity", severity}})
-      .Set(count);
+  // A severity that has never fired for the monitor has no series: most monitors never fire most
+  // severities, and five zeros a monitor were a third of its series. Once it fired it stays (0
+  // when none fire), so a resolved alert reads 0, not stale.
+  const std::string key = "alerts_" + severity;
+  if (count == 0 && !it->second->by_key.count(key)) return;
+  it->second->gauge(families_->alerts_firing, key, {{"severity", severity}}).Set(count);
 }
 
 void OperatorMetrics::set_slo(const std::string& ns, const std::string& name,

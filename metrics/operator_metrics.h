@@ -48,6 +48,7 @@ class OperatorMetrics {
   void workqueue_retried();
   void workqueue_waited(double seconds);
   void set_workqueue_depth(double depth);
+  void set_status_writes_pending(double monitors);
   void kube_request(const std::string& verb, int code, double seconds);
   void source_polled(const std::string& source, bool ok, const std::string& reason, double seconds);
   void set_leader(bool leader);

@@ -37,9 +37,12 @@ Flags:
   --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
   --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
   --health-stall-timeout DUR         /healthz fails when a loop has not turned for this long (default 60s)
+  --cache-sync-timeout DUR           start-up fails when no page of the caches' first lists arrived
+                                     for this long; a large cache may take longer in all (default 60s)
   --log-level LEVEL                  trace, debug, info, warn, error (default info)
   --log-format FORMAT                json, text or auto (default auto: text on a terminal)
   --workers N                        concurrent reconciles (default 8)
+  --status-writers N                 threads sending status writes off the poll path (default 8)
   --metrics-status-interval DUR      least time between status writes of metric values alone (default 30s)
   --kafka-poll-timeout-ms N          bound on one Kafka poll (default 5000)
   --leader-elect                     run with Lease-based leader election
@@ -117,6 +120,10 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       error = duration(options.health_stall_timeout);
       if (!error && options.health_stall_timeout < std::chrono::seconds(1))
         error = flag_error(name, "must be at least 1s");
+    } else if (name == "cache-sync-timeout") {
+      error = duration(options.cache_sync_timeout);
+      if (!error && options.cache_sync_timeout < std::chrono::seconds(1))
+        error = flag_error(name, "must be at least 1s");
     } else if (name == "log-level") {
       static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
       if (!kLevels.count(value))
@@ -132,6 +139,12 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
         error = flag_error(name, "must be a whole number from 1 to 256");
       else
         options.workers = static_cast<int>(*n);
+    } else if (name == "status-writers") {
+      auto n = parse_long(value);
+      if (!n || *n < 1 || *n > 256)
+        error = flag_error(name, "must be a whole number from 1 to 256");
+      else
+        options.status_writers = static_cast<int>(*n);
     } else if (name == "kafka-poll-timeout-ms") {
       auto n = parse_long(value);
       if (!n || *n < 100 || *n > 60000)

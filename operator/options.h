@@ -17,6 +17,7 @@ struct RunOptions {
   std::string log_level = "info";
   std::string log_format = "auto";  // auto: text on a terminal, json otherwise
   int workers = 8;
+  int status_writers = 8;  // threads that send status writes, apart from the workers' polls
   std::chrono::seconds metrics_status_interval{30};
   int kafka_poll_timeout_ms = 5000;
   bool leader_elect = false;
@@ -31,6 +32,8 @@ struct RunOptions {
   std::vector<std::string> allowed_credential_destinations;
   // /healthz fails when a loop it watches has not turned for this long.
   std::chrono::seconds health_stall_timeout{60};
+  // Start-up fails when no page of the caches' first lists arrived for this long.
+  std::chrono::seconds cache_sync_timeout{60};
 };
 
 // Parses `args` (without the program and subcommand). Errors name the flag.

@@ -132,6 +132,11 @@ int run_operator(const RunOptions& options) {
   controller_options.credentials = *credential_policy;
   controller_options.workers = options.workers;
   controller_options.metrics_status_interval = options.metrics_status_interval;
+  controller_options.sync_timeout = options.cache_sync_timeout;
+  controller_options.status_writers = options.status_writers;
+  controller_options.on_status_writes_pending = [&operator_metrics](std::size_t monitors) {
+    operator_metrics.set_status_writes_pending(static_cast<double>(monitors));
+  };
   controller_options.queue.on_add = [&operator_metrics] { operator_metrics.workqueue_added(); };
   controller_options.queue.on_retry = [&operator_metrics] { operator_metrics.workqueue_retried(); };
   controller_options.queue.on_wait = [&operator_metrics](double s) {
@@ -190,7 +195,9 @@ int run_operator(const RunOptions& options) {
   }
   auto start_controller = [&]() -> bool {
     if (!controller.start()) {
-      std::fprintf(stderr, "lagpilot: caches did not sync from %s within %lld s\n",
+      std::fprintf(stderr,
+                   "lagpilot: caches did not sync from %s: no list page for %lld s "
+                   "(--cache-sync-timeout)\n",
                    config->server.c_str(),
                    static_cast<long long>(controller_options.sync_timeout.count() / 1000));
       return false;

@@ -3,7 +3,7 @@
 //
 //   bench_operator reaction [--cycles 30]
 //       lag change in Kafka -> replicas patched, pollInterval 1 s
-//   bench_operator scale [--monitors 1000] [--workers 8] [--unreachable 0]
+//   bench_operator scale [--monitors 1000] [--workers 8] [--status-writers 8] [--unreachable 0]
 //       1,000 QueueMonitors in one lagpilot process, pollInterval 10 s: RSS, poll punctuality,
 //       start-up, CPU per poll, status writes per minute at rest, the machine's load; --unreachable
 //       adds monitors of a cluster that is down. LAGPILOT_BENCH_OPERATOR_LD_PRELOAD becomes the
@@ -228,10 +228,11 @@ std::string load_average() {
 // The operator-wide series the benchmark reads (run_command keeps 64 KiB, and 1,000 monitors'
 // own series are far more than that).
 std::string operator_metrics_text(int port) {
-  auto out = controlplane::run_command("curl -s http://127.0.0.1:" + std::to_string(port) +
-                                       "/metrics | grep -E "
-                                       "'^lagpilot_(source_polls_total|kube_requests_total|"
-                                       "workqueue_wait_seconds|workqueue_depth)'");
+  auto out =
+      controlplane::run_command("curl -s http://127.0.0.1:" + std::to_string(port) +
+                                "/metrics | grep -E "
+                                "'^lagpilot_(source_polls_total|kube_requests_total|"
+                                "workqueue_wait_seconds|workqueue_depth|status_writes_pending)'");
   return out.output;
 }
 
@@ -329,7 +330,7 @@ void commit_groups_at_zero(const std::string& bootstrap, const std::vector<std::
   rd_kafka_destroy(admin);
 }
 
-int scale(int monitors, int workers, int unreachable) {
+int scale(int monitors, int workers, int status_writers, int unreachable) {
   SystemClock clock;
   Cluster cluster = start_cluster(clock);
   kube::KubeClient& client = *cluster.client;
@@ -370,6 +371,7 @@ int scale(int monitors, int workers, int unreachable) {
   const std::string kubeconfig = cluster.plane->kubeconfig_path();
   const std::string metrics = "127.0.0.1:" + std::to_string(metrics_port);
   const std::string worker_count = std::to_string(workers);
+  const std::string writer_count = std::to_string(status_writers);
   std::vector<std::string> environment;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string variable = *e;
@@ -394,6 +396,8 @@ int scale(int monitors, int workers, int unreachable) {
                               "json",
                               "--workers",
                               worker_count.c_str(),
+                              "--status-writers",
+                              writer_count.c_str(),
                               nullptr};
   const pid_t bench_pid = ::getpid();
   pid_t pid = ::fork();
@@ -408,10 +412,11 @@ int scale(int monitors, int workers, int unreachable) {
     ::_exit(127);
   }
   auto started = std::chrono::steady_clock::now();
-  // Warm-up: every monitor reconciled twice (the first status write each) and the work queue
-  // empty, then rest. The first round's length is the startup figure.
+  // Warm-up: every monitor reconciled twice, the work queue empty and every status write sent
+  // (the first one of each monitor), then rest. The first round's length is the startup figure.
   double polls = 0;
   double depth = 0;
+  double writes_pending = 0;
   std::optional<double> first_round_seconds;
   // 10,000 monitors take a while to create and watch in: at least 180 s, 40 ms a monitor.
   const auto warm_up_limit = seconds(std::max(180, monitors / 25));
@@ -427,12 +432,14 @@ int scale(int monitors, int workers, int unreachable) {
     std::string text = operator_metrics_text(metrics_port);
     polls = metric_sum(text, "lagpilot_source_polls_total");
     depth = metric_sum(text, "lagpilot_workqueue_depth");
+    writes_pending = metric_sum(text, "lagpilot_status_writes_pending");
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!first_round_seconds && polls >= monitors) first_round_seconds = elapsed;
-    std::fprintf(stderr, "\r  polls so far %.0f, queue depth %.0f, RSS %ld KiB", polls, depth,
-                 rss_kib(pid));
-    if (polls >= 2.0 * monitors && depth == 0) break;
+    std::fprintf(stderr,
+                 "\r  polls so far %.0f, queue depth %.0f, status writes pending %.0f, RSS %ld KiB",
+                 polls, depth, writes_pending, rss_kib(pid));
+    if (polls >= 2.0 * monitors && depth == 0 && writes_pending == 0) break;
   }
   std::fprintf(stderr, "\n  warm: %.0f polls after %.1f s; measuring 60 s at rest ...\n", polls,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -478,8 +485,8 @@ int scale(int monitors, int workers, int unreachable) {
   ::waitpid(pid, &status, 0);
   std::printf(
       "scale: %d QueueMonitors (one consumer group each, one mock Kafka cluster; %d of them on a "
-      "cluster that is down), pollIntervalSeconds 10, --workers %d\n",
-      monitors, unreachable, workers);
+      "cluster that is down), pollIntervalSeconds 10, --workers %d --status-writers %d\n",
+      monitors, unreachable, workers, status_writers);
   std::printf("  machine load (1, 5, 15 min) before / after the measured minute: %s / %s\n",
               load_before.c_str(), load_after.c_str());
   std::printf(
@@ -519,19 +526,21 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   int count = 0;
   int workers = 8;
+  int status_writers = 8;
   int unreachable = 0;
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--cycles" || std::string(argv[i]) == "--monitors")
       count = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--workers") workers = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--status-writers") status_writers = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--unreachable") unreachable = std::atoi(argv[i + 1]);
   }
   if (mode == "reaction") return lagpilot::reaction(count > 0 ? count : 30);
   if (mode == "scale")
     return lagpilot::scale(count > 0 ? count : 1000, workers > 0 ? workers : 8,
-                           std::max(0, unreachable));
+                           status_writers > 0 ? status_writers : 8, std::max(0, unreachable));
   std::fprintf(stderr,
                "usage: bench_operator reaction [--cycles N] | scale [--monitors N] [--workers N] "
-               "[--unreachable N]\n");
+               "[--status-writers N] [--unreachable N]\n");
   return 2;
 }

@@ -354,6 +354,48 @@ TEST_F(ClientTest, InformerTransformShapesWhatIsStoredAndHandedToHandlers) {
   informer.stop();
 }
 
+TEST_F(ClientTest, InformerListsPageByPageAndSyncWaitsWhileTheListProgresses) {
+  TestNamespace ns(client());
+  const std::map<std::string, std::string> labels = {{"informer", "pages"}};
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client()
+                    .create(resources::kConfigMaps, ns.name(),
+                            config_map("paged-" + std::to_string(i), "v", labels))
+                    .ok());
+  }
+  InformerOptions options;
+  options.label_selector = "informer=pages";
+  options.page_size = 2;
+  options.transform = [](Json& object) { object.erase("data"); };
+  Informer informer(client(), resources::kConfigMaps, ns.name(), ControlPlaneEnvironment::clock(),
+                    options);
+  informer.start();
+  ASSERT_TRUE(informer.wait_for_sync_progress(std::chrono::seconds(10)));
+  EXPECT_EQ(informer.stats().list_pages, 3);  // 2 + 2 + 1
+  EXPECT_EQ(informer.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    auto stored = informer.get(ns.name() + "/paged-" + std::to_string(i));
+    ASSERT_NE(stored, nullptr) << i;
+    EXPECT_FALSE(stored->contains("data")) << i;
+    EXPECT_EQ(stored->value("kind", ""), "ConfigMap") << i;
+  }
+  informer.stop();
+}
+
+TEST_F(ClientTest, InformerSyncFailsWhenItsListMakesNoProgress) {
+  TestNamespace ns(client());
+  // A resource the server does not serve: every list is a 404, so no page ever arrives.
+  Gvr missing{"lagpilot.io", "v1alpha1", "nosuchthings", true};
+  InformerOptions options;
+  options.min_backoff = std::chrono::milliseconds(50);
+  Informer informer(client(), missing, ns.name(), ControlPlaneEnvironment::clock(), options);
+  informer.start();
+  EXPECT_FALSE(informer.wait_for_sync_progress(std::chrono::milliseconds(500)));
+  EXPECT_FALSE(informer.has_synced());
+  EXPECT_EQ(informer.stats().list_pages, 0);
+  informer.stop();
+}
+
 TEST_F(ClientTest, EventsAreCountedOnRepeat) {
   TestNamespace ns(client());
   auto cm = client().create(resources::kConfigMaps, ns.name(), config_map("subject", "1"));

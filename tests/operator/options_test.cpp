@@ -56,6 +56,18 @@ TEST(RunOptions, DurationsAreCompoundAndWholeSeconds) {
             "--lease-duration: \"1m30\" is not a duration (e.g. 20s, 2m, 1m30s)");
 }
 
+TEST(RunOptions, CacheSyncTimeoutIsADurationOfAtLeastOneSecond) {
+  auto defaults = parse_run_options({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->cache_sync_timeout, std::chrono::seconds(60));
+  auto options = parse_run_options({"--cache-sync-timeout", "5m"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->cache_sync_timeout, std::chrono::minutes(5));
+  auto zero = parse_run_options({"--cache-sync-timeout=0s"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message, "--cache-sync-timeout: must be at least 1s");
+}
+
 TEST(RunOptions, CredentialDestinationsAreRepeatableListsOfPatterns) {
   auto none = parse_run_options({});
   ASSERT_TRUE(none.ok());
