@@ -1,5 +1,3 @@
-# NOT YET INCLUDED by tests/operator/CMakeLists.txt: written, never built into a run (see the fuzz
-# branch report). Enable with: include(${CMAKE_CURRENT_SOURCE_DIR}/adversarial.cmake OPTIONAL)
 # Adversarial QueueMonitors (included by tests/operator/CMakeLists.txt): bad resources sent as JSON
 # through the real kube-apiserver (every release) to the `lagpilot run` process, with a healthy
 # monitor on librdkafka's mock cluster alongside.
