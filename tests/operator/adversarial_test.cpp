@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -238,6 +239,11 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
                                 {"op", ">"},
                                 {"threshold", i}});
   }
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return static_cast<long long>(
+        std::chrono::duration_cast<seconds>(std::chrono::steady_clock::now() - started).count());
+  };
   const std::vector<BadCase> cases = {
       // Wrong types and out-of-range numbers.
       {"type-poll", with(base, "/pollIntervalSeconds", "ten"), "spec.pollIntervalSeconds"},
@@ -247,6 +253,9 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
       {"huge-replicas", with(base, "/scaling/minReplicas", 1e40), "spec.scaling.minReplicas"},
       {"negative-replicas", with(base, "/scaling/maxReplicas", -3), "spec.scaling.maxReplicas"},
       {"range-poll", with(base, "/pollIntervalSeconds", 86400), "spec.pollIntervalSeconds"},
+      {"above-int64",
+       with(base, "/scaling/targetLagPerReplica", Json::parse("9223372036854775808")),
+       "spec.scaling.targetLagPerReplica"},
       {"range-tolerance", with(base, "/scaling/tolerance", 1.5), "spec.scaling.tolerance"},
       {"range-max", with(base, "/scaling/maxReplicas", 5000000), "spec.scaling.maxReplicas"},
       {"range-cooldown", with(base, "/scaling/cooldownSeconds", 100000),
@@ -277,7 +286,14 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
       {"bootstrap-is-apiserver", with(base, "/source/kafka/bootstrapServers", not_kafka),
        not_kafka},
       {"bootstrap-is-url", with(base, "/source/kafka/bootstrapServers", "http://" + not_kafka),
-       "http://" + not_kafka},
+       "spec.source.kafka.bootstrapServers[0]: \"http://" + not_kafka + "\" must be host:port"},
+      {"bootstrap-port-range",
+       with(base, "/source/kafka/bootstrapServers", bootstrap + ",127.0.0.1:65536"),
+       "spec.source.kafka.bootstrapServers[" +
+           std::to_string(std::count(bootstrap.begin(), bootstrap.end(), ',') + 1) +
+           "]: port must be 1-65535"},
+      {"bootstrap-bare-ipv6", with(base, "/source/kafka/bootstrapServers", "::1:9092"),
+       "spec.source.kafka.bootstrapServers[0]: \"::1:9092\": an IPv6 address must be in brackets"},
       {"topic-dots", with(base, "/source/kafka/topic", ".."), "spec.source.kafka.topic"},
       {"prometheus-credentials",
        with(with(base, "/source", prometheus_source), "/source/prometheus/serverUrl",
@@ -331,6 +347,8 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
                     .c_str());
   }
 
+  std::printf("%zu bad cases named after %lld s (from the healthy monitor's second poll)\n",
+              cases.size(), elapsed());
   // At the schema's size limits: 50 alerts with 1,024-character summaries, 10 SLOs, the longest
   // names. Admitted, and polled like any other.
   Json at_limits = base;
@@ -366,18 +384,39 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
   EXPECT_EQ(failing_conditions(ns.name(), "at-limits").find("InvalidSpec"), std::string::npos)
       << failing_conditions(ns.name(), "at-limits");
 
-  // 1,000 rapid spec updates to one monitor: it ends on the last generation, valid.
+  std::printf("at-limits polled after %lld s\n", elapsed());
+  // 1,000 rapid spec updates to one monitor, four at a time, each to a new maxReplicas (so each is
+  // a new generation): it ends Ready on the last generation.
   ASSERT_TRUE(
       client.create(kube::resources::kQueueMonitors, ns.name(), queue_monitor("churn", base)));
+  std::mutex updates_mutex;
   std::int64_t generation = 0;
-  for (int i = 0; i < 1000; ++i) {
-    auto patched =
-        client.patch(kube::resources::kQueueMonitors, ns.name(), "churn", kube::PatchType::kMerge,
-                     {{"spec", {{"scaling", {{"maxReplicas", 2 + i % 50}}}}}});
-    ASSERT_TRUE(patched) << "update " << i << ": " << patched.error().message;
-    generation = patched->value("/metadata/generation"_json_pointer, std::int64_t{0});
+  std::vector<std::string> update_errors;
+  {
+    constexpr int kUpdates = 1000;
+    constexpr int kWriters = 4;
+    std::vector<std::jthread> writers;
+    for (int writer = 0; writer < kWriters; ++writer) {
+      writers.emplace_back([&, writer] {
+        for (int i = writer; i < kUpdates; i += kWriters) {
+          auto patched = client.patch(kube::resources::kQueueMonitors, ns.name(), "churn",
+                                      kube::PatchType::kMerge,
+                                      {{"spec", {{"scaling", {{"maxReplicas", 2 + i}}}}}});
+          std::lock_guard lock(updates_mutex);
+          if (!patched) {
+            update_errors.push_back("update " + std::to_string(i) + ": " + patched.error().message);
+          } else {
+            generation = std::max(
+                generation, patched->value("/metadata/generation"_json_pointer, std::int64_t{0}));
+          }
+        }
+      });
+    }
   }
-  EXPECT_GE(generation, 1000);
+  EXPECT_TRUE(update_errors.empty()) << update_errors.size() << " failed, the first "
+                                     << (update_errors.empty() ? "" : update_errors.front());
+  EXPECT_EQ(generation, 1001);
+  std::printf("churn: 1,000 updates in %lld s\n", elapsed());
   EXPECT_TRUE(eventually(
       [&] {
         const Json ready = ready_condition(ns.name(), "churn");
@@ -387,6 +426,8 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
       seconds(60)))
       << failing_conditions(ns.name(), "churn") << lagpilot.log_tail();
 
+  std::printf("churn Ready on generation %lld after %lld s\n", static_cast<long long>(generation),
+              elapsed());
   // Through all of it: the operator is up and the healthy monitor kept its 1 s schedule.
   const auto polled_before = schedule.polls();
   EXPECT_TRUE(eventually([&] { return schedule.polls() >= polled_before + 2; }, seconds(20)));
