@@ -433,7 +433,10 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
   EXPECT_TRUE(eventually([&] { return schedule.polls() >= polled_before + 2; }, seconds(20)));
   schedule.stop();
   EXPECT_TRUE(lagpilot.running()) << lagpilot.log_tail();
-  EXPECT_LE(schedule.longest_gap(), seconds(5))
+  // At most 10 poll intervals between two polls: a quiet machine shows 2-3 s, one with its 2 cores
+  // shared by ~20 busy processes up to 8 s; an operator held up by the bad monitors or the churn
+  // would show a gap as long as they last (minutes).
+  EXPECT_LE(schedule.longest_gap(), seconds(10))
       << "the healthy monitor went " << schedule.longest_gap().count() << " s without a poll";
   EXPECT_EQ(ready_condition(ns.name(), "healthy").value("status", ""), "True")
       << failing_conditions(ns.name(), "healthy");
