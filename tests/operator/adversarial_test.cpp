@@ -385,8 +385,8 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
       << failing_conditions(ns.name(), "at-limits");
 
   std::printf("at-limits polled after %lld s\n", elapsed());
-  // 1,000 rapid spec updates to one monitor, four at a time, each to a new maxReplicas (so each is
-  // a new generation): it ends Ready on the last generation.
+  // 1,000 rapid spec updates to one monitor, four at a time, each to a new maxReplicas (5 and up,
+  // never the created 4, so each is a new generation): it ends Ready on the last generation.
   ASSERT_TRUE(
       client.create(kube::resources::kQueueMonitors, ns.name(), queue_monitor("churn", base)));
   std::mutex updates_mutex;
@@ -401,7 +401,7 @@ TEST(Adversarial, BadResourcesAreNamedAndTheOthersKeepTheirSchedule) {
         for (int i = writer; i < kUpdates; i += kWriters) {
           auto patched = client.patch(kube::resources::kQueueMonitors, ns.name(), "churn",
                                       kube::PatchType::kMerge,
-                                      {{"spec", {{"scaling", {{"maxReplicas", 2 + i}}}}}});
+                                      {{"spec", {{"scaling", {{"maxReplicas", 5 + i}}}}}});
           std::lock_guard lock(updates_mutex);
           if (!patched) {
             update_errors.push_back("update " + std::to_string(i) + ": " + patched.error().message);
