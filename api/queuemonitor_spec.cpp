@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "util/json_integer.h"
+
 namespace lagpilot::api {
 namespace {
 
@@ -31,11 +33,17 @@ class FieldReader {
   void integer(const char* key, Int& out, long long min, long long max) {
     if (!has(key) || error_) return;
     const Json& value = object_[key];
-    if (!value.is_number_integer()) {
+    const auto exact = json_int64(value);
+    if (!exact && exact.error() == JsonIntegerProblem::kOutOfRange) {
+      error_ = invalid(field(key), "out of range: must be between " + std::to_string(min) +
+                                       " and " + std::to_string(max) + ", got " + value.dump());
+      return;
+    }
+    if (!exact) {
       error_ = invalid(field(key), "must be an integer");
       return;
     }
-    long long number = value.get<long long>();
+    const long long number = *exact;
     if (number < min || number > max) {
       error_ = invalid(field(key), "must be between " + std::to_string(min) + " and " +
                                        std::to_string(max) + ", got " + std::to_string(number));

@@ -1036,8 +1036,13 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
   if (!receivers.problems().empty()) {
     status.set({"NotificationsReady", "False", "InvalidNotifications", receivers.problems()});
   } else if (!spec.notifications.is_null()) {
+    // Counted per list of spec.notifications, by its name there.
+    const notify::Receivers& usable = receivers.receivers();
     status.set({"NotificationsReady", "True", "Configured",
-                std::to_string(receivers.receivers().size()) + " webhook receiver(s)"});
+                "receivers in use: " + std::to_string(usable.size()) +
+                    " (webhooks: " + std::to_string(usable.webhooks.size()) +
+                    ", alertmanagers: " + std::to_string(usable.alertmanagers.size()) +
+                    ", pagerduty: " + std::to_string(usable.pagerduty.size()) + ")"});
   } else {
     status.remove("NotificationsReady");
   }

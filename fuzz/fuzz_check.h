@@ -30,14 +30,31 @@ inline std::string_view text_of(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// For parsers that read a path: `text` written to one scratch file of this process, its path.
-inline std::string scratch_file(std::string_view text, const std::string& name) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("lagpilot-fuzz-" + std::to_string(::getpid()) + "-" + name);
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(text.data(), static_cast<long>(text.size()));
-  return path.string();
-}
+// For parsers that read a path: `text` written to a scratch file of this process
+// (lagpilot-fuzz-PID-NAME in the temporary folder), removed when the ScratchFile goes, so that
+// neither libFuzzer nor the corpus driver leaves files behind. (A failed invariant aborts and
+// keeps it: the input that broke it.)
+class ScratchFile {
+ public:
+  ScratchFile(std::string_view text, const std::string& name)
+      : path_((std::filesystem::temp_directory_path() /
+               ("lagpilot-fuzz-" + std::to_string(::getpid()) + "-" + name))
+                  .string()) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc)
+        .write(text.data(), static_cast<long>(text.size()));
+  }
+  ~ScratchFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // An error is a value with a code and a message that starts with `prefix` (the field or file).
 inline bool names(const Error& error, std::string_view code, std::string_view prefix) {

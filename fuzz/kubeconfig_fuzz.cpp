@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(lagpilot::fuzz::text_of(data, size));
-  const std::string path = lagpilot::fuzz::scratch_file(text, "kubeconfig");
+  const lagpilot::fuzz::ScratchFile file(text, "kubeconfig");
+  const std::string& path = file.path();
   const auto config = lagpilot::kube::load_kubeconfig(path);
   if (!config) {
     FUZZ_CHECK(lagpilot::fuzz::names(config.error(), "InvalidConfig", "kubeconfig " + path),

@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(lagpilot::fuzz::text_of(data, size));
   const int lines = static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
-  const std::string path = lagpilot::fuzz::scratch_file(text, "spec.yaml");
+  const lagpilot::fuzz::ScratchFile file(text, "spec.yaml");
+  const std::string& path = file.path();
   const auto spec = lagpilot::sim::load_simulation_spec(path);
   if (!spec) {
     const auto& error = spec.error();

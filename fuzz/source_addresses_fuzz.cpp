@@ -2,9 +2,10 @@
 // Secret's keys) and the Prometheus server URL (check_prometheus_server_url), plus the kinds'
 // spec parsers when the input is JSON. The first line is the address; the other lines are Secret
 // entries "key=value". Invariants: errors are values naming the field or Secret key; accepted
-// bootstrap servers are sorted, deduplicated and trimmed, and normalizing them again changes
-// nothing; an accepted URL is http(s), without trailing '/', whitespace, credentials, query or
-// fragment, and checking it again returns it unchanged.
+// bootstrap servers are sorted, deduplicated and trimmed host:port entries (no scheme, a port of
+// 1-5 digits), and normalizing them again changes nothing; an accepted URL is http(s), without
+// trailing '/', whitespace, credentials, query or fragment, and checking it again returns it
+// unchanged.
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -48,6 +49,11 @@ void check_bootstrap(const std::string& servers, const lagpilot::SourceCredentia
   std::string previous;
   for (std::string item; std::getline(items, item, ',');) {
     FUZZ_CHECK(previous.empty() || previous < item, previous + " then " + item);
+    FUZZ_CHECK(item.find("://") == std::string::npos, item);
+    const auto port = item.substr(item.rfind(':') + 1);
+    FUZZ_CHECK(item.rfind(':') != std::string::npos && !port.empty() && port.size() <= 5 &&
+                   port.find_first_not_of("0123456789") == std::string::npos,
+               item);
     previous = item;
   }
   const auto again = lagpilot::KafkaConnectionSettings::from(normalized, credentials);

@@ -65,7 +65,17 @@ Json scalar_to_json(const YAML::Node& node) {
   if (std::regex_match(text, kInt)) {
     try {
       return std::stoll(text);
-    } catch (...) {
+    } catch (const std::out_of_range&) {
+    }
+    // Beyond 64 bits signed: what a JSON parser makes of it (unsigned up to 2^64 - 1, then a
+    // double), so that the field's parser says it is out of range rather than not a number.
+    try {
+      if (text[0] != '-') return std::stoull(text);
+    } catch (const std::out_of_range&) {
+    }
+    try {
+      return std::stod(text);
+    } catch (const std::out_of_range&) {
       return text;
     }
   }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 
+#include "util/json_integer.h"
+
 namespace lagpilot::notify {
 namespace {
 
@@ -128,14 +130,16 @@ Result<int64_t> seconds_of(const nlohmann::json& item, const std::string& path, 
                            int64_t fallback, int64_t min, int64_t max) {
   auto value = item.find(field);
   if (value == item.end() || value->is_null()) return fallback;
-  if (!value->is_number_integer()) return invalid(path + "." + field, "must be an integer");
-  const auto seconds = value->get<int64_t>();
-  if (seconds < min || seconds > max) {
-    return invalid(path + "." + field, "must be between " + std::to_string(min) + " and " +
-                                           std::to_string(max) + ", not " +
-                                           std::to_string(seconds));
+  const auto seconds = json_int64(*value);
+  if (!seconds && seconds.error() == JsonIntegerProblem::kNotAnInteger) {
+    return invalid(path + "." + field, "must be an integer");
   }
-  return seconds;
+  if (!seconds || *seconds < min || *seconds > max) {
+    return invalid(path + "." + field, std::string(seconds ? "" : "out of range: ") +
+                                           "must be between " + std::to_string(min) + " and " +
+                                           std::to_string(max) + ", not " + value->dump());
+  }
+  return *seconds;
 }
 
 // monitorURL: an http(s) URL template, or "".
@@ -471,15 +475,19 @@ Result<ParsedWebhooks> parse_webhooks(const nlohmann::json& notifications_spec,
     }
     if (auto repeat = webhook.find("repeatIntervalSeconds");
         repeat != webhook.end() && !repeat->is_null()) {
-      if (!repeat->is_number_integer()) {
+      const auto seconds = json_int64(*repeat);
+      if (!seconds && seconds.error() == JsonIntegerProblem::kNotAnInteger) {
         return invalid(path + ".repeatIntervalSeconds", "must be an integer");
       }
-      const auto seconds = repeat->get<int64_t>();
-      if (seconds < 60) {
+      if (!seconds) {
         return invalid(path + ".repeatIntervalSeconds",
-                       "must be at least 60, not " + std::to_string(seconds));
+                       "out of range: " + repeat->dump() + " does not fit in a 64-bit integer");
       }
-      receiver.repeat_interval = std::chrono::seconds(seconds);
+      if (*seconds < 60) {
+        return invalid(path + ".repeatIntervalSeconds",
+                       "must be at least 60, not " + std::to_string(*seconds));
+      }
+      receiver.repeat_interval = std::chrono::seconds(*seconds);
     }
     if (auto resolved = webhook.find("sendResolved");
         resolved != webhook.end() && !resolved->is_null()) {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "sources/kafka/bootstrap_servers.h"
 #include "util/outage_gate.h"
 
 namespace lagpilot {
@@ -309,6 +310,7 @@ Result<std::vector<int64_t>> query_offsets(rd_kafka_t* rk, const std::string& de
 
 Result<KafkaConnectionSettings> KafkaConnectionSettings::from(
     const std::string& bootstrap_servers, const SourceCredentials& credentials) {
+  if (auto checked = check_bootstrap_servers(bootstrap_servers); !checked) return checked.error();
   KafkaConnectionSettings settings;
   std::set<std::string> servers;
   std::stringstream list(bootstrap_servers);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "sources/kafka/bootstrap_servers.h"
 #include "sources/kafka/kafka_client.h"
 #include "sources/kafka/offset_time_table.h"
 
@@ -97,6 +98,7 @@ Result<KafkaSourceSpec> KafkaSourceSpec::parse(const nlohmann::json& kafka_spec)
   KafkaSourceSpec spec;
   auto bootstrap = string_field("bootstrapServers", true);
   if (!bootstrap) return bootstrap.error();
+  if (auto checked = check_bootstrap_servers(*bootstrap); !checked) return checked.error();
   spec.bootstrap_servers = *bootstrap;
   auto topic = string_field("topic", true);
   if (!topic) return topic.error();

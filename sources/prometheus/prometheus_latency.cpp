@@ -9,6 +9,8 @@
 #include <cmath>
 #include <mutex>
 
+#include "util/json_integer.h"
+
 namespace lagpilot {
 namespace {
 
@@ -77,14 +79,15 @@ Result<PrometheusLatencySpec> parse_prometheus_latency_spec(const nlohmann::json
   }
 
   if (auto found = prom->find("timeoutSeconds"); found != prom->end() && !found->is_null()) {
-    if (!found->is_number_integer() && !found->is_number_unsigned()) {
+    const auto seconds = json_int64(*found);
+    if (!seconds && seconds.error() == JsonIntegerProblem::kNotAnInteger) {
       return invalid("timeoutSeconds", "must be an integer");
     }
-    auto seconds = found->get<int64_t>();
-    if (seconds < 1 || seconds > 60) {
-      return invalid("timeoutSeconds", "must be 1-60, not " + std::to_string(seconds));
+    if (!seconds || *seconds < 1 || *seconds > 60) {
+      return invalid("timeoutSeconds", std::string(seconds ? "" : "out of range: ") +
+                                           "must be 1-60, not " + found->dump());
     }
-    spec.timeout = std::chrono::seconds(seconds);
+    spec.timeout = std::chrono::seconds(*seconds);
   }
 
   if (auto found = prom->find("authSecretRef"); found != prom->end() && !found->is_null()) {

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "util/hash.h"
+#include "util/json_integer.h"
 
 namespace lagpilot {
 namespace {
@@ -110,14 +111,15 @@ Result<PrometheusQueueSpec> PrometheusQueueSpec::parse(const nlohmann::json& pro
 
   if (auto found = prometheus_spec.find("timeoutSeconds");
       found != prometheus_spec.end() && !found->is_null()) {
-    if (!found->is_number_integer() && !found->is_number_unsigned()) {
+    const auto seconds = json_int64(*found);
+    if (!seconds && seconds.error() == JsonIntegerProblem::kNotAnInteger) {
       return invalid("timeoutSeconds", "must be an integer");
     }
-    const auto seconds = found->get<int64_t>();
-    if (seconds < 1 || seconds > 60) {
-      return invalid("timeoutSeconds", "must be 1-60, not " + std::to_string(seconds));
+    if (!seconds || *seconds < 1 || *seconds > 60) {
+      return invalid("timeoutSeconds", std::string(seconds ? "" : "out of range: ") +
+                                           "must be 1-60, not " + found->dump());
     }
-    spec.timeout = std::chrono::seconds(seconds);
+    spec.timeout = std::chrono::seconds(*seconds);
   }
 
   if (auto found = prometheus_spec.find("authSecretRef");

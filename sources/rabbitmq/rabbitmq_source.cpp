@@ -8,6 +8,7 @@
 
 #include "sources/rabbitmq/amqp_client.h"
 #include "sources/rabbitmq/management_client.h"
+#include "util/json_integer.h"
 
 namespace lagpilot {
 
@@ -108,12 +109,15 @@ Result<RabbitMqSourceSpec> RabbitMqSourceSpec::parse(const nlohmann::json& rabbi
   }
   spec.port = spec.tls ? 5671 : 5672;
   if (auto found = rabbitmq_spec.find("port"); found != rabbitmq_spec.end() && !found->is_null()) {
-    if (!found->is_number_integer()) return invalid("port", "must be an integer");
-    const auto port = found->get<int64_t>();
-    if (port < 1 || port > 65535) {
-      return invalid("port", "must be 1-65535, not " + std::to_string(port));
+    const auto port = json_int64(*found);
+    if (!port && port.error() == JsonIntegerProblem::kNotAnInteger) {
+      return invalid("port", "must be an integer");
     }
-    spec.port = static_cast<int>(port);
+    if (!port || *port < 1 || *port > 65535) {
+      return invalid("port", std::string(port ? "" : "out of range: ") + "must be 1-65535, not " +
+                                 found->dump());
+    }
+    spec.port = static_cast<int>(*port);
   }
 
   auto management = string_field("managementUrl", false);

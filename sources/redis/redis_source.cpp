@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "sources/redis/redis_client.h"
+#include "util/json_integer.h"
 
 namespace lagpilot {
 namespace {
@@ -98,11 +99,11 @@ Result<RedisStreamsSpec> RedisStreamsSpec::parse(const nlohmann::json& redis_spe
   spec.consumer_group = *group;
 
   if (auto db = redis_spec.find("db"); db != redis_spec.end() && !db->is_null()) {
-    if (!db->is_number_integer() || db->get<int64_t>() < 0 ||
-        db->get<int64_t>() > std::numeric_limits<int>::max()) {
+    const auto number = json_int64(*db);
+    if (!number || *number < 0 || *number > std::numeric_limits<int>::max()) {
       return invalid("db", "must be an integer >= 0");
     }
-    spec.db = static_cast<int>(db->get<int64_t>());
+    spec.db = static_cast<int>(*number);
   }
 
   if (auto tls = redis_spec.find("tls"); tls != redis_spec.end() && !tls->is_null()) {

@@ -796,6 +796,8 @@ TEST_F(ControllerTest, FiringAlertsReachAWebhookFromASecretAndResolve) {
   EXPECT_EQ(first["alerts"][0]["labels"]["queuemonitor"], "orders");
   settle();
   EXPECT_EQ(condition(status_of("orders"), "NotificationsReady"), "True");
+  EXPECT_EQ(condition(status_of("orders"), "NotificationsReady", "message"),
+            "receivers in use: 1 (webhooks: 1, alertmanagers: 0, pagerduty: 0)");
 
   clock_.advance(seconds(1));
   reconcile("orders");  // still firing, nothing new: de-duplicated

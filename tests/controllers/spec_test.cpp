@@ -56,6 +56,30 @@ TEST(QueueMonitorSpec, ReadsScalingFields) {
   EXPECT_EQ(parsed->scaling.history_limit, 5);
 }
 
+// nlohmann reads 2^63 and above as unsigned and past 2^64 as a double: the error says out of range
+// and shows the value as parsed (past 2^64 a double), never a wrapped negative number.
+TEST(QueueMonitorSpec, IntegersPast64BitsAreOutOfRangeAsWritten) {
+  for (const char* big : {"9223372036854775808", "18446744073709551615", "18446744073709551616",
+                          "-9223372036854775809", "1e30"}) {
+    Json spec = minimal();
+    spec["scaling"] = {{"maxReplicas", Json::parse(big)}};
+    auto parsed = parse_queue_monitor_spec(spec);
+    ASSERT_FALSE(parsed.ok()) << big;
+    EXPECT_EQ(parsed.error().message,
+              std::string("spec.scaling.maxReplicas: out of range: must be between 1 and 100000, "
+                          "got ") +
+                  Json::parse(big).dump())
+        << big;
+  }
+  Json spec = minimal();
+  spec["pollIntervalSeconds"] = Json::parse("9223372036854775807");
+  EXPECT_EQ(parse_queue_monitor_spec(spec).error().message,
+            "spec.pollIntervalSeconds: must be between 1 and 3600, got 9223372036854775807");
+  spec["pollIntervalSeconds"] = 2.5;
+  EXPECT_EQ(parse_queue_monitor_spec(spec).error().message,
+            "spec.pollIntervalSeconds: must be an integer");
+}
+
 TEST(QueueMonitorSpec, OnDeleteIsKeepRestoreOrANamedError) {
   EXPECT_EQ(parse_queue_monitor_spec(minimal())->on_delete, api::OnDelete::kKeep);
   Json spec = minimal();

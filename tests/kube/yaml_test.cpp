@@ -32,6 +32,29 @@ second: doc
   EXPECT_EQ((*docs)[1]["second"], "doc");
 }
 
+// Integers past 64 bits become what a JSON parser makes of them (unsigned, then a double), so the
+// field's parser reports them out of range rather than wrapped to a negative number or a string.
+TEST(Yaml, IntegersPast64BitsAreReadAsJsonReadsThem) {
+  auto docs = parse_yaml_documents(R"(max: 9223372036854775807
+unsigned: 9223372036854775808
+plus: +18446744073709551615
+huge: 18446744073709551616
+below: -9223372036854775809
+digits: 1)" + std::string(400, '0') + "\n",
+                                   "big.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  const Json& doc = (*docs)[0];
+  EXPECT_EQ(doc["max"].get<std::int64_t>(), 9223372036854775807);
+  ASSERT_TRUE(doc["unsigned"].is_number_unsigned()) << doc["unsigned"].dump();
+  EXPECT_EQ(doc["unsigned"].get<std::uint64_t>(), 9223372036854775808u);
+  EXPECT_EQ(doc["plus"].get<std::uint64_t>(), 18446744073709551615u);
+  ASSERT_TRUE(doc["huge"].is_number_float()) << doc["huge"].dump();
+  EXPECT_DOUBLE_EQ(doc["huge"].get<double>(), 18446744073709551616.0);
+  ASSERT_TRUE(doc["below"].is_number_float()) << doc["below"].dump();
+  EXPECT_LT(doc["below"].get<double>(), 0);
+  EXPECT_TRUE(doc["digits"].is_string());  // beyond a double too: "must be an integer"
+}
+
 TEST(Yaml, ErrorNamesSourceAndLine) {
   auto docs = parse_yaml_documents("a: 1\nb: [unclosed\n", "bad.yaml");
   ASSERT_FALSE(docs.ok());

@@ -67,6 +67,10 @@ TEST(WebhookSpecTest, SpecErrorsNameTheField) {
   check(R"({"webhooks": [{"name": "a", "urlSecretRef": {"name": "s"},
             "repeatIntervalSeconds": 30}]})",
         "webhooks[0].repeatIntervalSeconds: must be at least 60");
+  check(R"({"webhooks": [{"name": "a", "urlSecretRef": {"name": "s"},
+            "repeatIntervalSeconds": 18446744073709551615}]})",
+        "webhooks[0].repeatIntervalSeconds: out of range: 18446744073709551615 does not fit in a "
+        "64-bit integer");
   check(R"({"webhooks": [{"name": "a", "urlSecretRef": {"name": "s"}},
                          {"name": "a", "urlSecretRef": {"name": "t"}}]})",
         "webhooks[1].name: duplicate webhook name");

@@ -43,6 +43,50 @@ TEST(KafkaSourceSpec, ParsesTheSketchedSpec) {
   EXPECT_FALSE(defaults->lag_seconds_method.has_value());
 }
 
+// Each entry is host:port, checked before anything connects; the error names the entry's index.
+TEST(KafkaSourceSpec, BootstrapServersAreHostPortEntries) {
+  auto with_servers = [](const std::string& servers) {
+    json spec = valid_kafka_spec();
+    spec["bootstrapServers"] = servers;
+    return spec_error(spec);
+  };
+  for (const char* good : {"kafka:9092", "a:1,b:65535", "10.0.0.1:9092", "[::1]:9092",
+                           "[fd00::a:1]:9093, kafka_2.example.com:9092,", "k:9092,,k2:9092"}) {
+    EXPECT_EQ(with_servers(good), "ok") << good;
+  }
+  const std::string field = "spec.source.kafka.bootstrapServers";
+  EXPECT_EQ(with_servers("kafka:0"), field + "[0]: port must be 1-65535 in \"kafka:0\"");
+  EXPECT_EQ(with_servers("a:9092,b:65536"), field + "[1]: port must be 1-65535 in \"b:65536\"");
+  EXPECT_EQ(with_servers("a:9092, b:x"), field + "[1]: port must be 1-65535 in \"b:x\"");
+  EXPECT_EQ(with_servers("a:9092,b:"), field + "[1]: port must be 1-65535 in \"b:\"");
+  EXPECT_EQ(with_servers("kafka"), field + "[0]: \"kafka\" has no port (host:port)");
+  EXPECT_EQ(with_servers(":9092"), field + "[0]: \":9092\" has no host (host:port)");
+  EXPECT_EQ(with_servers("a:1,,SASL_SSL://k:9093"),
+            field +
+                "[2]: \"SASL_SSL://k:9093\" must be host:port without a scheme (SASL_SSL://): "
+                "the auth Secret's security.protocol says how to connect");
+  EXPECT_EQ(with_servers("http://k:9092"),
+            field +
+                "[0]: \"http://k:9092\" must be host:port without a scheme (http://): the auth "
+                "Secret's security.protocol says how to connect");
+  EXPECT_EQ(with_servers("::1:9092"),
+            field + "[0]: \"::1:9092\": an IPv6 address must be in brackets, as in [::1]:9092");
+  EXPECT_EQ(with_servers("[::1]"), field + "[0]: \"[::1]\" has no port (host:port)");
+  EXPECT_EQ(with_servers("[::1:9092"),
+            field + "[0]: \"[::1:9092\" has no ']' after the IPv6 address");
+  EXPECT_EQ(with_servers("[]:9092"), field + "[0]: \"[]:9092\" has no IPv6 address in brackets");
+  EXPECT_EQ(with_servers("[kafka]:9092"),
+            field + "[0]: \"[kafka]:9092\" has no IPv6 address in brackets");
+  EXPECT_EQ(with_servers("[::1]9092"), field + "[0]: \"[::1]9092\" is not host:port");
+  EXPECT_EQ(with_servers("ka fka:9092"),
+            field + "[0]: \"ka fka:9092\" is not host:port (a host name or IP address)");
+  EXPECT_EQ(with_servers(" , "), field + ": required");
+  // The connection settings check the same (the source is built from them).
+  auto settings = KafkaConnectionSettings::from("a:9092,b:99999", {});
+  ASSERT_FALSE(settings.ok());
+  EXPECT_EQ(settings.error().message, field + "[1]: port must be 1-65535 in \"b:99999\"");
+}
+
 TEST(KafkaSourceSpec, ErrorsNameTheField) {
   for (const char* field : {"bootstrapServers", "topic", "consumerGroup"}) {
     json missing = valid_kafka_spec();

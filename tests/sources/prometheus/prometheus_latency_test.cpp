@@ -121,6 +121,8 @@ TEST(PrometheusLatencySpecTest, ErrorsNameTheField) {
   check(with("name", "9lives"), "spec.latency.prometheus.name: \"9lives\" must be");
   check(with("timeoutSeconds", 0), "timeoutSeconds: must be 1-60, not 0");
   check(with("timeoutSeconds", 61), "timeoutSeconds: must be 1-60, not 61");
+  check(with("timeoutSeconds", json::parse("9223372036854775808")),
+        "timeoutSeconds: out of range: must be 1-60, not 9223372036854775808");
   check(with("timeoutSeconds", "5"), "timeoutSeconds: must be an integer");
   check(with("authSecretRef", json::object()), "authSecretRef.name: required");
 }

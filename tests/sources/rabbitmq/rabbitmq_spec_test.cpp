@@ -62,6 +62,9 @@ TEST(RabbitMqSpec, ErrorsNameTheField) {
   EXPECT_EQ(with("host", "amqp://user:pw@rabbitmq"),
             "InvalidSpec: spec.source.rabbitmq.host: must be a host name or address, not a URL");
   EXPECT_EQ(with("port", 0), "InvalidSpec: spec.source.rabbitmq.port: must be 1-65535, not 0");
+  EXPECT_EQ(with("port", Json::parse("18446744073709551615")),
+            "InvalidSpec: spec.source.rabbitmq.port: out of range: must be 1-65535, not "
+            "18446744073709551615");
   EXPECT_EQ(with("port", "5672"), "InvalidSpec: spec.source.rabbitmq.port: must be an integer");
   EXPECT_EQ(with("vhost", ""),
             "InvalidSpec: spec.source.rabbitmq.vhost: must not be empty (the default vhost is "
