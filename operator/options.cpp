@@ -170,6 +170,10 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       options.renew_deadline >= options.lease_duration) {
     return flag_error("renew-deadline", "must be shorter than --lease-duration");
   }
+  if (options.shards && options.leader_election_id.size() > 63) {
+    return flag_error("leader-election-id",
+                      "with --shards auto at most 63 characters (it labels the member Leases)");
+  }
   // The safety margin (lease duration - renew deadline) must cover a retry period, or a replica
   // renewing on time could be seen expired by another (operator/shards.h).
   if (options.shards && options.renew_deadline + options.retry_period >= options.lease_duration) {
