@@ -48,6 +48,14 @@ int run_operator(const RunOptions& options) {
     std::fprintf(stderr, "lagpilot: %s\n", config.error().message.c_str());
     return 1;
   }
+  char host[256] = "lagpilot";
+  ::gethostname(host, sizeof host - 1);
+  const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
+  // This process among the replicas: leader election's holder, the member Lease's holder, and in
+  // every request's User-Agent (the audit log tells replicas of one ServiceAccount apart by it).
+  const std::string identity =
+      (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
+  config->user_agent = std::string("lagpilot/") + LAGPILOT_VERSION + " (" + identity + ")";
   kube::ClientOptions client_options;
   client_options.on_request = [&operator_metrics](const std::string& verb, int code,
                                                   double seconds) {
@@ -152,11 +160,6 @@ int run_operator(const RunOptions& options) {
   HeartbeatClock election_clock(clock, watchdog, "leader-election");
   HeartbeatClock membership_clock(clock, watchdog, "shard-membership");
 
-  char host[256] = "lagpilot";
-  ::gethostname(host, sizeof host - 1);
-  const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
-  const std::string identity =
-      (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
   const std::string lease_namespace = !options.leader_election_namespace.empty()
                                           ? options.leader_election_namespace
                                           : config->default_namespace;
