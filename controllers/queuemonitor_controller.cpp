@@ -476,7 +476,10 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   Applied applied = act(pass, *spec, outcome, *current, ownership);
   if (applied.fenced) {
     runtime->last_replicas.reset();  // another replica leads: what it sets is not "outside"
-    return ReconcileResult::done();
+    // A shard's fence reopens when its Lease is renewed again: poll again at the next slot (a
+    // deposed leader exits instead; a monitor that moved is forgotten at that reconcile).
+    return ReconcileResult::poll_again_after(
+        next_poll_delay(key, std::chrono::seconds(spec->poll_interval_seconds), clock_.now()));
   }
   build_status(pass, *spec, polled, outcome, applied, ownership);
   write_status(pass);

@@ -69,8 +69,19 @@ bool ShardMembership::sync_once() {
   std::lock_guard lock(mutex_);
   if (renewed) view_.renewed(renew_sent);
   if (listed) view_.listed(members, list_sent, list_returned);
+  const bool fence_open = view_.may_write(list_returned);
+  const bool reopened = fence_open && !fence_open_;
+  if (fence_open != fence_open_) {
+    if (fence_open)
+      spdlog::info("shards: writing again: member Lease renewed and members listed");
+    else
+      spdlog::warn(
+          "shards: not writing: member Lease not renewed or members not listed within {} s",
+          std::chrono::duration_cast<std::chrono::seconds>(config_.renew_deadline).count());
+  }
+  fence_open_ = fence_open;
   std::string assignment = view_.assignment(list_returned);
-  if (assignment == assignment_) return false;
+  if (assignment == assignment_) return reopened;
   spdlog::info("shards: live members now [{}] (was [{}])", assignment, assignment_);
   assignment_ = std::move(assignment);
   return true;

@@ -35,7 +35,8 @@ class ShardMembership {
  public:
   ShardMembership(kube::KubeClient& client, Clock& clock, ShardMembershipConfig config);
 
-  // One turn: renew our Lease, list the group's. True when the assignment changed.
+  // One turn: renew our Lease, list the group's. True when the assignment changed or the fence
+  // reopened (writes refused meanwhile are due again).
   bool sync_once();
   // Turns every retry period until stop(); calls on_assignment_changed after a turn that changed
   // who owns what (the controller then looks at every monitor again).
@@ -60,6 +61,7 @@ class ShardMembership {
   bool stopping_ = false;
   ShardView view_;
   std::string assignment_;
+  bool fence_open_ = false;
 };
 
 }  // namespace lagpilot::operator_main
