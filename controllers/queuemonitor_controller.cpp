@@ -405,6 +405,16 @@ std::shared_ptr<QueueMonitorController::Runtime> QueueMonitorController::runtime
   return slot;
 }
 
+bool QueueMonitorController::may_write(const Pass& pass) const {
+  return (!options_.may_write || options_.may_write()) && owns(pass.key);
+}
+
+void QueueMonitorController::requeue_all() {
+  for (const auto& informer : monitor_informers_) {
+    for (const auto& object : informer->list()) queue_.add(kube::object_key(*object));
+  }
+}
+
 void QueueMonitorController::drop_runtime(const std::string& key) {
   std::shared_ptr<Runtime> dropped;
   {
@@ -436,7 +446,7 @@ kube::Informer* QueueMonitorController::deployment_informer_for(const std::strin
 ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   const std::uint64_t id = ++reconcile_ids_;
   auto cached = cached_monitor(key);
-  if (!cached) return forget(key, id);
+  if (!cached || !owns(key)) return forget(key, id);
   // This monitor's last status write is still on its way (--status-writers): the next status
   // must build on it, so the reconcile comes back when the writer is done with it.
   if (status_writer_.pending_for(key)) return ReconcileResult::poll_again_after(kStatusWriteWait);
@@ -472,11 +482,14 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   Applied applied = act(pass, *spec, outcome, *current, ownership);
   if (applied.fenced) {
     runtime->last_replicas.reset();  // another replica leads: what it sets is not "outside"
-    return ReconcileResult::done();
+    // A shard's fence reopens when its Lease is renewed again: poll again at the next slot (a
+    // deposed leader exits instead; a monitor that moved is forgotten at that reconcile).
+    return ReconcileResult::poll_again_after(
+        next_poll_delay(key, std::chrono::seconds(spec->poll_interval_seconds), clock_.now()));
   }
   build_status(pass, *spec, polled, outcome, applied, ownership);
   write_status(pass);
-  if (ownership.owns() && !pass.paused && may_write()) {
+  if (ownership.owns() && !pass.paused && may_write(pass)) {
     runtime->last_replicas = applied.replicas;
   } else {
     runtime->last_replicas.reset();
@@ -502,7 +515,7 @@ ReconcileResult QueueMonitorController::forget(const std::string& key, std::uint
 // QueueMonitor scales it now; then the finalizer goes, whatever happened to the restore (a
 // target that is gone, or a namespace being deleted, never holds the deletion up).
 ReconcileResult QueueMonitorController::finalize(Pass& pass) {
-  if (!has_finalizer(pass.object) || !may_write()) return ReconcileResult::done();
+  if (!has_finalizer(pass.object) || !may_write(pass)) return ReconcileResult::done();
   const Json& object = pass.object;
   TargetRef target{object.value("/spec/target/apiVersion"_json_pointer, ""),
                    object.value("/spec/target/kind"_json_pointer, ""),
@@ -535,7 +548,7 @@ ReconcileResult QueueMonitorController::finalize(Pass& pass) {
 // spec.scaling.onDelete Restore holds the finalizer; Keep (or a change back to it) drops it.
 void QueueMonitorController::hold_finalizer(Pass& pass, const QueueMonitorSpec& spec) {
   const bool wanted = spec.on_delete == api::OnDelete::kRestore;
-  if (wanted != has_finalizer(pass.object) && may_write()) (void)set_finalizer(pass, wanted);
+  if (wanted != has_finalizer(pass.object) && may_write(pass)) (void)set_finalizer(pass, wanted);
 }
 
 // A merge patch of metadata.finalizers, conditional on the cached resourceVersion (a 409 means
@@ -917,7 +930,7 @@ QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
   const scaler::Decision& decision = outcome.decision;
   if (ownership.owns() && ownership.pinned && *ownership.pinned != current) {
     const int pinned = *ownership.pinned;
-    if (!may_write()) {
+    if (!may_write(pass)) {
       applied.fenced = true;
       return applied;
     }
@@ -948,7 +961,7 @@ QueueMonitorController::Applied QueueMonitorController::act(Pass& pass,
     return applied;
   }
   if (outcome.action != PollAction::kScale) return applied;
-  if (!may_write()) {
+  if (!may_write(pass)) {
     spdlog::warn("monitor={} reconcile={} not leading: scale {} -> {} not applied", pass.key,
                  pass.id, decision.current_replicas, decision.desired_replicas);
     applied.fenced = true;
@@ -1052,7 +1065,7 @@ void QueueMonitorController::build_status(Pass& pass, const QueueMonitorSpec& sp
 // values, SLO figures, alert values) at most every metrics_status_interval.
 void QueueMonitorController::write_status(Pass& pass) {
   if (pass.status.unchanged()) return;
-  if (!may_write()) return;
+  if (!may_write(pass)) return;
   Runtime& runtime = pass.runtime;
   WallTime now = clock_.now();
   if (pass.status.only_running_figures() && runtime.last_status_write &&

@@ -92,6 +92,11 @@ struct ControllerOptions {
   // Leader election's fence: checked right before every write (scale patch, status). When it
   // returns false the reconcile writes nothing.
   std::function<bool()> may_write;
+  // Sharding (operator/shards.h): whether this replica polls and writes for monitor
+  // "namespace/name" now; checked at the start of a reconcile (a monitor it does not own is
+  // forgotten: source closed, metrics dropped) and with may_write before every write. nullptr:
+  // every monitor.
+  std::function<bool(const std::string& key)> owns_monitor;
   // Receives each monitor's firing alerts every poll (spec.notifications); nullptr: none sent.
   notify::Notifier* notifier = nullptr;
 };
@@ -143,6 +148,8 @@ class QueueMonitorController {
   // Counters for tests and benchmarks.
   std::uint64_t status_writes() const { return status_writer_.written(); }
   std::uint64_t scale_patches() const { return scale_patches_; }
+  // Adds every cached monitor to the work queue (sharding: after the assignment changed).
+  void requeue_all();
 
  private:
   struct Runtime;
@@ -212,8 +219,11 @@ class QueueMonitorController {
   void write_status(Pass& pass);
   void report(Pass& pass, const QueueMonitorSpec& spec, const PolledSources& polled,
               const PollOutcome* outcome, const Applied* applied);
-  // The leader fence: every write of a reconcile goes through here.
-  bool may_write() const { return !options_.may_write || options_.may_write(); }
+  bool owns(const std::string& key) const {
+    return !options_.owns_monitor || options_.owns_monitor(key);
+  }
+  // The leader (or shard) fence: every write of a reconcile goes through here.
+  bool may_write(const Pass& pass) const;
 
   kube::KubeClient& client_;
   Clock& clock_;

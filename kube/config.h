@@ -23,6 +23,8 @@ struct KubeConfig {
   bool insecure_skip_tls_verify = false;
   std::string default_namespace = "default";
   std::string origin;  // "kubeconfig /path (context x)" or "in-cluster", for messages
+  // Sent with every request: the API server's audit log tells replicas apart by it.
+  std::string user_agent = "lagpilot/0.1";
 };
 
 // Reads a kubeconfig file. `context_name` empty = current-context. Errors name the file and field.

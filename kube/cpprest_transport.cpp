@@ -174,7 +174,7 @@ class CpprestTransport final : public HttpTransport {
     http::http_request message{http::method(request.method)};
     message.set_request_uri(request.target);
     message.headers().add("Accept", "application/json");
-    message.headers().add("User-Agent", "lagpilot/0.1");
+    message.headers().add("User-Agent", config_.user_agent);
     std::string token = tokens_->token();
     if (!token.empty()) message.headers().add("Authorization", "Bearer " + token);
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||

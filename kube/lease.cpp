@@ -15,6 +15,9 @@ LeaseRecord lease_from_json(const Json& lease) {
     record.renew_time = parse_rfc3339(spec["renewTime"].get<std::string>());
   }
   record.resource_version = lease.value("/metadata/resourceVersion"_json_pointer, "");
+  const Json labels = lease.value("/metadata/labels"_json_pointer, Json::object());
+  for (const auto& [key, value] : labels.items())
+    if (value.is_string()) record.labels[key] = value.get<std::string>();
   return record;
 }
 
@@ -26,6 +29,7 @@ Json lease_to_json(const std::string& ns, const std::string& name, const LeaseRe
   if (record.renew_time) spec["renewTime"] = format_rfc3339_micro(*record.renew_time);
   Json metadata = {{"name", name}, {"namespace", ns}};
   if (!record.resource_version.empty()) metadata["resourceVersion"] = record.resource_version;
+  if (!record.labels.empty()) metadata["labels"] = record.labels;
   return {{"apiVersion", "coordination.k8s.io/v1"},
           {"kind", "Lease"},
           {"metadata", metadata},

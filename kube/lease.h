@@ -1,5 +1,6 @@
 #pragma once
 // coordination.k8s.io/v1 Leases: the record leader election reads and writes.
+#include <map>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,7 @@ struct LeaseRecord {
   std::optional<WallTime> renew_time;
   int lease_transitions = 0;
   std::string resource_version;  // from the server; makes update conditional
+  std::map<std::string, std::string> labels;  // metadata.labels (shard membership selects by them)
 };
 
 class LeaseClient {

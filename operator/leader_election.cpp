@@ -42,6 +42,7 @@ bool LeaderElector::try_acquire_or_renew() {
     fresh.lease_duration_seconds = duration_seconds;
     fresh.acquire_time = now;
     fresh.renew_time = now;
+    fresh.labels = config_.labels;
     auto created = leases_.create(config_.lease_namespace, config_.lease_name, fresh);
     if (!created) return false;  // someone else created it first
     std::lock_guard lock(mutex_);
@@ -74,6 +75,7 @@ bool LeaderElector::try_acquire_or_renew() {
   next.holder_identity = config_.identity;
   next.lease_duration_seconds = duration_seconds;
   next.renew_time = now;
+  for (const auto& [key, value] : config_.labels) next.labels[key] = value;
   auto updated = leases_.update(config_.lease_namespace, config_.lease_name, next);
   if (!updated) {
     spdlog::debug("leader-election lease={}/{} update failed: {}", config_.lease_namespace,

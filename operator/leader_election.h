@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@ struct LeaderElectionConfig {
   Duration lease_duration = std::chrono::seconds(15);
   Duration renew_deadline = std::chrono::seconds(10);
   Duration retry_period = std::chrono::seconds(2);
+  std::map<std::string, std::string> labels;  // put on the Lease (shard membership's selector)
 };
 
 // Options for the elector's own API client, from the general client's (`base`): no retries inside

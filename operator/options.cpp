@@ -46,10 +46,13 @@ Flags:
   --metrics-status-interval DUR      least time between status writes of metric values alone (default 30s)
   --kafka-poll-timeout-ms N          bound on one Kafka poll (default 5000)
   --leader-elect                     run with Lease-based leader election
+  --shards auto|off                  auto: every replica polls and writes for its share of the
+                                     monitors, by member Leases in the leader-election namespace
+                                     (docs/sharding.md; not with --leader-elect); default off
   --leader-election-namespace NS     where the Lease lives (default: own namespace, else default)
   --leader-election-id NAME          the Lease's name (default lagpilot-leader)
-  --lease-duration DUR               (default 15s)
-  --renew-deadline DUR               (default 10s)
+  --lease-duration DUR               leader or member Lease (default 15s)
+  --renew-deadline DUR               no writes unless renewed this recently (default 10s)
   --retry-period DUR                 (default 2s)
   --per-partition-metrics            add per-partition lag series to /metrics
   --allowed-credential-destinations P,...
@@ -153,6 +156,9 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
         options.kafka_poll_timeout_ms = static_cast<int>(*n);
     } else if (name == "metrics-status-interval") {
       error = duration(options.metrics_status_interval);
+    } else if (name == "shards") {
+      if (value != "auto" && value != "off") error = flag_error(name, "must be auto or off");
+      options.shards = value == "auto";
     } else if (name == "leader-election-namespace") {
       options.leader_election_namespace = value;
     } else if (name == "leader-election-id") {
@@ -168,8 +174,25 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
     }
     if (error) return *error;
   }
-  if (options.leader_elect && options.renew_deadline >= options.lease_duration) {
+  if (options.leader_elect && options.shards) {
+    return flag_error("shards",
+                      "auto and --leader-elect exclude each other: with shards every "
+                      "replica works on its own share, no replica leads");
+  }
+  if ((options.leader_elect || options.shards) &&
+      options.renew_deadline >= options.lease_duration) {
     return flag_error("renew-deadline", "must be shorter than --lease-duration");
+  }
+  if (options.shards && options.leader_election_id.size() > 63) {
+    return flag_error("leader-election-id",
+                      "with --shards auto at most 63 characters (it labels the member Leases)");
+  }
+  // The safety margin (lease duration - renew deadline) must cover a retry period, or a replica
+  // renewing on time could be seen expired by another (operator/shards.h).
+  if (options.shards && options.renew_deadline + options.retry_period >= options.lease_duration) {
+    return flag_error("retry-period",
+                      "with --shards auto, --renew-deadline plus --retry-period must be shorter "
+                      "than --lease-duration");
   }
   return options;
 }

@@ -26,6 +26,10 @@ struct RunOptions {
   std::chrono::seconds lease_duration{15};
   std::chrono::seconds renew_deadline{10};
   std::chrono::seconds retry_period{2};
+  // --shards auto: every replica takes part, each polling and writing for its share of the
+  // monitors (operator/shards.h); off: one process does everything (with --leader-elect, the
+  // Lease's holder).
+  bool shards = false;
   bool per_partition_metrics = false;
   // Where credentials from Secrets may be sent: "[kind/]host[:port]" patterns
   // (controllers/credentials.h); empty: anywhere.

@@ -21,6 +21,7 @@
 #include "operator/logging.h"
 #include "operator/metrics_observer.h"
 #include "operator/probe_server.h"
+#include "operator/shard_membership.h"
 #include "sources/builtin_sources.h"
 #include "util/clock.h"
 
@@ -47,6 +48,14 @@ int run_operator(const RunOptions& options) {
     std::fprintf(stderr, "lagpilot: %s\n", config.error().message.c_str());
     return 1;
   }
+  char host[256] = "lagpilot";
+  ::gethostname(host, sizeof host - 1);
+  const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
+  // This process among the replicas: leader election's holder, the member Lease's holder, and in
+  // every request's User-Agent (the audit log tells replicas of one ServiceAccount apart by it).
+  const std::string identity =
+      (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
+  config->user_agent = std::string("lagpilot/") + LAGPILOT_VERSION + " (" + identity + ")";
   kube::ClientOptions client_options;
   client_options.on_request = [&operator_metrics](const std::string& verb, int code,
                                                   double seconds) {
@@ -119,8 +128,11 @@ int run_operator(const RunOptions& options) {
   }
   std::unique_ptr<kube::RestKubeClient> election_client;  // the elector's own: bounded requests
   std::unique_ptr<LeaderElector> elector;
-  // Every write (status, scale, Events) goes through the leader-election fence.
-  FencedKubeClient writer(*client, [&elector] { return !elector || elector->holds_lease(); });
+  std::unique_ptr<ShardMembership> membership;  // --shards auto
+  // Every write (status, scale, Events) goes through the leader-election or membership fence.
+  FencedKubeClient writer(*client, [&elector, &membership] {
+    return (!elector || elector->holds_lease()) && (!membership || membership->may_write());
+  });
   kube::EventRecorder events(writer, clock, "lagpilot");
   MetricsObserver observer(operator_metrics);
   // Alert webhooks (spec.notifications), delivered in the background: a slow receiver never
@@ -151,18 +163,38 @@ int run_operator(const RunOptions& options) {
   const Duration stall_limit = options.health_stall_timeout;
   Watchdog watchdog(clock, stall_limit);
   HeartbeatClock election_clock(clock, watchdog, "leader-election");
+  HeartbeatClock membership_clock(clock, watchdog, "shard-membership");
 
+  const std::string lease_namespace = !options.leader_election_namespace.empty()
+                                          ? options.leader_election_namespace
+                                          : config->default_namespace;
+  if (options.shards) {
+    // No leader-only duties remain: everything the controller does is per monitor, so with
+    // shards every replica runs it for the monitors it owns (operator/shards.h).
+    ShardMembershipConfig shards;
+    shards.lease_namespace = lease_namespace;
+    shards.group = options.leader_election_id;
+    // Outside a Pod several processes may share a host name: the pid tells them apart.
+    shards.member_name = member_lease_name(pod && *pod ? std::string(pod) : identity);
+    shards.identity = identity;
+    shards.lease_duration = options.lease_duration;
+    shards.renew_deadline = options.renew_deadline;
+    shards.retry_period = options.retry_period;
+    LeaderElectionConfig bounds;
+    bounds.renew_deadline = options.renew_deadline;
+    election_client = kube::RestKubeClient::from_config(
+        *config, clock, election_client_options(bounds, client_options));
+    membership = std::make_unique<ShardMembership>(*election_client, membership_clock, shards);
+    controller_options.may_write = [&membership] { return membership->may_write(); };
+    controller_options.owns_monitor = [&membership](const std::string& key) {
+      return membership->owns(key);
+    };
+  }
   if (options.leader_elect) {
     LeaderElectionConfig election;
-    election.lease_namespace = !options.leader_election_namespace.empty()
-                                   ? options.leader_election_namespace
-                                   : config->default_namespace;
+    election.lease_namespace = lease_namespace;
     election.lease_name = options.leader_election_id;
-    char host[256] = "lagpilot";
-    ::gethostname(host, sizeof host - 1);
-    const char* pod = std::getenv("POD_NAME");  // set by the Helm chart
-    election.identity =
-        (pod && *pod ? std::string(pod) : std::string(host)) + "_" + std::to_string(::getpid());
+    election.identity = identity;
     election.lease_duration = options.lease_duration;
     election.renew_deadline = options.renew_deadline;
     election.retry_period = options.retry_period;
@@ -210,7 +242,20 @@ int run_operator(const RunOptions& options) {
   };
 
   std::thread election_thread;
-  if (elector) {
+  std::thread membership_thread;
+  if (membership) {
+    spdlog::info("shards: member lease={}/{} identity={} group={}",
+                 membership->config().lease_namespace, membership->config().member_name,
+                 membership->config().identity, membership->config().group);
+    const auto request = client_options.retry.max_attempts *
+                         (client_options.request_timeout + client_options.retry.max_backoff);
+    watchdog.watch("shard-membership",
+                   std::max<Duration>(stall_limit, options.retry_period + 2 * request));
+    if (!start_controller()) return 1;
+    membership_thread = std::thread([&membership, &controller] {
+      membership->run([&controller] { controller.requeue_all(); });
+    });
+  } else if (elector) {
     spdlog::info("leader-election lease={}/{} identity={}: waiting to lead",
                  elector->config().lease_namespace, elector->config().lease_name,
                  elector->config().identity);
@@ -257,6 +302,12 @@ int run_operator(const RunOptions& options) {
   if (!notifier.wait_idle(std::chrono::seconds(2)))
     spdlog::warn("shutting down with alert notifications still queued");
   operator_metrics.set_leader(false);
+  if (membership) {
+    membership->stop();
+    if (membership_thread.joinable()) membership_thread.join();
+    watchdog.unwatch("shard-membership");
+    if (exit_code == 0 && membership->release()) spdlog::info("shards: member lease released");
+  }
   if (elector) {
     elector->stop();
     if (election_thread.joinable()) election_thread.join();

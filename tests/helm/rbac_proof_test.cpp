@@ -404,7 +404,18 @@ std::vector<std::string> forbidden_lines(const std::string& log) {
   return found;
 }
 
-TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGrant) {
+// How the chart runs the operator: one replica with leader election, or two sharding the
+// monitors (each with a member Lease: create, get, update, list, and delete on exit).
+struct Mode {
+  const char* name;
+  const char* helm_values;
+  bool sharded;
+};
+
+class RbacProof : public ::testing::TestWithParam<Mode> {};
+
+TEST_P(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGrant) {
+  const Mode mode = GetParam();
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
   auto& admin = ControlPlaneEnvironment::admin_client();
   controlplane::TestNamespace operator_ns(admin, "lagpilot-system");
@@ -422,7 +433,8 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
       shell_quote(std::string(LAGPILOT_SOURCE_DIR) + "/helm/lagpilot") + " --namespace " +
       operator_ns.name() + " --kube-version " +
       shell_quote(ControlPlaneEnvironment::plane()->value("LAGPILOT_KUBE_GIT_VERSION")) +
-      " --include-crds --set leaderElection.enabled=true --set logLevel=debug"
+      " --include-crds " + mode.helm_values +
+      " --set logLevel=debug"
       " --set 'rbac.secrets.namespaces={" +
       app_ns.name() +
       "}' --set 'extraScaleTargets[0].apiGroup=apps,extraScaleTargets[0].resource=statefulsets'"
@@ -548,11 +560,28 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   }
   args.push_back("--kubeconfig=" + kubeconfig_path);
   ASSERT_FALSE(lease_name.empty()) << "the chart did not pass --leader-election-id";
-  ASSERT_NE(std::find(args.begin(), args.end(), "--leader-elect"), args.end());
+  ASSERT_NE(std::find(args.begin(), args.end(), mode.sharded ? "--shards=auto" : "--leader-elect"),
+            args.end());
   std::string log_path = temp_path("operator.log");
   OperatorProcess lagpilot(args, log_path);
+  if (mode.sharded) {
+    // Its member Lease, found by the group label (named after the Pod, here the host and pid).
+    const std::string group = lease_name;
+    lease_name.clear();
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto leases = kubectl_json("get leases -l lagpilot.io/member-of=" + group + " -n " +
+                                     operator_ns.name());
+          auto items = leases ? leases->value("items", Json::array()) : Json::array();
+          if (items.size() == 1) lease_name = items[0].value("/metadata/name"_json_pointer, "");
+          return !lease_name.empty();
+        },
+        seconds(30), milliseconds(100)))
+        << lagpilot.log_tail();
+  }
 
-  // Leads (the Lease names it), then polls: both QueueMonitors get status.
+  // Leads, or holds its member Lease (the Lease names it), then polls: both QueueMonitors get
+  // status.
   std::string holder;
   ASSERT_TRUE(eventually(
       [&] {
@@ -657,11 +686,15 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
     EXPECT_EQ(replicas(app_ns.name(), "deployment/order-consumer"), 1);
   }
 
-  // SIGTERM: the leader releases the Lease (an update) and exits 0. Its informers' watches end
-  // too, and only then are they in the audit log: the API server writes a watch's events
-  // (ResponseStarted, ResponseComplete) when the watch closes.
+  // SIGTERM: the leader releases the Lease (an update) and exits 0; a shard member releases its
+  // Lease and deletes it. Its informers' watches end too, and only then are they in the audit
+  // log: the API server writes a watch's events (ResponseStarted, ResponseComplete) when the
+  // watch closes.
   ASSERT_EQ(lagpilot.terminate(seconds(15)), 0) << lagpilot.log_tail();
-  {
+  if (mode.sharded) {
+    EXPECT_FALSE(kubectl_json("get lease " + lease_name + " -n " + operator_ns.name()))
+        << "the member Lease was not deleted";
+  } else {
     auto lease = kubectl_json("get lease " + lease_name + " -n " + operator_ns.name());
     ASSERT_TRUE(lease.has_value());
     EXPECT_EQ(lease->value("/spec/holderIdentity"_json_pointer, "?"), "")
@@ -770,6 +803,12 @@ TEST(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGra
   std::filesystem::remove(kubeconfig_path);
   std::filesystem::remove(token_path);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Chart, RbacProof,
+    ::testing::Values(Mode{"LeaderElection", "--set leaderElection.enabled=true", false},
+                      Mode{"Shards", "--set replicaCount=2", true}),
+    [](const ::testing::TestParamInfo<Mode>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace lagpilot

@@ -116,15 +116,29 @@ the same list in the ClusterRole (cluster-wide) and in each namespaced Role.
 {{- end }}
 
 {{/* Checks across values that the schema cannot express. */}}
-{{- define "lagpilot.validate" -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
-{{- fail (printf "replicaCount: %d replicas need leaderElection.enabled=true (without it every replica would scale)" (int .Values.replicaCount)) }}
+{{- /* "true" when the replicas shard the monitors (lagpilot run --shards auto): shards auto and
+more than one replica. (YAML reads a bare off as false.) */ -}}
+{{- define "lagpilot.sharded" -}}
+{{- if and (eq (toString .Values.shards) "auto") (gt (int .Values.replicaCount) 1) }}true{{ end }}
 {{- end }}
-{{- if .Values.leaderElection.enabled }}
+
+{{- define "lagpilot.validate" -}}
+{{- if not (has (toString .Values.shards) (list "auto" "off" "false")) }}
+{{- fail (printf "shards: %q must be auto or off" (toString .Values.shards)) }}
+{{- end }}
+{{- $sharded := include "lagpilot.sharded" . }}
+{{- if and (gt (int .Values.replicaCount) 1) (not $sharded) (not .Values.leaderElection.enabled) }}
+{{- fail (printf "replicaCount: %d replicas need shards=auto or leaderElection.enabled=true (otherwise every replica would scale)" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if or .Values.leaderElection.enabled $sharded }}
 {{- $lease := include "lagpilot.seconds" .Values.leaderElection.leaseDuration | atoi }}
 {{- $renew := include "lagpilot.seconds" .Values.leaderElection.renewDeadline | atoi }}
+{{- $retry := include "lagpilot.seconds" .Values.leaderElection.retryPeriod | atoi }}
 {{- if ge $renew $lease }}
 {{- fail (printf "leaderElection.renewDeadline (%s) must be shorter than leaderElection.leaseDuration (%s)" .Values.leaderElection.renewDeadline .Values.leaderElection.leaseDuration) }}
+{{- end }}
+{{- if and $sharded (ge (add $renew $retry) $lease) }}
+{{- fail (printf "with shards, leaderElection.renewDeadline (%s) plus retryPeriod (%s) must be shorter than leaseDuration (%s)" .Values.leaderElection.renewDeadline .Values.leaderElection.retryPeriod .Values.leaderElection.leaseDuration) }}
 {{- end }}
 {{- end }}
 {{- if and .Values.watchNamespaces .Values.rbac.secrets.namespaces }}
