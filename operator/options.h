@@ -31,6 +31,10 @@ struct RunOptions {
   std::vector<std::string> allowed_credential_destinations;
   // /healthz fails when a loop it watches has not turned for this long.
   std::chrono::seconds health_stall_timeout{60};
+  // Traces (docs/tracing.md): OTLP/HTTP receiver's base URL (empty: tracing off) and the share
+  // of reconciles traced.
+  std::string otlp_endpoint;
+  double trace_sampling_ratio = 1.0;
 };
 
 // Parses `args` (without the program and subcommand). Errors name the flag.
