@@ -61,13 +61,56 @@ alerts::MetricSample metric_sample(const PollInput& input, const scaler::Scaling
   return sample;
 }
 
-PollOutcome PollStep::run(const scaler::ScalingSpec& scaling, const PollInput& input) {
+namespace {
+
+void trace_evaluation(tracing::SpanScope& span, const alerts::Evaluation& evaluation) {
+  int firing = 0;
+  for (const auto& alert : evaluation.active) firing += alert.state == alerts::AlertState::kFiring;
+  span.set("lagpilot.alerts.active", evaluation.active.size())
+      .set("lagpilot.alerts.firing", firing)
+      .set("lagpilot.alerts.transitions", evaluation.transitions.size())
+      .set("lagpilot.slos", evaluation.slos.size())
+      .set("lagpilot.health", std::string(alerts::to_string(evaluation.health.health)))
+      .set("lagpilot.hold_scale_up", evaluation.hold_scale_up);
+}
+
+void trace_decision(tracing::SpanScope& span, const PollInput& input,
+                    const scaler::Decision& decision) {
+  const scaler::Observation& o = input.observation;
+  span.set("lagpilot.source.ok", o.ok).set("lagpilot.replicas.current", decision.current_replicas);
+  if (o.consumer_lag) span.set("lagpilot.input.consumer_lag", *o.consumer_lag);
+  if (o.queue_depth) span.set("lagpilot.input.queue_depth", *o.queue_depth);
+  if (o.lag_seconds) span.set("lagpilot.input.lag_seconds", *o.lag_seconds);
+  if (o.ingress_rate) span.set("lagpilot.input.ingress_rate", *o.ingress_rate);
+  if (o.egress_rate) span.set("lagpilot.input.egress_rate", *o.egress_rate);
+  if (o.latency_seconds) span.set("lagpilot.input.latency_seconds", *o.latency_seconds);
+  span.set("lagpilot.decision.rule", decision.decided_by)
+      .set("lagpilot.decision.guard_rail", scaler::to_string(decision.guard_rail))
+      .set("lagpilot.replicas.desired", decision.desired_replicas)
+      .set("lagpilot.decision.reason", decision.reason);
+  if (decision.recommended_replicas) {
+    span.set("lagpilot.replicas.recommended", *decision.recommended_replicas);
+  }
+  if (!decision.guard_rail_detail.empty()) {
+    span.set("lagpilot.decision.guard_rail_detail", decision.guard_rail_detail);
+  }
+}
+
+}  // namespace
+
+PollOutcome PollStep::run(const scaler::ScalingSpec& scaling, const PollInput& input,
+                          tracing::Tracer* tracer) {
   const scaler::Observation& observation = input.observation;
+  tracing::SpanScope evaluate_span(tracer, "evaluate_alerts");
   const alerts::Evaluation& evaluation =
       alerting_.evaluate(metric_sample(input, scaling), observation.time);
+  trace_evaluation(evaluate_span, evaluation);
+  evaluate_span.end();
+  tracing::SpanScope decide_span(tracer, "decide");
   scaler::Decision decision =
       scaler::decide(scaling, observation, input.current_replicas, scaler_, input.paused);
   if (evaluation.hold_scale_up) scaler::hold_scale_up(decision, evaluation.hold_scale_up_reason);
+  trace_decision(decide_span, input, decision);
 
   PollAction action = PollAction::kNone;
   if (scaling.mode == scaler::Mode::kActive) {

@@ -23,6 +23,7 @@
 #include "scaler/spec.h"
 #include "scaler/state.h"
 #include "sources/queue_source.h"
+#include "tracing/tracer.h"
 #include "util/result.h"
 
 namespace lagpilot::controllers {
@@ -61,7 +62,9 @@ class PollStep {
   // Continues alerts and SLO budgets from the status written before a restart.
   alerts::RestoreReport restore(const nlohmann::json& status) { return alerting_.restore(status); }
 
-  PollOutcome run(const scaler::ScalingSpec& scaling, const PollInput& input);
+  // `tracer`: spans evaluate_alerts and decide under the active span (nullptr: none).
+  PollOutcome run(const scaler::ScalingSpec& scaling, const PollInput& input,
+                  tracing::Tracer* tracer = nullptr);
   // The target was scaled as `decision` asked.
   void scaled(const scaler::Decision& decision);
 

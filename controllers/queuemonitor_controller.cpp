@@ -443,8 +443,24 @@ kube::Informer* QueueMonitorController::deployment_informer_for(const std::strin
   return nullptr;
 }
 
+// A trace per reconcile (docs/tracing.md): the phases and Kubernetes calls are its spans.
 ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
   const std::uint64_t id = ++reconcile_ids_;
+  tracing::SpanScope span(options_.tracer, "reconcile");
+  auto [ns, name] = split_key(key);
+  span.set("lagpilot.monitor.namespace", ns)
+      .set("lagpilot.monitor.name", name)
+      .set("lagpilot.reconcile.id", id);
+  ReconcileResult result = reconcile_phases(key, id);
+  span.set("lagpilot.reconcile.outcome", result.retry_with_backoff ? "error"
+                                         : result.error            ? "terminal"
+                                         : result.requeue_after    ? "requeue"
+                                                                   : "ok");
+  if (result.error) span.set_error(result.error->message);
+  return result;
+}
+
+ReconcileResult QueueMonitorController::reconcile_phases(const std::string& key, std::uint64_t id) {
   auto cached = cached_monitor(key);
   if (!cached || !owns(key)) return forget(key, id);
   // This monitor's last status write is still on its way (--status-writers): the next status
@@ -469,7 +485,10 @@ ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
             .paused = is_paused(object)};
 
   if (object.contains("/metadata/deletionTimestamp"_json_pointer)) return finalize(pass);
+  tracing::SpanScope read_span(options_.tracer, "read_spec");
   auto spec = read_spec(pass);
+  if (!spec) read_span.set_error(spec.error().message);
+  read_span.end();
   if (!spec) return reject_spec(pass, spec.error());
   hold_finalizer(pass, *spec);
   PolledSources polled = poll_sources(pass, *spec);
@@ -608,10 +627,13 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
   polled.source_spec = selected.kind->check(selected.spec);
   auto source = pass.runtime.source.ensure(selected, polled.source_spec->credentials, pass.ns,
                                            secrets_, pass.now, options_.secret_refresh_interval);
+  tracing::SpanScope poll_span(options_.tracer, "poll_source", tracing::SpanKind::kClient);
+  poll_span.set("lagpilot.source.kind", spec.source_kind);
   if (source) {
     auto started = clock_.monotonic_now();
     polled.queue = (*source)->poll(pass.now);
     polled.queue_description = (*source)->describe();
+    poll_span.set("lagpilot.source.server", polled.queue_description);
     if (observer_) {
       observer_->on_source_poll(
           spec.source_kind, polled.queue.ok(), polled.queue.ok() ? "" : polled.queue.error().code,
@@ -620,6 +642,9 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
   } else {
     polled.queue = source.error();
   }
+  poll_span.set("lagpilot.source.result", polled.queue ? "ok" : polled.queue.error().code);
+  if (!polled.queue) poll_span.set_error(polled.queue.error().message);
+  poll_span.end();
   if (polled.queue) {
     pass.status.queue_metrics(*polled.queue);
     pass.status.set({"SourceReachable", "True", "Polled", polled.queue_description});
@@ -650,8 +675,12 @@ QueueMonitorController::PolledSources QueueMonitorController::poll_sources(
         pass.runtime.latency.ensure(*latency_kind, latency_spec->credentials, pass.ns, secrets_,
                                     pass.now, options_.secret_refresh_interval);
     if (latency_source) {
+      tracing::SpanScope latency_span(options_.tracer, "query_latency", tracing::SpanKind::kClient);
       latency = (*latency_source)->query(pass.now);
       latency_description = (*latency_source)->describe();
+      latency_span.set("lagpilot.source.server", latency_description)
+          .set("lagpilot.source.result", latency ? "ok" : latency.error().code);
+      if (!latency) latency_span.set_error(latency.error().message);
     } else {
       latency = latency_source.error();
     }
@@ -867,9 +896,10 @@ std::string QueueMonitorController::other_owner(const std::string& key, const Js
 PollOutcome QueueMonitorController::run_poll_step(Pass& pass, const QueueMonitorSpec& spec,
                                                   const PolledSources& polled, int current_replicas,
                                                   bool hold) {
-  return pass.runtime.step.run(
-      spec.scaling, poll_input(polled.queue, polled.latency_metric, polled.latency_seconds,
-                               pass.now, current_replicas, hold));
+  return pass.runtime.step.run(spec.scaling,
+                               poll_input(polled.queue, polled.latency_metric,
+                                          polled.latency_seconds, pass.now, current_replicas, hold),
+                               options_.tracer);
 }
 
 // Phase 7: alert transitions become Events, firing alerts go to the notifier (queued, never
@@ -906,6 +936,8 @@ void QueueMonitorController::announce_alerts(Pass& pass, const QueueMonitorSpec&
 
 std::optional<Error> QueueMonitorController::scale_target(Pass& pass, const TargetRef& target,
                                                           int replicas) {
+  tracing::SpanScope span(options_.tracer, "scale");
+  span.set("lagpilot.target", target.kind + " " + target.name).set("lagpilot.replicas", replicas);
   auto gvr = client_.resolve_kind(target.api_version, target.kind);
   auto patched = gvr ? client_.patch_scale(*gvr, pass.ns, target.name, replicas)
                      : kube::ApiResult<Json>(gvr.error());
@@ -915,6 +947,7 @@ std::optional<Error> QueueMonitorController::scale_target(Pass& pass, const Targ
     pass.runtime.pending_since = pass.now;
     return std::nullopt;
   }
+  span.set_error(patched.error().message);
   return Error{"ScaleFailed", "scaling " + target.kind + " " + target.name + " to " +
                                   std::to_string(replicas) + " failed: " + patched.error().message};
 }
@@ -1072,10 +1105,12 @@ void QueueMonitorController::write_status(Pass& pass) {
       now - *runtime.last_status_write < options_.metrics_status_interval) {
     return;
   }
+  tracing::SpanScope span(options_.tracer, "write_status");
   Json patch = {{"status", merge_patch_diff(pass.status.old_status(), pass.status.build())}};
   auto own_writes = runtime.own_writes;  // outlives the runtime if the monitor goes meanwhile
   if (!status_writer_.submit(pass.key, pass.ns, pass.name, patch,
                              [own_writes](const Json& answered) { own_writes->wrote(answered); })) {
+    span.set_error("status write not taken (failed, fenced or stopping)");
     return;
   }
   runtime.last_status_write = now;

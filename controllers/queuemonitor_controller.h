@@ -32,6 +32,7 @@
 #include "notify/notifier.h"
 #include "scaler/engine.h"
 #include "sources/source_registry.h"
+#include "tracing/tracer.h"
 #include "util/clock.h"
 
 namespace lagpilot::controllers {
@@ -99,6 +100,8 @@ struct ControllerOptions {
   std::function<bool(const std::string& key)> owns_monitor;
   // Receives each monitor's firing alerts every poll (spec.notifications); nullptr: none sent.
   notify::Notifier* notifier = nullptr;
+  // Each reconcile is a trace, its phases spans (docs/tracing.md); nullptr: none.
+  tracing::Tracer* tracer = nullptr;
 };
 
 // What a reconcile asks of the work queue, as controller-runtime's Reconcile answers (Result,
@@ -171,6 +174,7 @@ class QueueMonitorController {
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
   // The phases of one reconcile, in order.
+  ReconcileResult reconcile_phases(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult finalize(Pass& pass);
   void hold_finalizer(Pass& pass, const QueueMonitorSpec& spec);

@@ -113,7 +113,10 @@ ApiResult<Json> RestKubeClient::execute(HttpRequest request, bool idempotent) {
   std::mt19937 jitter(static_cast<unsigned>(std::hash<std::string>{}(what)));
   for (int attempt = 1;; ++attempt) {
     auto started = std::chrono::steady_clock::now();
+    auto finished =
+        options_.around_request ? options_.around_request(request.method, request.target) : nullptr;
     auto response = transport_->send(request);
+    if (finished) finished(response ? response->status : 0);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (options_.on_request)

@@ -22,6 +22,11 @@ struct ClientOptions {
   RetryPolicy retry;
   // Called after every HTTP exchange: verb, HTTP status (0 = no answer), seconds taken.
   std::function<void(const std::string& verb, int status, double seconds)> on_request;
+  // Wraps every HTTP exchange but watches (tracing: one client span each): called before it with
+  // the verb and the path and query; what it returns is called after with the HTTP status (0 = no
+  // answer), on the same thread.
+  std::function<std::function<void(int status)>(const std::string& verb, const std::string& target)>
+      around_request;
 };
 
 // KubeClient over HTTP(S). Retries what may succeed later: 429 (honouring Retry-After), 5xx and

@@ -1,5 +1,6 @@
 #include "operator/options.h"
 
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -60,6 +61,9 @@ Flags:
                                      patterns (host: name, IP, * or *.suffix; kind: kafka,
                                      prometheus, rabbitmq, redisStreams, natsJetStream); repeatable;
                                      default: anywhere (docs/security.md)
+  --otlp-endpoint URL                send traces of every reconcile over OTLP/HTTP to URL/v1/traces,
+                                     e.g. http://jaeger-collector:4318 (default: off; docs/tracing.md)
+  --trace-sampling-ratio R           share of reconciles traced, 0 to 1 (default 1)
 )";
 }
 
@@ -169,6 +173,17 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
       error = duration(options.renew_deadline);
     } else if (name == "retry-period") {
       error = duration(options.retry_period);
+    } else if (name == "otlp-endpoint") {
+      if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0)
+        error = flag_error(name, "must be an http:// or https:// URL");
+      options.otlp_endpoint = value;
+    } else if (name == "trace-sampling-ratio") {
+      char* end = nullptr;
+      double ratio = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(ratio >= 0 && ratio <= 1))
+        error = flag_error(name, "must be a number from 0 to 1");
+      else
+        options.trace_sampling_ratio = ratio;
     } else {
       return Error{"InvalidFlag", "unknown flag --" + name + " (see lagpilot run --help)"};
     }

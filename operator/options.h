@@ -38,6 +38,10 @@ struct RunOptions {
   std::chrono::seconds health_stall_timeout{60};
   // Start-up fails when no page of the caches' first lists arrived for this long.
   std::chrono::seconds cache_sync_timeout{60};
+  // Traces (docs/tracing.md): OTLP/HTTP receiver's base URL (empty: tracing off) and the share
+  // of reconciles traced.
+  std::string otlp_endpoint;
+  double trace_sampling_ratio = 1.0;
 };
 
 // Parses `args` (without the program and subcommand). Errors name the flag.

@@ -22,6 +22,7 @@
 #include "operator/metrics_observer.h"
 #include "operator/probe_server.h"
 #include "operator/shard_membership.h"
+#include "operator/tracing_setup.h"
 #include "sources/builtin_sources.h"
 #include "util/clock.h"
 
@@ -40,6 +41,9 @@ int run_operator(const RunOptions& options) {
   configure_logging(options.log_level, options.log_format);
   SystemClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
+  OperatorTracing traces({options.otlp_endpoint, options.trace_sampling_ratio, LAGPILOT_VERSION},
+                         clock, registry);
+  if (traces.enabled()) configure_logging(options.log_level, options.log_format, traces.tracer());
   metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION,
                                             options.per_partition_metrics);
 
@@ -61,6 +65,8 @@ int run_operator(const RunOptions& options) {
                                                   double seconds) {
     operator_metrics.kube_request(verb, code, seconds);
   };
+  if (traces.enabled())
+    client_options.around_request = tracing::kube_request_spans(*traces.tracer());
   auto client = kube::RestKubeClient::from_config(*config, clock, client_options);
   auto version = client->get_path("/version");
   if (!version) {
@@ -140,6 +146,7 @@ int run_operator(const RunOptions& options) {
   notify::WebhookNotifier notifier(clock, notify::make_cpprest_http_sender());
   controllers::ControllerOptions controller_options;
   controller_options.notifier = &notifier;
+  if (traces.enabled()) controller_options.tracer = traces.tracer().get();
   controller_options.namespaces = options.namespaces;
   controller_options.credentials = *credential_policy;
   controller_options.workers = options.workers;
@@ -315,6 +322,7 @@ int run_operator(const RunOptions& options) {
   }
   watchdog.stop();
   probes.stop();
+  traces.stop();
   spdlog::info("stopped: {} live sources left", sources.live_sources());
   return exit_code;
 }

@@ -97,6 +97,35 @@ TEST(JsonLogs, LeadingKeyValuesBecomeFields) {
   EXPECT_EQ(line["msg"], "scaled 4 -> 9: \"quoted\" \\ text");
 }
 
+TEST(JsonLogs, ALineInsideATraceCarriesItsId) {
+  auto line = nlohmann::json::parse(json_log_line("2026-11-22T10:00:00.000Z", "info", "lagpilot",
+                                                  "monitor=shop/orders reconcile=7 scaled",
+                                                  "4bf92f3577b34da6a3ce929d0e0e4736"));
+  EXPECT_EQ(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_FALSE(
+      nlohmann::json::parse(json_log_line("t", "info", "lagpilot", "x")).contains("trace_id"));
+}
+
+TEST(RunOptions, TracingIsOffByDefaultAndTheFlagsAreChecked) {
+  auto none = parse_run_options({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->otlp_endpoint, "");
+  EXPECT_EQ(none->trace_sampling_ratio, 1.0);
+  auto on = parse_run_options(
+      {"--otlp-endpoint", "http://jaeger-collector:4318", "--trace-sampling-ratio=0.25"});
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_EQ(on->otlp_endpoint, "http://jaeger-collector:4318");
+  EXPECT_EQ(on->trace_sampling_ratio, 0.25);
+  auto host_only = parse_run_options({"--otlp-endpoint", "jaeger:4318"});
+  ASSERT_FALSE(host_only.ok());
+  EXPECT_EQ(host_only.error().message, "--otlp-endpoint: must be an http:// or https:// URL");
+  for (const char* bad : {"1.5", "-0.1", "half", ""}) {
+    auto ratio = parse_run_options({"--trace-sampling-ratio", bad});
+    ASSERT_FALSE(ratio.ok()) << bad;
+    EXPECT_EQ(ratio.error().message, "--trace-sampling-ratio: must be a number from 0 to 1");
+  }
+}
+
 TEST(BindAddress, Parses) {
   EXPECT_EQ(parse_bind_address(":8080"),
             std::make_optional(std::make_pair(std::string("0.0.0.0"), 8080)));
