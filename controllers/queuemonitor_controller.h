@@ -150,6 +150,7 @@ class QueueMonitorController {
   kube::WorkQueue& queue() { return queue_; }
   // Counters for tests and benchmarks.
   std::uint64_t status_writes() const { return status_writer_.written(); }
+  std::size_t status_writes_pending() const { return status_writer_.pending(); }
   std::uint64_t scale_patches() const { return scale_patches_; }
   // Adds every cached monitor to the work queue (sharding: after the assignment changed).
   void requeue_all();

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "controllers/conditions.h"
 #include "controllers/poll_schedule.h"
@@ -165,6 +166,7 @@ class ControllerTest : public ::testing::Test {
     options.namespaces = {ns_->name()};
     options.workers = 0;  // the test drives reconcile() itself
     options.notifier = notifier;
+    options.status_writers = status_writers_;
     kube::KubeClient& through = late_watch_ ? *late_watch_ : client();
     controller_ =
         std::make_unique<QueueMonitorController>(through, clock_, *factory_, *events_, options);
@@ -298,6 +300,7 @@ class ControllerTest : public ::testing::Test {
   std::unique_ptr<QueueMonitorController> controller_;
   // The controller's client when set (before start_controller()); outlives the controller.
   std::unique_ptr<LateWatchClient> late_watch_;
+  int status_writers_ = 0;  // 0: reconcile() writes its status itself
 };
 
 const char* kLagPerReplica =
@@ -1412,6 +1415,54 @@ TEST_F(ControllerTest, ScalingHistoryKeepsEveryEntryWhenTheWatchLagsOurOwnWrites
   reconcile("orders");
   EXPECT_EQ(controller_->status_writes(), writes);
   EXPECT_EQ(status_of("orders")["scalingHistory"].size(), 3u);
+}
+
+// The same with status writes off the poll path (--status-writers, the operator's default): a
+// reconcile that comes while its monitor's write is on its way waits for it (requeued, no poll),
+// then builds on what the server answered.
+TEST_F(ControllerTest, ScalingHistoryKeepsEveryEntryWithStatusWritersOffThePollPath) {
+  late_watch_ = std::make_unique<LateWatchClient>(client(), kube::resources::kQueueMonitors);
+  LateWatchClient& late = *late_watch_;
+  status_writers_ = 2;
+  start_controller();
+  create_deployment("consumer", 1);
+  produce_backlog();
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+  // Reconciles at once, as a Deployment event would, and again while the write is pending.
+  auto reconcile_now = [&] {
+    auto result = reconcile("orders");
+    while (controller_->status_writes_pending() > 0) {
+      auto again = reconcile("orders");
+      ASSERT_TRUE(again.requeue_after) << "a pending write requeues";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    (void)result;
+  };
+
+  late.hold();
+  reconcile_now();
+  ASSERT_EQ(deployment_replicas("consumer"), 10);
+  drain_all();
+  clock_.advance(seconds(1));
+  reconcile_now();
+  clock_.advance(seconds(300));
+  reconcile_now();
+  ASSERT_EQ(deployment_replicas("consumer"), 5);
+  clock_.advance(seconds(61));
+  reconcile_now();
+  ASSERT_EQ(deployment_replicas("consumer"), 1);
+  const auto writes = controller_->status_writes();
+  clock_.advance(seconds(1));
+  reconcile_now();
+  EXPECT_EQ(controller_->status_writes(), writes) << "nothing new: nothing written";
+
+  Json status = status_of("orders");
+  ASSERT_EQ(status["scalingHistory"].size(), 3u) << status["scalingHistory"].dump(2);
+  EXPECT_EQ(status["scalingHistory"][0]["to"], 1);
+  EXPECT_EQ(status["scalingHistory"][1]["to"], 5);
+  EXPECT_EQ(status["scalingHistory"][2]["to"], 10);
+  late.release();
 }
 
 }  // namespace
