@@ -41,8 +41,8 @@ struct InformerOptions {
 struct InformerStats {
   int lists = 0;       // full lists, the first included
   int list_pages = 0;  // pages of those lists received
-  int watches = 0;  // watch requests opened
-  int gone = 0;     // 410 Gone answers that forced a relist
+  int watches = 0;     // watch requests opened
+  int gone = 0;        // 410 Gone answers that forced a relist
   int watch_errors = 0;
   std::string last_resource_version;
 };

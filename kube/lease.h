@@ -15,7 +15,7 @@ struct LeaseRecord {
   std::optional<WallTime> acquire_time;
   std::optional<WallTime> renew_time;
   int lease_transitions = 0;
-  std::string resource_version;  // from the server; makes update conditional
+  std::string resource_version;               // from the server; makes update conditional
   std::map<std::string, std::string> labels;  // metadata.labels (shard membership selects by them)
 };
 

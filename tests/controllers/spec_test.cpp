@@ -104,28 +104,49 @@ TEST(QueueMonitorSpec, ErrorsNameTheField) {
   std::vector<BadSpec> cases = {
       {"no source", [](Json& s) { s.erase("source"); }, "spec.source"},
       {"two sources",
-       [](Json& s) { s["source"]["rabbitmq"] = Json{{"host", "rabbitmq"}, {"queue", "orders"}}; },
+       [](Json& s) {
+         s["source"]["rabbitmq"] = Json{{"host", "rabbitmq"}, {"queue", "orders"}};
+       },
        "spec.source"},
       {"no target", [](Json& s) { s.erase("target"); }, "spec.target"},
       {"target without name", [](Json& s) { s["target"].erase("name"); }, "spec.target.name"},
-      {"min above max", [](Json& s) { s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}}; },
+      {"min above max",
+       [](Json& s) {
+         s["scaling"] = {{"minReplicas", 5}, {"maxReplicas", 3}};
+       },
        "spec.scaling.maxReplicas"},
-      {"unknown policy", [](Json& s) { s["scaling"] = {{"policy", "cpu"}}; },
+      {"unknown policy",
+       [](Json& s) {
+         s["scaling"] = {{"policy", "cpu"}};
+       },
        "spec.scaling.policy"},
-      {"unknown mode", [](Json& s) { s["scaling"] = {{"mode", "Sometimes"}}; },
+      {"unknown mode",
+       [](Json& s) {
+         s["scaling"] = {{"mode", "Sometimes"}};
+       },
        "spec.scaling.mode"},
-      {"string replicas", [](Json& s) { s["scaling"] = {{"maxReplicas", "ten"}}; },
+      {"string replicas",
+       [](Json& s) {
+         s["scaling"] = {{"maxReplicas", "ten"}};
+       },
        "spec.scaling.maxReplicas"},
       {"zero poll interval", [](Json& s) { s["pollIntervalSeconds"] = 0; },
        "spec.pollIntervalSeconds"},
-      {"bad scaleUp period", [](Json& s) { s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}}; },
+      {"bad scaleUp period",
+       [](Json& s) {
+         s["scaling"] = {{"scaleUp", {{"periodSeconds", 0}}}};
+       },
        "spec.scaling.scaleUp.periodSeconds"},
       {"alerts not a list", [](Json& s) { s["alerts"] = "x"; }, "spec.alerts"},
       {"start-up delay over an hour",
-       [](Json& s) { s["scaling"] = {{"startupDelaySeconds", 3601}}; },
+       [](Json& s) {
+         s["scaling"] = {{"startupDelaySeconds", 3601}};
+       },
        "spec.scaling.startupDelaySeconds"},
       {"unknown selectPolicy",
-       [](Json& s) { s["scaling"] = {{"scaleDown", {{"selectPolicy", "Never"}}}}; },
+       [](Json& s) {
+         s["scaling"] = {{"scaleDown", {{"selectPolicy", "Never"}}}};
+       },
        "spec.scaling.scaleDown.selectPolicy"},
   };
   for (const auto& c : cases) {

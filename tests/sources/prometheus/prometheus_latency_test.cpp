@@ -146,8 +146,9 @@ TEST(PrometheusLatencySpecTest, SecretsMustHoldOneKindOfCredentials) {
 }
 
 TEST(PrometheusLatencySourceTest, PostsTheInstantQueryWithBearerToken) {
-  TestHttpServer server(
-      [](const HttpRequestRecord&) { return HttpReply{200, vector_answer("0.42")}; });
+  TestHttpServer server([](const HttpRequestRecord&) {
+    return HttpReply{200, vector_answer("0.42")};
+  });
   auto spec = spec_for(server.url("/prefix/"),
                        "histogram_quantile(0.95, sum(rate(x_bucket{job=\"a+b\"}[1m])) by (le))");
   spec["prometheus"]["authSecretRef"] = {{"name", "creds"}};
@@ -176,8 +177,9 @@ TEST(PrometheusLatencySourceTest, PostsTheInstantQueryWithBearerToken) {
 }
 
 TEST(PrometheusLatencySourceTest, SendsBasicAuth) {
-  TestHttpServer server(
-      [](const HttpRequestRecord&) { return HttpReply{200, vector_answer("1")}; });
+  TestHttpServer server([](const HttpRequestRecord&) {
+    return HttpReply{200, vector_answer("1")};
+  });
   auto spec = spec_for(server.url());
   spec["prometheus"]["authSecretRef"] = {{"name", "creds"}};
   auto source = make_source(spec, {{"username", "lagpilot"}, {"password", "s3cret"}});
@@ -295,8 +297,9 @@ TEST(PrometheusLatencySourceTest, WhileTheServerDoesNotAnswerOneQueryWaitsAndThe
   }
   EXPECT_EQ(server.request_count(), 2u) << "only the probe may reach a server that is down";
 
-  server.set_handler(
-      [](const HttpRequestRecord&) { return HttpReply{200, vector_answer("0.25")}; });
+  server.set_handler([](const HttpRequestRecord&) {
+    return HttpReply{200, vector_answer("0.25")};
+  });
   auto recovered = sources[1]->query(WallTime{});
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_DOUBLE_EQ(*recovered, 0.25);
