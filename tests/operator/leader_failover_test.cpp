@@ -36,6 +36,7 @@
 #include "controlplane/test_support.h"
 #include "kube/lease.h"
 #include "operator/leader_election.h"
+#include "tests/operator/audit_log.h"
 #include "tests/operator/fault_proxy.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
@@ -97,16 +98,8 @@ class OperatorProcess : public testkit::OperatorProcess {
   std::string name_;
 };
 
-// One request as the API server's audit log recorded it.
-struct AuditRecord {
-  std::string verb;
-  std::string user;
-  std::string resource;
-  std::string subresource;
-  std::string name;
-  int code = 0;
-  WallTime received;
-
+// What the fail-over checks count: any write (whatever its answer), successful Lease writes.
+struct AuditRecord : testkit::AuditEvent {
   bool is_write() const {
     return verb == "create" || verb == "update" || verb == "patch" || verb == "delete" ||
            verb == "deletecollection";
@@ -114,43 +107,10 @@ struct AuditRecord {
   bool is_lease_write() const {
     return resource == "leases" && (verb == "create" || verb == "update") && code / 100 == 2;
   }
-  bool is_scale_patch() const {
-    return resource == "deployments" && subresource == "scale" && verb == "patch" &&
-           code / 100 == 2;
-  }
-  std::string describe() const {
-    return verb + " " + resource + (subresource.empty() ? "" : "/" + subresource) + " " + name +
-           " by " + user + " -> " + std::to_string(code) + " at " + format_rfc3339_micro(received);
-  }
 };
 
-// The audit log's records about objects in `ns`, in the order the server received them.
 std::vector<AuditRecord> audit_records(const std::string& ns) {
-  std::ifstream in(ControlPlaneEnvironment::plane()->audit_log_path());
-  std::vector<AuditRecord> records;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(ns) == std::string::npos) continue;
-    auto event = Json::parse(line, nullptr, false);
-    if (event.is_discarded() || event.value("stage", "") != "ResponseComplete") continue;
-    const Json ref = event.value("objectRef", Json::object());
-    if (ref.value("namespace", "") != ns) continue;
-    AuditRecord record;
-    record.verb = event.value("verb", "");
-    record.user = event.value("/user/username"_json_pointer, "");
-    record.resource = ref.value("resource", "");
-    record.subresource = ref.value("subresource", "");
-    record.name = ref.value("name", "");
-    record.code = event.value("/responseStatus/code"_json_pointer, 0);
-    auto received = parse_rfc3339(event.value("requestReceivedTimestamp", ""));
-    if (!received) continue;
-    record.received = *received;
-    records.push_back(record);
-  }
-  std::stable_sort(records.begin(), records.end(), [](const AuditRecord& a, const AuditRecord& b) {
-    return a.received < b.received;
-  });
-  return records;
+  return testkit::audit_records<AuditRecord>(ns);
 }
 
 // Only the leader writes: every write that any of `users` made (their Lease writes aside) reached

@@ -36,6 +36,7 @@
 #include "kube/lease.h"
 #include "operator/shard_membership.h"
 #include "operator/shards.h"
+#include "tests/operator/audit_log.h"
 #include "tests/operator/fault_proxy.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
@@ -111,26 +112,13 @@ class OperatorProcess : public testkit::OperatorProcess {
   std::string user_;
 };
 
-// One request as the API server's audit log recorded it.
-struct AuditRecord {
-  std::string verb;
-  std::string user;
-  std::string resource;
-  std::string subresource;
-  std::string name;
-  std::string user_agent;
-  int code = 0;
-  WallTime received;
-
+// What the sharding checks count: successful writes, and which monitor a write is about.
+struct AuditRecord : testkit::AuditEvent {
   bool is_write() const {
     return (verb == "create" || verb == "update" || verb == "patch" || verb == "delete") &&
            code / 100 == 2;
   }
   bool is_lease_write() const { return resource == "leases" && is_write(); }
-  bool is_scale_patch() const {
-    return resource == "deployments" && subresource == "scale" && verb == "patch" &&
-           code / 100 == 2;
-  }
   // The monitor a write is about: its status or finalizer, or its Deployment's scale; "" else.
   std::string monitor() const {
     if (!is_write()) return "";
@@ -138,39 +126,10 @@ struct AuditRecord {
     if (is_scale_patch() && name.rfind("consumer-", 0) == 0) return "orders-" + name.substr(9);
     return "";
   }
-  std::string describe() const {
-    return verb + " " + resource + (subresource.empty() ? "" : "/" + subresource) + " " + name +
-           " by " + user + " -> " + std::to_string(code) + " at " + format_rfc3339_micro(received);
-  }
 };
 
 std::vector<AuditRecord> audit_records(const std::string& ns) {
-  std::ifstream in(ControlPlaneEnvironment::plane()->audit_log_path());
-  std::vector<AuditRecord> records;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(ns) == std::string::npos) continue;
-    auto event = Json::parse(line, nullptr, false);
-    if (event.is_discarded() || event.value("stage", "") != "ResponseComplete") continue;
-    const Json ref = event.value("objectRef", Json::object());
-    if (ref.value("namespace", "") != ns) continue;
-    AuditRecord record;
-    record.verb = event.value("verb", "");
-    record.user = event.value("/user/username"_json_pointer, "");
-    record.resource = ref.value("resource", "");
-    record.subresource = ref.value("subresource", "");
-    record.name = ref.value("name", "");
-    record.user_agent = event.value("userAgent", "");
-    record.code = event.value("/responseStatus/code"_json_pointer, 0);
-    auto received = parse_rfc3339(event.value("requestReceivedTimestamp", ""));
-    if (!received) continue;
-    record.received = *received;
-    records.push_back(record);
-  }
-  std::stable_sort(records.begin(), records.end(), [](const AuditRecord& a, const AuditRecord& b) {
-    return a.received < b.received;
-  });
-  return records;
+  return testkit::audit_records<AuditRecord>(ns);
 }
 
 std::vector<AuditRecord> filter(const std::vector<AuditRecord>& records,
