@@ -35,7 +35,8 @@ void check_bootstrap(const std::string& servers, const lagpilot::SourceCredentia
       const bool distinctive = value.size() >= 8 &&
                                value.find_first_of("abcdefghijklmnopqrstuvwxyz") != value.npos &&
                                value.find_first_of("0123456789") != value.npos;
-      if (distinctive) {
+      // A password that the addresses themselves contain is the spec's text, not the Secret's.
+      if (distinctive && servers.find(value) == std::string::npos) {
         FUZZ_CHECK(error.message.find(value) == std::string::npos, "a Secret value in an error");
       }
     }
