@@ -417,6 +417,16 @@ class RbacProof : public ::testing::TestWithParam<Mode> {};
 TEST_P(RbacProof, OperatorAsTheChartsServiceAccountIsNeverForbiddenAndUsesEveryGrant) {
   const Mode mode = GetParam();
   ASSERT_NE(ControlPlaneEnvironment::plane(), nullptr);
+  // The previous mode ran on this control plane: its namespaces must be gone, or this mode's
+  // operator (it watches every namespace) finds their QueueMonitors in namespaces being deleted,
+  // where it may read no Secret and create no Event (403s that are not this chart's).
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto out = kubectl("get queuemonitors.lagpilot.io --all-namespaces -o name");
+        return out.exit_code != 0 || out.output.find("queuemonitor") == std::string::npos;
+      },
+      seconds(180), milliseconds(500)))
+      << "the previous mode's QueueMonitors are still there";
   auto& admin = ControlPlaneEnvironment::admin_client();
   controlplane::TestNamespace operator_ns(admin, "lagpilot-system");
   controlplane::TestNamespace app_ns(admin, "rbac-app");
