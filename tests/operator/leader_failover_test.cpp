@@ -219,42 +219,12 @@ class LeaderFailover : public ::testing::Test {
   const std::string& ns() const { return ns_->name(); }
   kube::KubeClient& admin() { return ControlPlaneEnvironment::admin_client(); }
 
-  // A ServiceAccount bound to cluster-admin in the test namespace, and a kubeconfig with its
-  // token for `server` (the API server, or a proxy in front of it). Returns the kubeconfig path
-  // and sets `user` to the name the audit log records.
+  // A ServiceAccount bound to cluster-admin in the test namespace and a kubeconfig with its token
+  // for `server` (the API server, or a proxy in front of it); `user` is what the audit log records.
   std::string identity(const std::string& account, const std::string& server, std::string& user) {
-    Json service_account = {
-        {"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", account}}}};
-    auto created = admin().create(kube::resources::kServiceAccounts, ns(), service_account);
-    EXPECT_TRUE(created.ok()) << created.error().message;
-    static const kube::Gvr kRoleBindings{"rbac.authorization.k8s.io", "v1", "rolebindings", true};
-    Json binding = {
-        {"apiVersion", "rbac.authorization.k8s.io/v1"},
-        {"kind", "RoleBinding"},
-        {"metadata", {{"name", account}}},
-        {"roleRef",
-         {{"apiGroup", "rbac.authorization.k8s.io"},
-          {"kind", "ClusterRole"},
-          {"name", "cluster-admin"}}},
-        {"subjects", {{{"kind", "ServiceAccount"}, {"name", account}, {"namespace", ns()}}}}};
-    auto bound = admin().create(kRoleBindings, ns(), binding);
-    EXPECT_TRUE(bound.ok()) << bound.error().message;
-    auto token =
-        controlplane::kubectl("create token " + account + " -n " + ns() + " --duration 1h");
-    EXPECT_EQ(token.exit_code, 0) << token.output;
-    std::string value = token.output;
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
-      value.pop_back();
     std::string path = temp_path(ns() + "-" + account + ".kubeconfig");
-    std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
-                        << "clusters: [{name: c, cluster: {server: \"" << server
-                        << "\", certificate-authority: \""
-                        << ControlPlaneEnvironment::plane()->value("LAGPILOT_CA_FILE") << "\"}}]\n"
-                        << "contexts: [{name: x, context: {cluster: c, user: u, namespace: " << ns()
-                        << "}}]\n"
-                        << "users: [{name: u, user: {token: \"" << value << "\"}}]\n";
+    user = testkit::service_account_kubeconfig(ns(), account, server, path);
     files_.push_back(path);
-    user = "system:serviceaccount:" + ns() + ":" + account;
     return path;
   }
 
