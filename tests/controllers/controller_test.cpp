@@ -23,6 +23,7 @@
 #include "tests/notify/test_http_server.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
 #include "tests/sources/prometheus/prometheus_fixture.h"
+#include "tests/support/forwarding_kube_client.h"
 
 namespace lagpilot::controllers {
 namespace {
@@ -37,9 +38,10 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Control
 // A watch that delivers late, as a slow or congested watch connection does: while held, the events
 // of one resource wait before they reach the informer; released, they arrive in order. Every
 // request goes straight to the real client.
-class LateWatchClient final : public kube::KubeClient {
+class LateWatchClient final : public testkit::ForwardingKubeClient {
  public:
-  LateWatchClient(kube::KubeClient& real, kube::Gvr late) : real_(real), late_(std::move(late)) {}
+  LateWatchClient(kube::KubeClient& real, kube::Gvr late)
+      : ForwardingKubeClient(real), late_(std::move(late)) {}
   void hold() {
     std::lock_guard lock(mutex_);
     held_ = true;
@@ -52,42 +54,6 @@ class LateWatchClient final : public kube::KubeClient {
     released_.notify_all();
   }
 
-  kube::ApiResult<Json> get(const kube::Gvr& g, const std::string& n,
-                            const std::string& m) override {
-    return real_.get(g, n, m);
-  }
-  kube::ApiResult<Json> list(const kube::Gvr& g, const std::string& n,
-                             const kube::ListOptions& o) override {
-    return real_.list(g, n, o);
-  }
-  kube::ApiResult<Json> create(const kube::Gvr& g, const std::string& n, const Json& o) override {
-    return real_.create(g, n, o);
-  }
-  kube::ApiResult<Json> update(const kube::Gvr& g, const std::string& n, const Json& o) override {
-    return real_.update(g, n, o);
-  }
-  kube::ApiResult<Json> patch(const kube::Gvr& g, const std::string& n, const std::string& m,
-                              kube::PatchType t, const Json& p, const std::string& s) override {
-    return real_.patch(g, n, m, t, p, s);
-  }
-  kube::ApiStatus remove(const kube::Gvr& g, const std::string& n, const std::string& m) override {
-    return real_.remove(g, n, m);
-  }
-  kube::ApiResult<Json> update_status(const kube::Gvr& g, const std::string& n,
-                                      const Json& o) override {
-    return real_.update_status(g, n, o);
-  }
-  kube::ApiResult<Json> get_scale(const kube::Gvr& g, const std::string& n,
-                                  const std::string& m) override {
-    return real_.get_scale(g, n, m);
-  }
-  kube::ApiResult<Json> patch_scale(const kube::Gvr& g, const std::string& n, const std::string& m,
-                                    int r) override {
-    return real_.patch_scale(g, n, m, r);
-  }
-  kube::ApiResult<kube::Gvr> resolve_kind(const std::string& a, const std::string& k) override {
-    return real_.resolve_kind(a, k);
-  }
   kube::ApiResult<std::unique_ptr<kube::WatchStream>> watch(const kube::Gvr& g,
                                                             const std::string& n,
                                                             const kube::WatchOptions& o) override {
@@ -123,7 +89,6 @@ class LateWatchClient final : public kube::KubeClient {
     bool cancelled_ = false;  // under owner_.mutex_
   };
 
-  kube::KubeClient& real_;
   kube::Gvr late_;
   std::mutex mutex_;
   std::condition_variable released_;

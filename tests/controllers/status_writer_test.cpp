@@ -11,6 +11,7 @@
 #include "controlplane/crds.h"
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
+#include "tests/support/forwarding_kube_client.h"
 
 namespace lagpilot::controllers {
 namespace {
@@ -20,9 +21,9 @@ using controlplane::TestNamespace;
 using kube::Json;
 
 // The real client, with status patches held at a gate until the test opens it: a slow server.
-class GatedPatchClient final : public kube::KubeClient {
+class GatedPatchClient final : public testkit::ForwardingKubeClient {
  public:
-  explicit GatedPatchClient(kube::KubeClient& real) : real_(real) {}
+  explicit GatedPatchClient(kube::KubeClient& real) : ForwardingKubeClient(real) {}
   void open() {
     std::lock_guard lock(mutex_);
     open_ = true;
@@ -43,46 +44,8 @@ class GatedPatchClient final : public kube::KubeClient {
     }
     return real_.patch(g, n, m, t, p, s);
   }
-  kube::ApiResult<Json> get(const kube::Gvr& g, const std::string& n,
-                            const std::string& m) override {
-    return real_.get(g, n, m);
-  }
-  kube::ApiResult<Json> list(const kube::Gvr& g, const std::string& n,
-                             const kube::ListOptions& o) override {
-    return real_.list(g, n, o);
-  }
-  kube::ApiResult<Json> create(const kube::Gvr& g, const std::string& n, const Json& o) override {
-    return real_.create(g, n, o);
-  }
-  kube::ApiResult<Json> update(const kube::Gvr& g, const std::string& n, const Json& o) override {
-    return real_.update(g, n, o);
-  }
-  kube::ApiStatus remove(const kube::Gvr& g, const std::string& n, const std::string& m) override {
-    return real_.remove(g, n, m);
-  }
-  kube::ApiResult<Json> update_status(const kube::Gvr& g, const std::string& n,
-                                      const Json& o) override {
-    return real_.update_status(g, n, o);
-  }
-  kube::ApiResult<Json> get_scale(const kube::Gvr& g, const std::string& n,
-                                  const std::string& m) override {
-    return real_.get_scale(g, n, m);
-  }
-  kube::ApiResult<Json> patch_scale(const kube::Gvr& g, const std::string& n, const std::string& m,
-                                    int r) override {
-    return real_.patch_scale(g, n, m, r);
-  }
-  kube::ApiResult<std::unique_ptr<kube::WatchStream>> watch(const kube::Gvr& g,
-                                                            const std::string& n,
-                                                            const kube::WatchOptions& o) override {
-    return real_.watch(g, n, o);
-  }
-  kube::ApiResult<kube::Gvr> resolve_kind(const std::string& a, const std::string& k) override {
-    return real_.resolve_kind(a, k);
-  }
 
  private:
-  kube::KubeClient& real_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool open_ = false;
