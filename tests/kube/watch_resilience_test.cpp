@@ -11,6 +11,7 @@
 #include "controlplane/test_support.h"
 #include "kube/informer.h"
 #include "kube/rest_client.h"
+#include "tests/support/forwarding_kube_client.h"
 
 namespace lagpilot::kube {
 namespace {
@@ -31,9 +32,9 @@ Json config_map(const std::string& name) {
 
 // Passes everything to the real client, but can cut watches: open watches are cancelled and new
 // ones fail while `cut` is set (a network partition between informer and API server).
-class PartitionableClient final : public KubeClient {
+class PartitionableClient final : public testkit::ForwardingKubeClient {
  public:
-  explicit PartitionableClient(KubeClient& real) : real_(real) {}
+  explicit PartitionableClient(KubeClient& real) : ForwardingKubeClient(real) {}
   void cut() {
     std::lock_guard lock(mutex_);
     cut_ = true;
@@ -42,39 +43,6 @@ class PartitionableClient final : public KubeClient {
   void heal() {
     std::lock_guard lock(mutex_);
     cut_ = false;
-  }
-
-  ApiResult<Json> get(const Gvr& g, const std::string& n, const std::string& m) override {
-    return real_.get(g, n, m);
-  }
-  ApiResult<Json> list(const Gvr& g, const std::string& n, const ListOptions& o) override {
-    return real_.list(g, n, o);
-  }
-  ApiResult<Json> create(const Gvr& g, const std::string& n, const Json& o) override {
-    return real_.create(g, n, o);
-  }
-  ApiResult<Json> update(const Gvr& g, const std::string& n, const Json& o) override {
-    return real_.update(g, n, o);
-  }
-  ApiResult<Json> patch(const Gvr& g, const std::string& n, const std::string& m, PatchType t,
-                        const Json& p, const std::string& s) override {
-    return real_.patch(g, n, m, t, p, s);
-  }
-  ApiStatus remove(const Gvr& g, const std::string& n, const std::string& m) override {
-    return real_.remove(g, n, m);
-  }
-  ApiResult<Json> update_status(const Gvr& g, const std::string& n, const Json& o) override {
-    return real_.update_status(g, n, o);
-  }
-  ApiResult<Json> get_scale(const Gvr& g, const std::string& n, const std::string& m) override {
-    return real_.get_scale(g, n, m);
-  }
-  ApiResult<Json> patch_scale(const Gvr& g, const std::string& n, const std::string& m,
-                              int r) override {
-    return real_.patch_scale(g, n, m, r);
-  }
-  ApiResult<Gvr> resolve_kind(const std::string& a, const std::string& k) override {
-    return real_.resolve_kind(a, k);
   }
 
   ApiResult<std::unique_ptr<WatchStream>> watch(const Gvr& g, const std::string& n,
@@ -123,7 +91,6 @@ class PartitionableClient final : public KubeClient {
     std::atomic<bool> severed_{false};
   };
 
-  KubeClient& real_;
   std::mutex mutex_;
   bool cut_ = false;
   std::set<TrackedStream*> open_;

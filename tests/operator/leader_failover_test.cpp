@@ -40,6 +40,7 @@
 #include "tests/operator/fault_proxy.h"
 #include "tests/operator/operator_process.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
+#include "tests/support/forwarding_kube_client.h"
 #include "util/clock.h"
 
 namespace lagpilot {
@@ -608,60 +609,19 @@ TEST(LeaderElectionFence, WritesAreRefusedWhileNotLeadingAndNeverReachTheServer)
 }
 
 // Reads that take `delay` on a fake clock (a slow API server), otherwise the real client.
-class SlowReads final : public kube::KubeClient {
+class SlowReads final : public testkit::ForwardingKubeClient {
  public:
-  SlowReads(kube::KubeClient& inner, FakeClock& clock) : inner_(inner), clock_(clock) {}
+  SlowReads(kube::KubeClient& inner, FakeClock& clock)
+      : ForwardingKubeClient(inner), clock_(clock) {}
   Duration delay{0};
 
   kube::ApiResult<Json> get(const kube::Gvr& gvr, const std::string& ns,
                             const std::string& name) override {
     clock_.advance(delay);
-    return inner_.get(gvr, ns, name);
-  }
-  kube::ApiResult<Json> list(const kube::Gvr& gvr, const std::string& ns,
-                             const kube::ListOptions& options) override {
-    return inner_.list(gvr, ns, options);
-  }
-  kube::ApiResult<Json> create(const kube::Gvr& gvr, const std::string& ns,
-                               const Json& object) override {
-    return inner_.create(gvr, ns, object);
-  }
-  kube::ApiResult<Json> update(const kube::Gvr& gvr, const std::string& ns,
-                               const Json& object) override {
-    return inner_.update(gvr, ns, object);
-  }
-  kube::ApiResult<Json> patch(const kube::Gvr& gvr, const std::string& ns, const std::string& name,
-                              kube::PatchType type, const Json& patch,
-                              const std::string& subresource) override {
-    return inner_.patch(gvr, ns, name, type, patch, subresource);
-  }
-  kube::ApiStatus remove(const kube::Gvr& gvr, const std::string& ns,
-                         const std::string& name) override {
-    return inner_.remove(gvr, ns, name);
-  }
-  kube::ApiResult<Json> update_status(const kube::Gvr& gvr, const std::string& ns,
-                                      const Json& object) override {
-    return inner_.update_status(gvr, ns, object);
-  }
-  kube::ApiResult<Json> get_scale(const kube::Gvr& gvr, const std::string& ns,
-                                  const std::string& name) override {
-    return inner_.get_scale(gvr, ns, name);
-  }
-  kube::ApiResult<Json> patch_scale(const kube::Gvr& gvr, const std::string& ns,
-                                    const std::string& name, int replicas) override {
-    return inner_.patch_scale(gvr, ns, name, replicas);
-  }
-  kube::ApiResult<std::unique_ptr<kube::WatchStream>> watch(
-      const kube::Gvr& gvr, const std::string& ns, const kube::WatchOptions& options) override {
-    return inner_.watch(gvr, ns, options);
-  }
-  kube::ApiResult<kube::Gvr> resolve_kind(const std::string& api_version,
-                                          const std::string& kind) override {
-    return inner_.resolve_kind(api_version, kind);
+    return real_.get(gvr, ns, name);
   }
 
  private:
-  kube::KubeClient& inner_;
   FakeClock& clock_;
 };
 
