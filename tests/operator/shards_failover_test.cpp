@@ -431,35 +431,42 @@ TEST_F(Shards, KilledReplicasMonitorsAreTakenOverAndANewReplicaTakesOnlyItsShare
   }
   std::cout << "[ measured ] 24 monitors over 3 replicas: " << share[a.user()] << ", "
             << share[b.user()] << ", " << share[c.user()] << "\n";
-  EXPECT_EQ(share.size(), 3u) << "a replica owns nothing";
 
-  // SIGKILL b; decision 3 (lag 800 -> 2) at once: b's monitors wait for its lease to run out.
-  std::vector<int> b_monitors;
+  // SIGKILL the replica that owns the most (which one depends on the pids: HRW over 24 names
+  // leaves a replica empty about once in 6,000 runs); decision 3 (lag 800 -> 2) at once: its
+  // monitors wait for its lease to run out.
+  OperatorProcess* victim = &a;
+  for (OperatorProcess* process : {&b, &c})
+    if (share[process->user()] > share[victim->user()]) victim = process;
+  std::vector<const OperatorProcess*> two;
+  for (const OperatorProcess* process : three)
+    if (process != victim) two.push_back(process);
+  std::vector<int> victim_monitors;
   for (int i = 0; i < kMonitors; ++i)
-    if (owner_of(three, i) == b.user()) b_monitors.push_back(i);
-  ASSERT_FALSE(b_monitors.empty());
-  const int lapses_before = a.lapses() + c.lapses();
+    if (owner_of(three, i) == victim->user()) victim_monitors.push_back(i);
+  ASSERT_FALSE(victim_monitors.empty());
+  const int lapses_before = two[0]->lapses() + two[1]->lapses();
   WallTime killed = std::chrono::system_clock::now();
-  b.signal(SIGKILL);
-  ASSERT_TRUE(b.wait_exit(seconds(5)));
+  victim->signal(SIGKILL);
+  ASSERT_TRUE(victim->wait_exit(seconds(5)));
   set_lag(kMessages / 4);
   ASSERT_TRUE(eventually(
       [&] {
-        return std::all_of(b_monitors.begin(), b_monitors.end(),
+        return std::all_of(victim_monitors.begin(), victim_monitors.end(),
                            [&](int i) { return replicas(i) == 2; });
       },
       seconds(30), milliseconds(50)))
       << replicas_summary() << "\n"
       << logs();
   double takeover = seconds_between(killed, std::chrono::system_clock::now());
-  std::cout << "[ measured ] SIGKILL -> the killed replica's " << b_monitors.size()
+  std::cout << "[ measured ] SIGKILL -> the killed replica's " << victim_monitors.size()
             << " monitors decided by the others: " << takeover << " s (lease "
             << kLeaseDuration.count() << " s, retry " << kRetryPeriod.count() << " s, poll 1 s)\n";
   RecordProperty("takeover_after_sigkill_ms", static_cast<int>(takeover * 1000));
   // Seen expired up to a retry period late, acted on at the next turn, polled within a second;
   // 4 s slack. Unless a survivor's own turn overran its renew deadline meanwhile (a loaded
   // machine): it then stopped writing and waits a lease duration as a newcomer, safe but slower.
-  const int lapses = a.lapses() + c.lapses() - lapses_before;
+  const int lapses = two[0]->lapses() + two[1]->lapses() - lapses_before;
   if (lapses == 0) {
     EXPECT_LE(takeover, std::chrono::duration<double>(kLeaseDuration + 2 * kRetryPeriod +
                                                       seconds(1) + seconds(4))
@@ -470,18 +477,18 @@ TEST_F(Shards, KilledReplicasMonitorsAreTakenOverAndANewReplicaTakesOnlyItsShare
               << " time(s) meanwhile: the machine is loaded; no bound on the take-over)\n";
   }
   ASSERT_TRUE(eventually([&] { return all_at(2); }, seconds(20))) << replicas_summary();
-  const std::vector<const OperatorProcess*> two = {&a, &c};
   records = audit_records(ns());
-  auto b_lease = filter(
-      records, [&](const AuditRecord& r) { return r.user == b.user() && r.is_lease_write(); });
-  ASSERT_FALSE(b_lease.empty());
+  auto victim_lease = filter(records, [&](const AuditRecord& r) {
+    return r.user == victim->user() && r.is_lease_write();
+  });
+  ASSERT_FALSE(victim_lease.empty());
   for (int i = 0; i < kMonitors; ++i) {
     auto patches = scale_patches(records, i);
     ASSERT_EQ(patches.size(), 3u) << monitor_name(i) << "\n" << describe(patches);
     EXPECT_EQ(patches[2].user, owner_of(two, i)) << monitor_name(i);
-    if (std::find(b_monitors.begin(), b_monitors.end(), i) != b_monitors.end()) {
+    if (std::find(victim_monitors.begin(), victim_monitors.end(), i) != victim_monitors.end()) {
       // Taken only after b's lease ran out (its last renewal + the lease duration).
-      EXPECT_GE(patches[2].received, b_lease.back().received + kLeaseDuration)
+      EXPECT_GE(patches[2].received, victim_lease.back().received + kLeaseDuration)
           << monitor_name(i) << " taken over before the killed replica's lease ran out";
     }
   }
@@ -490,7 +497,7 @@ TEST_F(Shards, KilledReplicasMonitorsAreTakenOverAndANewReplicaTakesOnlyItsShare
   OperatorProcess& d = start_operator("d");
   ASSERT_TRUE(eventually([&] { return member_leases().count(d.member()) == 1; }, seconds(20)))
       << logs();
-  const std::vector<const OperatorProcess*> three_again = {&a, &c, &d};
+  const std::vector<const OperatorProcess*> three_again = {two[0], two[1], &d};
   int expected_moves = 0;
   for (int i = 0; i < kMonitors; ++i)
     if (owner_of(three_again, i) == d.user()) ++expected_moves;
@@ -511,8 +518,8 @@ TEST_F(Shards, KilledReplicasMonitorsAreTakenOverAndANewReplicaTakesOnlyItsShare
   }
   std::cout << "[ measured ] a 4th process joining the 2 live replicas: " << moved << " of "
             << kMonitors << " monitors moved, all to it (1/3 = " << kMonitors / 3 << ")\n";
+  // Exactly what HRW predicts moved (none only if d tops none of the 24 names: 1 run in 17,000).
   EXPECT_EQ(moved, expected_moves);
-  EXPECT_GT(moved, 0);
 
   expect_writes_only_while_renewed(records, users());
   expect_one_writer_at_a_time(records);
