@@ -10,6 +10,16 @@
 namespace lagpilot::operator_main {
 namespace {
 
+// "scheme://user:password@host/...": an '@' in the authority (before the first '/' after "//").
+bool url_has_user_info(const std::string& url) {
+  auto authority_begin = url.find("//");
+  if (authority_begin == std::string::npos) return false;
+  authority_begin += 2;
+  auto authority_end = url.find_first_of("/?#", authority_begin);
+  return url.substr(authority_begin, authority_end - authority_begin).find('@') !=
+         std::string::npos;
+}
+
 Error flag_error(const std::string& flag, const std::string& message) {
   return Error{"InvalidFlag", "--" + flag + ": " + message};
 }
@@ -176,6 +186,10 @@ Result<RunOptions> parse_run_options(const std::vector<std::string>& args) {
     } else if (name == "otlp-endpoint") {
       if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0)
         error = flag_error(name, "must be an http:// or https:// URL");
+      else if (url_has_user_info(value))
+        error = flag_error(name,
+                           "must not carry credentials (user:password@): the endpoint is "
+                           "logged; lagpilot sends no credentials to the OTLP receiver");
       options.otlp_endpoint = value;
     } else if (name == "trace-sampling-ratio") {
       char* end = nullptr;

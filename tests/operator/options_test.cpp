@@ -119,6 +119,12 @@ TEST(RunOptions, TracingIsOffByDefaultAndTheFlagsAreChecked) {
   auto host_only = parse_run_options({"--otlp-endpoint", "jaeger:4318"});
   ASSERT_FALSE(host_only.ok());
   EXPECT_EQ(host_only.error().message, "--otlp-endpoint: must be an http:// or https:// URL");
+  auto with_password =
+      parse_run_options({"--otlp-endpoint", "https://tempo:s3cret@tempo:4318/x@y"});
+  ASSERT_FALSE(with_password.ok());
+  EXPECT_EQ(with_password.error().message.find("s3cret"), std::string::npos);
+  EXPECT_NE(with_password.error().message.find("must not carry credentials"), std::string::npos);
+  EXPECT_TRUE(parse_run_options({"--otlp-endpoint", "http://collector:4318/path@v1"}).ok());
   for (const char* bad : {"1.5", "-0.1", "half", ""}) {
     auto ratio = parse_run_options({"--trace-sampling-ratio", bad});
     ASSERT_FALSE(ratio.ok()) << bad;
