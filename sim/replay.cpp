@@ -389,7 +389,7 @@ RunSummary real_run_summary(const Replay& replay) {
   return builder.summary();
 }
 
-double median_of(const std::vector<RunSummary>& runs, double RunSummary::*figure) {
+double median_of(const std::vector<RunSummary>& runs, double RunSummary::* figure) {
   if (runs.empty()) return 0;
   std::vector<double> values;
   for (const RunSummary& run : runs) values.push_back(run.*figure);
@@ -417,7 +417,7 @@ std::vector<RunSummary> replay_runs(const Trace& trace, const ModelConfig& model
 
 std::string format_replay_comparison(const Replay& replay,
                                      const std::vector<RunSummary>& simulated) {
-  auto range = [&simulated](double RunSummary::*figure, int decimals) {
+  auto range = [&simulated](double RunSummary::* figure, int decimals) {
     if (simulated.size() < 2) return std::string();
     double low = simulated.front().*figure;
     double high = low;
@@ -429,7 +429,7 @@ std::string format_replay_comparison(const Replay& replay,
     std::snprintf(text, sizeof text, "  %.*f..%.*f", decimals, low, decimals, high);
     return std::string(text);
   };
-  auto line = [&](const char* what, double real, double RunSummary::*figure, int decimals,
+  auto line = [&](const char* what, double real, double RunSummary::* figure, int decimals,
                   bool relative) {
     const double sim = median_of(simulated, figure);
     char difference[32] = "";

@@ -128,6 +128,6 @@ std::vector<RunSummary> replay_runs(const Trace& trace, const ModelConfig& model
                                     std::uint64_t first_seed, int runs);
 
 // The median (the mean of the middle two for an even count) of one figure.
-double median_of(const std::vector<RunSummary>& runs, double RunSummary::*figure);
+double median_of(const std::vector<RunSummary>& runs, double RunSummary::* figure);
 
 }  // namespace lagpilot::sim
