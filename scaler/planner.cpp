@@ -17,6 +17,9 @@ constexpr double kKeepUpNoises = 2;         // noises of arrivals added when sca
 constexpr double kReleaseNoises = 3;        // ... and when releasing
 constexpr double kReleaseBacklogSeconds = 1;
 constexpr std::size_t kRampReadings = 3;  // consecutive rises that make a ramp
+// Below keeping up: one replica fewer than arrivals need, when the backlog it builds stays under
+// kRecoveredAgeShare T for this many start-up-and-poll spans (D + P).
+constexpr double kBelowKeepUpSpans = 10;
 
 double seconds_between(WallTime earlier, WallTime later) {
   return std::chrono::duration<double>(later - earlier).count();
@@ -163,6 +166,25 @@ Plan plan_replicas(const PlanInputs& in) {
     };
     if (plan.catch_up || !kept_clear(plan.replicas)) {
       size_up(in.current_replicas, plan.catch_up ? "catch-up" : "backlog left");
+    }
+  }
+  // Below keeping up (a duty cycle): arrivals just above what n replicas serve (416 msg/s on 404
+  // per replica) need n + 1 to keep up, which idles nearly a replica. When n alone, from now,
+  // with the arrivals keeping up provisions for (x 1.05 + 2 noises), build a backlog so slowly
+  // that lagSeconds stays under half the objective for kBelowKeepUpSpans x (D + P): run n, and
+  // let the objective term order n + 1 when the backlog needs it (the backlog then drains, and
+  // n + 1 go back to n once it is gone and the hold has passed). Not while arrivals rise, in
+  // catch-up, with targetDrainSeconds written, or to zero.
+  const int fewer = plan.replicas - 1;
+  if (!in.drain_seconds && !plan.catch_up && in.arrivals.rise <= 0 && fewer >= 1 &&
+      plan.replicas <= in.current_replicas && capacity(fewer) < arrivals) {
+    const double horizon = kBelowKeepUpSpans * (delay + poll);
+    // The arrivals keeping up provisions for: the shortfall is not the mean's alone.
+    const double provisioned = arrivals * (1 + kKeepUpHeadroom) + kKeepUpNoises * in.arrivals.noise;
+    const QueueProjection later = project(now, provisioned, capacity(fewer), horizon);
+    if (later.head_age <= kRecoveredAgeShare * objective) {
+      plan.replicas = fewer;
+      plan.sizing = "below keep-up: the backlog stays under half the objective";
     }
   }
   return plan;

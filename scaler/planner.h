@@ -38,6 +38,12 @@
 //     leave at most a second of arrivals queued at now + D; else all are kept. The hold before
 //     release is the engine's (planner_guard_rails), and the engine releases in one step: a
 //     scale-down the hold would cap at less than half of the excess waits for the window.
+//  6. Below keeping up: when arrivals are just above what n replicas serve, keeping up needs
+//     n + 1 and idles nearly one. n it is when n alone, from now, against arrivals x 1.05 + 2 x
+//     noise, keep the head under 0.5 T for 10 x (D + P): the backlog builds slowly, the objective
+//     term orders n + 1 when it needs to, and they go back to n once the backlog is gone (a duty
+//     cycle, a few minutes a phase). Not while arrivals rise, in catch-up, with
+//     targetDrainSeconds written, or to zero.
 #include <optional>
 #include <string>
 #include <vector>

@@ -74,7 +74,12 @@ std::string startup_text(const ModelConfig& model) {
   for (std::size_t i = 0; i < model.startup_delays.size(); ++i) {
     text += (i ? ", " : "") + fixed(model.startup_delays[i], 1);
   }
-  return text + "} s";
+  text += "} s";
+  if (!model.startup_profiles.empty()) {
+    text += " (each scale-up's pods joining apart, as in one of " +
+            std::to_string(model.startup_profiles.size()) + " measured)";
+  }
+  return text;
 }
 
 // The replay's model, with every model flag given on the command line taking its place.
@@ -87,8 +92,12 @@ ModelConfig replay_model_with_flags(const Replay& replay, const SimulateOptions&
   if (given("--startup-delay")) {
     model.startup_delay = flags.startup_delay;
     model.startup_delays.clear();
+    model.startup_profiles.clear();
   }
-  if (given("--startup-delays")) model.startup_delays = flags.startup_delays;
+  if (given("--startup-delays")) {
+    model.startup_delays = flags.startup_delays;
+    model.startup_profiles.clear();
+  }
   if (given("--partitions")) model.partitions = flags.partitions;
   if (given("--rebalance-pause")) model.rebalance_pause = flags.rebalance_pause;
   if (given("--consumer-stall")) model.consumer_stalls = flags.consumer_stalls;

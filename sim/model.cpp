@@ -71,15 +71,29 @@ double QueueModel::share_of_second(double from, std::int64_t time) {
 void QueueModel::set_replicas(int replicas) {
   const auto wanted = static_cast<std::size_t>(std::max(replicas, 0));
   if (pods_.size() < wanted) {
-    double delay = static_cast<double>(config_.startup_delay);
-    if (!config_.startup_delays.empty()) {
-      const auto pick = static_cast<std::size_t>(
-          startup_rng_.uniform() * static_cast<double>(config_.startup_delays.size()));
-      delay =
-          std::max(0.0, config_.startup_delays[std::min(pick, config_.startup_delays.size() - 1)]);
+    const std::size_t adding = wanted - pods_.size();
+    std::vector<double> delays(adding, static_cast<double>(config_.startup_delay));
+    const auto pick = [this](std::size_t size) {
+      return std::min(static_cast<std::size_t>(startup_rng_.uniform() * static_cast<double>(size)),
+                      size - 1);
+    };
+    if (!config_.startup_profiles.empty()) {
+      const std::vector<double>& profile =
+          config_.startup_profiles[pick(config_.startup_profiles.size())];
+      for (std::size_t k = 0; k < adding && !profile.empty(); ++k) {
+        const auto at =
+            static_cast<std::size_t>((static_cast<double>(k) + 0.5) / static_cast<double>(adding) *
+                                     static_cast<double>(profile.size()));
+        delays[k] = std::max(0.0, profile[std::min(at, profile.size() - 1)]);
+      }
+    } else if (!config_.startup_delays.empty()) {
+      const double delay =
+          std::max(0.0, config_.startup_delays[pick(config_.startup_delays.size())]);
+      delays.assign(adding, delay);
     }
-    while (pods_.size() < wanted)
+    for (double delay : delays) {
       pods_.push_back(Pod{.ready_at = static_cast<double>(state_.time) + delay});
+    }
   }
   // Those still starting go first (the latest to start first), then the newest members.
   while (pods_.size() > wanted) {

@@ -14,7 +14,8 @@
 //   (a pod created at t consumes from second t + startup_delay on; a poll at that instant does not
 //   count it yet: it joins during that second, not exactly at the poll). With startup_delays, each
 //   scale-up draws its pods' delay from that list (seeded); a fractional delay consumes the rest of
-//   the second it ends in (2.5 s: half of second 2).
+//   the second it ends in (2.5 s: half of second 2). With startup_profiles, the pods of one
+//   scale-up join apart, as one measured scale-up's did (staggered readiness).
 //   Scaling down deletes the pods that are still starting first, then the youngest. Replicas
 //   (and replica-seconds) count every pod, starting or not: they all cost.
 // - Partition cap: at most `partitions` group members consume; the rest sit idle.
@@ -68,6 +69,12 @@ struct ModelConfig {
   double commit_interval = 0;
   // Whether polls see the group's members (a Kafka cluster that cannot describe groups: false).
   bool group_members_visible = true;
+  // Staggered readiness: when not empty (it wins over startup_delays), each scale-up draws one
+  // of these profiles (uniformly, seeded), each the delays (s, ascending) after which the pods of
+  // one real scale-up joined; pod k of m new pods starts after the profile's (k + 0.5) / m
+  // quantile. A Deployment creates pods in growing batches (1, 2, 4, ...) and they turn ready
+  // apart, so 10 pods ordered at once joined over 4.5-7.2 s in one demo run.
+  std::vector<std::vector<double>> startup_profiles;
 };
 
 // The queue at one instant: what a poll at `time` sees, and what the last second did.

@@ -277,6 +277,45 @@ std::optional<double> measured_poll_phase(const Replay& replay) {
   return phase >= 1 ? 0.0 : phase;
 }
 
+namespace {
+
+// A row that scaled down, but whose consumers reached `wanted` earlier in that second (the
+// scale-down came after they all ran: it does not cancel the measurement).
+bool reached_before_the_scale_down(const ReplayRow& row, int wanted) {
+  return row.consumers_running >= wanted && row.consumers_changed_at && row.spec_changed_at &&
+         *row.consumers_changed_at <= *row.spec_changed_at;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> measured_startup_profiles(const Replay& replay) {
+  std::vector<std::vector<double>> profiles;
+  const auto& rows = replay.rows;
+  int previous = replay.initial_replicas;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const int desired = rows[i].replicas_desired;
+    if (desired > previous && rows[i].spec_changed_at) {
+      const int wanted = std::min(desired, replay.partitions);
+      int running = i > 0 ? rows[i - 1].consumers_running : replay.initial_replicas;
+      std::vector<double> profile;
+      for (std::size_t j = i; j < rows.size() && running < wanted; ++j) {
+        const bool scaled_down = rows[j].replicas_desired < desired;
+        if (scaled_down && !reached_before_the_scale_down(rows[j], wanted)) break;
+        const int now = std::min(rows[j].consumers_running, wanted);
+        if (now > running && rows[j].consumers_changed_at) {
+          const double delay =
+              std::max(0.0, *rows[j].consumers_changed_at - *rows[i].spec_changed_at);
+          profile.insert(profile.end(), static_cast<std::size_t>(now - running), delay);
+        }
+        running = std::max(running, now);
+      }
+      if (running >= wanted && !profile.empty()) profiles.push_back(std::move(profile));
+    }
+    previous = desired;
+  }
+  return profiles;
+}
+
 std::vector<double> measured_startup_delays(const Replay& replay) {
   std::vector<double> delays;
   const auto& rows = replay.rows;
@@ -286,7 +325,9 @@ std::vector<double> measured_startup_delays(const Replay& replay) {
     if (desired > previous) {
       const int wanted = std::min(desired, replay.partitions);
       for (std::size_t j = i; j < rows.size(); ++j) {
-        if (rows[j].replicas_desired < desired) break;  // scaled down before they all ran
+        if (rows[j].replicas_desired < desired && !reached_before_the_scale_down(rows[j], wanted)) {
+          break;  // scaled down before they all ran
+        }
         if (rows[j].consumers_running >= wanted) {
           if (rows[i].spec_changed_at && rows[j].consumers_changed_at) {
             delays.push_back(
@@ -322,6 +363,7 @@ ModelConfig replay_model(const Replay& replay, bool basic) {
   }
   if (basic) return model;
   model.startup_delays = delays;
+  model.startup_profiles = measured_startup_profiles(replay);
   model.partition_skew = true;
   model.commit_interval = replay.commit_interval.value_or(0);
   model.rebalance_pause = replay.rebalance_pause.value_or(0);

@@ -79,18 +79,27 @@ std::optional<double> measured_poll_phase(const Replay& replay);
 // Start-up delays measured in the run: for each rise of replicasDesired (from the previous row,
 // or initialReplicas before the first), the time from that row to the first row where
 // consumersRunning reaches the new count (capped at partitions); rises overtaken by a scale-down
-// before that are skipped. With the specChangedAt/consumersChangedAt columns, from the exact
+// before that are skipped (a scale-down later in the second the count was reached does not
+// cancel it). With the specChangedAt/consumersChangedAt columns, from the exact
 // time of the scale to the exact time the consumers reached the count (else row to row).
 // Seconds, in row order.
 std::vector<double> measured_startup_delays(const Replay& replay);
+
+// Staggered readiness, measured: for each rise of replicasDesired with its specChangedAt, the
+// delay from the scale to each consumer that joined for it (consumersChangedAt of each row where
+// consumersRunning rose, once per consumer added there), ascending, until consumersRunning
+// reached the new count (capped at partitions); rises overtaken by a scale-down first, or
+// without the change-time columns, give none. The model's startup_profiles.
+std::vector<std::vector<double>> measured_startup_profiles(const Replay& replay);
 
 // The model a replay runs on: service rate and partitions from the header, no service noise (the
 // demo's consumers run at a fixed rate), the start-up delay the median of the measured ones
 // rounded to whole seconds (podReadyDelay + 1 when nothing was measured). Unless `basic`, also
 // what the model learned from replays: the measured start-up delays as the distribution each
-// scale-up draws from, the measured rebalance pause (fractions of a second), the commit interval,
-// whether polls see the group's members, and per-partition skew. `basic`: the model as it was
-// before (one FIFO, polls see processed offsets and the members).
+// scale-up draws from and, with the change-time columns, the measured per-consumer profiles
+// (staggered readiness: measured_startup_profiles), the measured rebalance pause (fractions of a
+// second), the commit interval, whether polls see the group's members, and per-partition skew.
+// `basic`: the model as it was before (one FIFO, polls see processed offsets and the members).
 ModelConfig replay_model(const Replay& replay, bool basic = false);
 
 // (simulated - real) / real; 0 when both are 0, nullopt when only real is 0.

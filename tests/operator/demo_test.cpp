@@ -84,6 +84,17 @@ TEST(DemoFlags, AllFlagsInBothSpellings) {
   EXPECT_FALSE(options->record_path.has_value());  // beside the plot
   EXPECT_EQ(parse_demo_options({"--record", "/tmp/run.csv"})->record_path, "/tmp/run.csv");
   EXPECT_TRUE(parse_demo_options({"-h"})->help);
+  EXPECT_EQ(parse_demo_options({})->objective_seconds, 10);
+  EXPECT_EQ(parse_demo_options({"--objective-seconds", "3"})->objective_seconds, 3);
+  EXPECT_EQ(parse_demo_options({"--objective-seconds=30"})->objective_seconds, 30);
+  for (const char* bad : {"0", "3601", "2.5", "-1", ""}) {
+    auto options = parse_demo_options({"--objective-seconds", bad});
+    ASSERT_FALSE(options.ok()) << bad;
+    EXPECT_NE(options.error().message.find("--objective-seconds: \"" + std::string(bad) +
+                                           "\" is not a whole number of seconds from 1 to 3600"),
+              std::string::npos)
+        << options.error().message;
+  }
 }
 
 TEST(DemoFlags, Durations) {
@@ -437,8 +448,10 @@ TEST_P(DemoSourceRun, TwentySecondsScaleUpAndDrain) {
   const std::string log = (dir_ / (source + ".log")).string();
   const std::string plot = (dir_ / (source + ".svg")).string();
   const auto started = std::chrono::steady_clock::now();
-  const int code =
-      run_demo_binary({"--source", source, "--duration", "20s", "--plot", plot}, log, seconds(180));
+  // --objective-seconds 8 (default 10): the QueueMonitor, summary and recording take it.
+  const int code = run_demo_binary(
+      {"--source", source, "--duration", "20s", "--plot", plot, "--objective-seconds", "8"}, log,
+      seconds(180));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string output = read_file(log);
@@ -491,6 +504,10 @@ TEST_P(DemoSourceRun, TwentySecondsScaleUpAndDrain) {
                                             : "\n    natsJetStream:\n";
   EXPECT_NE(monitor.find(member), std::string::npos) << monitor;
   EXPECT_NE(monitor.find("127.0.0.1:"), std::string::npos) << monitor;
+  EXPECT_NE(monitor.find("    targetDrainSeconds: 8\n"), std::string::npos) << monitor;
+  EXPECT_NE(monitor.find("goodWhen: {op: \"<=\", threshold: 8}"), std::string::npos) << monitor;
+  EXPECT_NE(recording.find("# objective: 8\n"), std::string::npos) << recording;
+  EXPECT_NE(output.find("(lagSeconds > targetDrainSeconds 8 s)"), std::string::npos) << output;
 
   expect_nothing_left(output);
 }

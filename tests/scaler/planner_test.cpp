@@ -244,6 +244,44 @@ TEST(Plan, ReleasesOnlyWhenTheReplicasKeptClearTheBacklog) {
   EXPECT_EQ(plan.replicas, 6);  // keeping up (2,100 / 400) and the hysteresis agree on 6
 }
 
+TEST(Plan, RunsOneReplicaBelowKeepingUpWhileTheBacklogStaysSmall) {
+  // 3,700 msg/s on 400 per replica: keeping up needs 10 (3,885 / 400), 9 serve 3,600. With a 5 s
+  // start-up and 10 s polls the horizon is 10 x (5 + 10) = 150 s; 9 against the 3,885 keeping up
+  // provisions for leave the head 150 x (1 - 3,600 / 3,885) = 11.0 s old then, under half the
+  // 30 s objective: run 9.
+  PlanInputs inputs = steady(3'700, 10);
+  inputs.startup_delay = 5;
+  Plan plan = plan_replicas(inputs);
+  EXPECT_EQ(plan.replicas, 9);
+  EXPECT_EQ(plan.sizing, "below keep-up: the backlog stays under half the objective");
+  // At 9 with no backlog, 9 it stays (keeping up deferred, then below keeping up again).
+  inputs.current_replicas = inputs.ready_consumers = 9;
+  EXPECT_EQ(plan_replicas(inputs).replicas, 9);
+  // A 20 s start-up doubles the horizon: 22.0 s > 15 s, 10 are kept.
+  inputs.current_replicas = inputs.ready_consumers = 10;
+  inputs.startup_delay = 20;
+  EXPECT_EQ(plan_replicas(inputs).replicas, 10);
+  inputs.startup_delay = 5;
+  // A backlog of 20,000 msgs 5 s behind: 9 leave 62,750 msgs, 16.2 s old, at the horizon; the 10
+  // keep draining it.
+  inputs.backlog = 20'000;
+  inputs.lag_seconds = 5;
+  EXPECT_EQ(plan_replicas(inputs).replicas, 10);
+  inputs.backlog = 0;
+  inputs.lag_seconds = 0;
+  // Not while arrivals rise, nor with targetDrainSeconds written.
+  inputs.arrivals.rise = 50;
+  EXPECT_EQ(plan_replicas(inputs).replicas, 10);
+  inputs.arrivals.rise = 0;
+  inputs.drain_seconds = 30;
+  EXPECT_EQ(plan_replicas(inputs).replicas, 10);
+  inputs.drain_seconds.reset();
+  // Never to zero: 1 replica at 410 msg/s stays 1 (0 would leave the head T s old at once).
+  PlanInputs one = steady(410, 1);
+  one.startup_delay = 5;
+  EXPECT_EQ(plan_replicas(one).replicas, 1);
+}
+
 TEST(Plan, AWrittenDrainTimeDrainsTheProjectedBacklog) {
   PlanInputs inputs = steady(2'000, 5);  // 2,000 msg/s served: the backlog stays 30,000
   inputs.backlog = 30'000;

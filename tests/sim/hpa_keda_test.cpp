@@ -237,7 +237,8 @@ TEST(HpaKedaAutoscaler, SmallTraceByHand) {
                     .startup_delays = {},
                     .partition_skew = false,
                     .commit_interval = 0,
-                    .group_members_visible = true};
+                    .group_members_visible = true,
+                    .startup_profiles = {}};
   scaler::ScalingSpec spec;
   spec.target_lag_per_replica = 1000;
   spec.max_replicas = 50;

@@ -329,6 +329,26 @@ TEST(QueueModel, StartupDelaysAreDrawnPerScaleUpFromTheList) {
   EXPECT_EQ(seen.size(), 2u);
 }
 
+TEST(QueueModel, AStartupProfileStaggersThePodsOfOneScaleUp) {
+  // One measured scale-up: 2 pods joined after 2 s, 3 after 5 s. Ordering 4 takes the profile's
+  // quantiles (k + 0.5) / 4 of 5 delays: indexes 0, 1, 3, 4, i.e. 2, 2, 5, 5 s; ordering 1 takes
+  // its median, 5 s. The profile wins over startup_delays.
+  ModelConfig config = exact();
+  config.startup_delays = {1};
+  config.startup_profiles = {{2, 2, 5, 5, 5}};
+  QueueModel model(config, 0);
+  model.set_replicas(4);
+  std::vector<int> members;
+  for (int t = 0; t < 6; ++t) members.push_back(model.advance(0).consumers);
+  EXPECT_EQ(members, (std::vector<int>{0, 0, 2, 2, 2, 4}));
+
+  QueueModel one(config, 0);
+  one.set_replicas(1);
+  std::vector<int> single;
+  for (int t = 0; t < 6; ++t) single.push_back(one.advance(0).consumers);
+  EXPECT_EQ(single, (std::vector<int>{0, 0, 0, 0, 0, 1}));
+}
+
 TEST(QueueModel, AFractionalRebalancePauseStopsPartOfTheSecond) {
   // Scaling 2 -> 1 at 0 with a 0.4 s pause: the remaining member consumes 0.6 s of second 0.
   ModelConfig config = exact();

@@ -45,7 +45,8 @@ TEST(SeedRule, SmallTraceByHand) {
                     .startup_delays = {},
                     .partition_skew = false,
                     .commit_interval = 0,
-                    .group_members_visible = true};
+                    .group_members_visible = true,
+                    .startup_profiles = {}};
   SeedRuleAutoscaler autoscaler(SeedRuleConfig{});
   Trace trace{
       .name = "constant", .description = "constant", .rates = std::vector<double>(40, 1000)};

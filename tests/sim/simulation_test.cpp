@@ -47,7 +47,8 @@ ModelConfig exact() {
                      .startup_delays = {},
                      .partition_skew = false,
                      .commit_interval = 0,
-                     .group_members_visible = true};
+                     .group_members_visible = true,
+                     .startup_profiles = {}};
 }
 
 Trace constant(double rate, std::int64_t seconds) {

@@ -44,13 +44,14 @@ constexpr const char* kNamespace = "demo";
 constexpr const char* kDeployment = "order-consumer";
 constexpr const char* kMonitor = "orders";
 constexpr double kPerReplicaRate = 150;  // msg/s one ready replica processes
-constexpr int kObjectiveSeconds = 10;    // spec.scaling.targetDrainSeconds
 constexpr auto kPodStartup = std::chrono::seconds(3);
 constexpr int kPollIntervalSeconds = 1;  // spec.pollIntervalSeconds below
 constexpr int kMaxReplicas = 10;         // spec.scaling.maxReplicas below
 
-// The consumer Deployment and the QueueMonitor; @SOURCE@ is the backend's spec.source member and
-// @CONSUMERS@ says what its consumers do.
+// The consumer Deployment and the QueueMonitor; @SOURCE@ is the backend's spec.source member,
+// @CONSUMERS@ says what its consumers do and @OBJECTIVE@ is --objective-seconds (the freshness
+// SLO's lagSeconds bound, which the default policy plans for, targetDrainSeconds and the
+// BehindObjective alert's threshold).
 // The spec is tuned so that even 20 s show a scale-up and a scale-down: poll every second,
 // scale-down stabilization and cooldown 5 s. Alerts and the SLO are evaluated by operators that
 // support them; the CRD accepts them either way.
@@ -100,7 +101,7 @@ spec:
     policy: drainTime
     minReplicas: 1
     maxReplicas: 10
-    targetDrainSeconds: 10
+    targetDrainSeconds: @OBJECTIVE@
     targetLagPerReplica: 2000
     tolerance: 0.1
     scaleUp:   {stabilizationSeconds: 0, maxPodsPerPeriod: 4, maxPercentPerPeriod: 200, periodSeconds: 5}
@@ -120,14 +121,14 @@ spec:
   - name: BehindObjective
     metric: lagSeconds
     op: ">"
-    threshold: 10
+    threshold: @OBJECTIVE@
     forSeconds: 2
     severity: medium
     summary: "{{ .value }} s behind, objective {{ .threshold }} s"
   slos:
   - name: freshness
     metric: lagSeconds
-    goodWhen: {op: "<=", threshold: 10}
+    goodWhen: {op: "<=", threshold: @OBJECTIVE@}
     objectivePercent: 99
     windowDays: 1
 )yaml";
@@ -157,6 +158,12 @@ Flags:
                      `lagpilot simulate --replay PATH`; the QueueMonitor goes beside it as
                      PATH without .csv + -queuemonitor.yaml (default: the plot's path with
                      -run.csv instead of .svg, e.g. ./lagpilot-demo-run.csv)
+  --objective-seconds N
+                     the freshness objective, lagSeconds <= N (whole seconds, 1 to 3600;
+                     default 10): the QueueMonitor's SLO threshold, which the default policy
+                     plans for, its targetDrainSeconds and the BehindObjective alert's
+                     threshold; the summary counts seconds above it. A tight one (e.g. 3, about
+                     the pods' start-up) makes a run with violation-seconds to replay
   --use-kubeconfig   use the cluster in $KUBECONFIG (or ~/.kube/config) instead of starting one;
                      applies the CRD and the demo's objects there and deletes the objects after
   --keep             leave the control plane (or the demo objects) running and print how to stop it
@@ -431,6 +438,11 @@ Status DemoRun::apply_demo_objects() {
        {std::pair<std::string, std::string>{"@SOURCE@\n", backend_->source_yaml()},
         {"@CONSUMERS@", backend_->consumer_description()}}) {
     text.replace(text.find(placeholder), placeholder.size(), value);
+  }
+  const std::string objective = std::to_string(options_.objective_seconds);
+  for (auto at = text.find("@OBJECTIVE@"); at != std::string::npos;
+       at = text.find("@OBJECTIVE@", at + objective.size())) {
+    text.replace(at, std::string("@OBJECTIVE@").size(), objective);
   }
   auto documents = kube::parse_yaml_documents(text, "demo manifests");
   if (!documents) return documents.error();
@@ -725,7 +737,8 @@ int DemoRun::run() {
   if (auto deployment = deployments_->get(std::string(kNamespace) + "/" + kDeployment)) {
     initial_replicas = deployment->value("/spec/replicas"_json_pointer, 1);
   }
-  LiveView view(stdout, ansi_, static_cast<double>(options_.duration.count()), kObjectiveSeconds);
+  LiveView view(stdout, ansi_, static_cast<double>(options_.duration.count()),
+                options_.objective_seconds);
   std::vector<Sample> samples;
   std::optional<ScalingEvent> last_event;
   std::int64_t produced_before = 0;
@@ -751,7 +764,7 @@ int DemoRun::run() {
   RunInfo info;
   info.seed = options_.seed;
   info.duration = static_cast<double>(options_.duration.count());
-  info.objective_seconds = kObjectiveSeconds;
+  info.objective_seconds = options_.objective_seconds;
   info.per_replica_rate = kPerReplicaRate;
   info.pattern = pattern.describe();
   std::error_code ignored;
@@ -761,7 +774,7 @@ int DemoRun::run() {
   info.processed = backend_->processed();
   info.scales_applied = static_cast<int>(observer_.scales().size());
   const auto events = final_scaling_events();
-  const RunSummary summary = summarize(samples, events, kObjectiveSeconds);
+  const RunSummary summary = summarize(samples, events, options_.objective_seconds);
 
   int exit_code = 0;
   {
@@ -794,7 +807,7 @@ int DemoRun::run() {
     }
     attach_change_times(samples, scale_times, consumer_times);
     recording.poll_interval = kPollIntervalSeconds;
-    recording.objective_seconds = kObjectiveSeconds;
+    recording.objective_seconds = options_.objective_seconds;
     recording.initial_replicas = initial_replicas;
     recording.spec_file =
         std::filesystem::path(recording_spec_path(record_path)).filename().string();
@@ -892,6 +905,17 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args) {
       if (!text) return text.error();
       if (text->empty()) return Error{"InvalidFlag", "--record: needs a file path"};
       options.record_path = *text;
+    } else if (flag == "--objective-seconds") {
+      auto text = value();
+      if (!text) return text.error();
+      const std::string& digits = *text;
+      if (digits.empty() || digits.size() > 4 ||
+          digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) < 1 ||
+          std::stoi(digits) > 3600) {
+        return Error{"InvalidFlag", "--objective-seconds: \"" + digits +
+                                        "\" is not a whole number of seconds from 1 to 3600"};
+      }
+      options.objective_seconds = std::stoi(digits);
     } else if (flag == "--use-kubeconfig") {
       if (auto ok = no_value(); !ok) return ok.error();
       options.use_kubeconfig = true;

@@ -26,6 +26,9 @@ struct DemoOptions {
   // Where to write the recording (tools/demo/recording.h); nullopt: beside the plot
   // (default_recording_path).
   std::optional<std::string> record_path;
+  // --objective-seconds: lagSeconds <= this is the QueueMonitor's freshness SLO (the default
+  // policy's objective), its targetDrainSeconds and the summary's and recording's objective.
+  int objective_seconds = 10;
   bool use_kubeconfig = false;
   bool keep = false;
   bool help = false;
