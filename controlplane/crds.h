@@ -9,7 +9,7 @@
 namespace lagpilot::controlplane {
 
 // Creates or updates every CRD in `crd_dir`, then waits (real time, up to `timeout`) for each to be
-// Established.
+// Established and served by discovery.
 Status install_crds(kube::KubeClient& client, const std::string& crd_dir,
                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
