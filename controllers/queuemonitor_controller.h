@@ -177,6 +177,10 @@ class QueueMonitorController {
   // The phases of one reconcile, in order.
   ReconcileResult reconcile_phases(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);
+  // True when the monitor's last status write is still on its way; the write's success then
+  // brings the reconcile back (wake_if_deferred).
+  bool defer_while_status_pending(const std::string& key);
+  void wake_if_deferred(const std::string& key);
   ReconcileResult finalize(Pass& pass);
   void hold_finalizer(Pass& pass, const QueueMonitorSpec& spec);
   bool set_finalizer(Pass& pass, bool present);
@@ -252,6 +256,10 @@ class QueueMonitorController {
   // "ns/Kind/name" of a target -> keys of the monitors that scale it.
   std::map<std::string, std::set<std::string>> monitors_by_target_;
   std::map<std::string, std::string> target_by_monitor_;
+
+  // Monitors whose reconcile waits for their status write in flight.
+  std::mutex deferred_mutex_;
+  std::set<std::string> deferred_for_write_;
 
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> scale_patches_{0};

@@ -3,6 +3,9 @@
 #include <cpprest/http_client.h>
 #include <cpprest/producerconsumerstream.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/ssl.hpp>
 
 #include "kube/http_transport.h"
@@ -16,6 +19,54 @@ namespace client = web::http::client;
 std::string describe(const HttpRequest& request, const std::string& server) {
   return request.method + " " + server + request.target;
 }
+
+// The certificates every connection verifies the API server with, parsed once. cpprest sets up
+// OpenSSL afresh for each pooled connection and watch and loads the system's whole CA bundle
+// into it (about 150 certificates, half a MiB each time); each connection's context is handed
+// this one store instead, so only the transient load remains. With a CA in the kubeconfig only
+// that CA is trusted (as kubectl does), otherwise the system's roots.
+class SharedCertStore {
+ public:
+  // A null store when `ca_pem` holds no certificate: connections then load the CA themselves
+  // (and fail with OpenSSL's error, as before).
+  explicit SharedCertStore(const std::string& ca_pem) : store_(X509_STORE_new()) {
+    if (store_ == nullptr) return;
+    bool loaded = ca_pem.empty() ? X509_STORE_set_default_paths(store_) == 1 : add_pem(ca_pem);
+    if (!loaded) {
+      X509_STORE_free(store_);
+      store_ = nullptr;
+    }
+  }
+  ~SharedCertStore() { X509_STORE_free(store_); }
+  SharedCertStore(const SharedCertStore&) = delete;
+  SharedCertStore& operator=(const SharedCertStore&) = delete;
+
+  // Makes `ctx` verify with this store; false when there is none.
+  bool install(boost::asio::ssl::context& ctx) const {
+    if (store_ == nullptr) return false;
+    SSL_CTX_set1_cert_store(ctx.native_handle(), store_);  // takes a reference
+    return true;
+  }
+
+ private:
+  bool add_pem(const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    if (bio == nullptr) return false;
+    STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (infos == nullptr) return false;
+    int added = 0;
+    for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
+      X509_INFO* info = sk_X509_INFO_value(infos, i);
+      if (info->x509 != nullptr && X509_STORE_add_cert(store_, info->x509) == 1) ++added;
+      if (info->crl != nullptr) X509_STORE_add_crl(store_, info->crl);
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    return added > 0;
+  }
+
+  X509_STORE* store_;
+};
 
 class CpprestLineStream final : public LineStream {
  public:
@@ -67,7 +118,9 @@ class CpprestLineStream final : public LineStream {
 class CpprestTransport final : public HttpTransport {
  public:
   CpprestTransport(const KubeConfig& config, std::shared_ptr<TokenSource> tokens)
-      : config_(config), tokens_(std::move(tokens)) {}
+      : config_(config),
+        tokens_(std::move(tokens)),
+        cert_store_(std::make_shared<const SharedCertStore>(config_.ca_pem)) {}
 
   ApiResult<HttpResponse> send(const HttpRequest& request) override {
     try {
@@ -152,8 +205,10 @@ class CpprestTransport final : public HttpTransport {
     std::string ca = config_.ca_pem;
     std::string cert = config_.client_cert_pem;
     std::string key = config_.client_key_pem;
-    cfg.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
-      if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+    cfg.set_ssl_context_callback([ca, cert, key,
+                                  store = cert_store_](boost::asio::ssl::context& ctx) {
+      if (!store->install(ctx) && !ca.empty())
+        ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
       if (!cert.empty()) {
         ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
         ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
@@ -186,6 +241,7 @@ class CpprestTransport final : public HttpTransport {
 
   KubeConfig config_;
   std::shared_ptr<TokenSource> tokens_;
+  std::shared_ptr<const SharedCertStore> cert_store_;  // outlives the clients that hold it
   std::mutex mutex_;
   std::map<long, std::shared_ptr<client::http_client>> clients_;  // by timeout; share connections
 };

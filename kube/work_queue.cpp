@@ -49,7 +49,13 @@ void WorkQueue::add_after(const std::string& key, Duration delay) {
     if (shutting_down_) return;
     WallTime deadline = clock_.now() + std::chrono::duration_cast<WallTime::duration>(delay);
     auto [it, inserted] = delayed_.emplace(key, deadline);
-    if (!inserted) it->second = std::min(it->second, deadline);
+    if (inserted) {
+      by_deadline_.emplace(deadline, key);
+    } else if (deadline < it->second) {
+      by_deadline_.erase({it->second, key});
+      it->second = deadline;
+      by_deadline_.emplace(deadline, key);
+    }
     ++generation_;
   }
   changed_.notify_all();
@@ -88,13 +94,11 @@ int WorkQueue::failures(const std::string& key) const {
 }
 
 void WorkQueue::promote_due_locked(WallTime now) {
-  for (auto it = delayed_.begin(); it != delayed_.end();) {
-    if (it->second <= now) {
-      insert_locked(it->first, it->second);
-      it = delayed_.erase(it);
-    } else {
-      ++it;
-    }
+  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+    auto due = by_deadline_.extract(by_deadline_.begin());
+    const auto& [deadline, key] = due.value();
+    delayed_.erase(key);
+    insert_locked(key, deadline);
   }
 }
 
@@ -125,8 +129,7 @@ std::optional<std::string> WorkQueue::get() {
       }
       return finish(std::move(key));
     }
-    WallTime next = WallTime::max();
-    for (const auto& [key, deadline] : delayed_) next = std::min(next, deadline);
+    WallTime next = by_deadline_.empty() ? WallTime::max() : by_deadline_.begin()->first;
     unsigned long seen = generation_;
     clock_.wait_until(lock, changed_, next, [&] { return shutting_down_ || generation_ != seen; });
   }
@@ -190,10 +193,8 @@ std::optional<WallTime> WorkQueue::oldest_waiting() const {
     if (auto it = ready_since_.find(key); it != ready_since_.end()) consider(it->second);
   }
   // Due keys are promoted only by get(): with every worker stuck they stay here.
-  WallTime now = clock_.now();
-  for (const auto& [key, deadline] : delayed_) {
-    if (deadline <= now) consider(deadline);
-  }
+  if (!by_deadline_.empty() && by_deadline_.begin()->first <= clock_.now())
+    consider(by_deadline_.begin()->first);
   return oldest;
 }
 

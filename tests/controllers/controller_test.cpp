@@ -95,6 +95,35 @@ class LateWatchClient final : public testkit::ForwardingKubeClient {
   bool held_ = false;
 };
 
+// Status patches held until release(), as a slow API server holds them; every other request
+// goes straight to the real client.
+class HeldStatusPatchClient final : public testkit::ForwardingKubeClient {
+ public:
+  explicit HeldStatusPatchClient(kube::KubeClient& real) : ForwardingKubeClient(real) {}
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = false;
+    }
+    released_.notify_all();
+  }
+
+  kube::ApiResult<kube::Json> patch(const kube::Gvr& g, const std::string& n, const std::string& m,
+                                    kube::PatchType t, const kube::Json& p,
+                                    const std::string& s) override {
+    if (s == "status") {
+      std::unique_lock lock(mutex_);
+      released_.wait(lock, [&] { return !held_; });
+    }
+    return real_.patch(g, n, m, t, p, s);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool held_ = true;
+};
+
 class ControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -132,7 +161,9 @@ class ControllerTest : public ::testing::Test {
     options.workers = 0;  // the test drives reconcile() itself
     options.notifier = notifier;
     options.status_writers = status_writers_;
-    kube::KubeClient& through = late_watch_ ? *late_watch_ : client();
+    kube::KubeClient& through = late_watch_     ? *late_watch_
+                                : held_patches_ ? *held_patches_
+                                                : client();
     controller_ =
         std::make_unique<QueueMonitorController>(through, clock_, *factory_, *events_, options);
     ASSERT_TRUE(controller_->start());
@@ -265,6 +296,7 @@ class ControllerTest : public ::testing::Test {
   std::unique_ptr<QueueMonitorController> controller_;
   // The controller's client when set (before start_controller()); outlives the controller.
   std::unique_ptr<LateWatchClient> late_watch_;
+  std::unique_ptr<HeldStatusPatchClient> held_patches_;  // the same, when set
   int status_writers_ = 0;  // 0: reconcile() writes its status itself
 };
 
@@ -1428,6 +1460,43 @@ TEST_F(ControllerTest, ScalingHistoryKeepsEveryEntryWithStatusWritersOffThePollP
   EXPECT_EQ(status["scalingHistory"][1]["to"], 5);
   EXPECT_EQ(status["scalingHistory"][2]["to"], 10);
   late.release();
+}
+
+// A reconcile that finds its monitor's status write still on its way does not look again every
+// 100 ms (10,000 first status writes waiting at start-up made that 100,000 idle reconciles a
+// second in front of the polls): it is due at the monitor's next poll slot, and the write, once
+// it lands, brings it forward to 100 ms later.
+TEST_F(ControllerTest, AReconcileWaitingForItsStatusWriteComesBackWhenTheWriteLands) {
+  held_patches_ = std::make_unique<HeldStatusPatchClient>(client());
+  status_writers_ = 2;
+  start_controller();
+  struct ReleaseAtExit {  // a failed assertion must not leave the writer held when it is joined
+    HeldStatusPatchClient& client;
+    ~ReleaseAtExit() { client.release(); }
+  } release_at_exit{*held_patches_};
+  create_deployment("consumer", 1);
+  create_monitor(monitor("orders", kLagPerReplica));
+  settle();
+
+  (void)reconcile("orders");  // its first status: held at the server
+  ASSERT_EQ(controller_->status_writes_pending(), 1u);
+  auto waiting = reconcile("orders");
+  ASSERT_TRUE(waiting.requeue_after.has_value());
+  EXPECT_EQ(*waiting.requeue_after, next_poll_delay(key("orders"), seconds(1), clock_.now()));
+  EXPECT_FALSE(controller_->queue().deadline(key("orders")).has_value());
+
+  held_patches_->release();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!controller_->queue().deadline(key("orders")) &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the writer thread's answer
+  }
+  auto due = controller_->queue().deadline(key("orders"));
+  ASSERT_TRUE(due.has_value()) << "the landed write did not bring the reconcile back";
+  EXPECT_EQ(*due - clock_.now(), std::chrono::milliseconds(100));
+  while (controller_->status_writes_pending() > 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(controller_->status_writes(), 1u) << "one write: the reconcile that waited wrote none";
 }
 
 }  // namespace

@@ -48,6 +48,23 @@ TEST(WorkQueue, AddAfterKeepsTheEarliestDeadline) {
   EXPECT_EQ(*queue.deadline("ns/a") - start, seconds(3));
 }
 
+TEST(WorkQueue, DueKeysBecomeReadyEarliestDeadlineFirst) {
+  FakeClock clock;
+  WorkQueue queue(clock);
+  queue.add_after("ns/b", seconds(3));
+  queue.add_after("ns/a", seconds(5));
+  queue.add_after("ns/c", seconds(1));
+  queue.add_after("ns/a", seconds(2));  // moved earlier: due second, and only once
+  EXPECT_EQ(queue.delayed_count(), 3u);
+  clock.advance(seconds(10));
+  EXPECT_EQ(*queue.get(), "ns/c");
+  EXPECT_EQ(queue.delayed_count(), 0u);
+  EXPECT_EQ(queue.ready_count(), 2u);
+  EXPECT_EQ(*queue.get(), "ns/a");
+  EXPECT_EQ(*queue.get(), "ns/b");
+  EXPECT_EQ(queue.ready_count(), 0u);
+}
+
 TEST(WorkQueue, DelayedKeyBecomesReadyWhenClockPassesDeadline) {
   FakeClock clock;
   WorkQueue queue(clock);
