@@ -175,9 +175,9 @@ class QueueMonitorController {
   kube::Informer* monitor_informer_for(const std::string& ns) const;
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
-  // The phases of one reconcile, in order.
   // reconcile(key), also giving the trace id of a sampled reconcile ("" otherwise).
   ReconcileResult reconcile(const std::string& key, std::string& trace_id);
+  // The phases of one reconcile, in order.
   ReconcileResult reconcile_phases(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult finalize(Pass& pass);
