@@ -139,7 +139,7 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
       observer_(observer),
       queue_(clock, options_.queue),
       status_writer_(client_, {options_.status_writers, options_.may_write,
-                               options_.on_status_writes_pending}) {
+                               options_.on_status_writes_pending, options_.tracer}) {
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
@@ -297,8 +297,9 @@ void QueueMonitorController::worker_loop() {
     auto started = clock_.monotonic_now();
     ReconcileResult result;
     std::string outcome = "ok";
+    std::string trace_id;
     try {
-      result = reconcile(*key);
+      result = reconcile(*key, trace_id);
     } catch (const std::exception& e) {
       // One bad monitor never stops the others.
       spdlog::error("monitor={} reconcile threw: {}", *key, e.what());
@@ -317,7 +318,8 @@ void QueueMonitorController::worker_loop() {
     queue_.done(*key);
     if (observer_) {
       observer_->on_reconcile(
-          outcome, std::chrono::duration<double>(clock_.monotonic_now() - started).count());
+          outcome, std::chrono::duration<double>(clock_.monotonic_now() - started).count(),
+          trace_id);
     }
   }
 }
@@ -446,8 +448,14 @@ kube::Informer* QueueMonitorController::deployment_informer_for(const std::strin
 
 // A trace per reconcile (docs/tracing.md): the phases and Kubernetes calls are its spans.
 ReconcileResult QueueMonitorController::reconcile(const std::string& key) {
+  std::string trace_id;
+  return reconcile(key, trace_id);
+}
+
+ReconcileResult QueueMonitorController::reconcile(const std::string& key, std::string& trace_id) {
   const std::uint64_t id = ++reconcile_ids_;
   tracing::SpanScope span(options_.tracer, "reconcile");
+  trace_id = span.trace_id();
   auto [ns, name] = split_key(key);
   span.set("lagpilot.monitor.namespace", ns)
       .set("lagpilot.monitor.name", name)

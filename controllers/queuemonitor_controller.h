@@ -62,8 +62,9 @@ struct MonitorReport {
 class ReconcileObserver {
  public:
   virtual ~ReconcileObserver() = default;
-  virtual void on_reconcile(const std::string& result,
-                            double seconds) = 0;  // result: ok|error|requeue
+  // result: ok|error|requeue; trace_id: the reconcile's trace in hex, "" when not sampled.
+  virtual void on_reconcile(const std::string& result, double seconds,
+                            const std::string& trace_id = "") = 0;
   virtual void on_report(const MonitorReport& report) = 0;
   virtual void on_removed(const std::string& ns, const std::string& name) = 0;
   virtual void on_source_poll(const std::string& kind, bool ok, const std::string& reason,
@@ -174,6 +175,8 @@ class QueueMonitorController {
   kube::Informer* monitor_informer_for(const std::string& ns) const;
   kube::Informer* deployment_informer_for(const std::string& ns) const;
 
+  // reconcile(key), also giving the trace id of a sampled reconcile ("" otherwise).
+  ReconcileResult reconcile(const std::string& key, std::string& trace_id);
   // The phases of one reconcile, in order.
   ReconcileResult reconcile_phases(const std::string& key, std::uint64_t reconcile_id);
   ReconcileResult forget(const std::string& key, std::uint64_t reconcile_id);

@@ -32,13 +32,14 @@ void StatusWriter::stop() {
 
 bool StatusWriter::submit(const std::string& key, const std::string& ns, const std::string& name,
                           const kube::Json& patch, OnWritten on_written) {
-  Pending pending{ns, name, patch.dump(), std::move(on_written)};
+  Pending pending{ns, name, patch.dump(), std::move(on_written), {}};
   if (options_.threads <= 0) {
     if (!write(key, pending)) return false;
     std::lock_guard lock(mutex_);
     ++written_;
     return true;
   }
+  if (options_.tracer) pending.trace_parent = options_.tracer->active_context();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
@@ -102,7 +103,11 @@ void StatusWriter::run() {
     waiting_.erase(it);
     in_flight_.insert(key);
     lock.unlock();
-    const bool ok = write(key, patch);
+    bool ok = false;
+    {
+      auto traced = options_.tracer ? options_.tracer->activate(patch.trace_parent) : nullptr;
+      ok = write(key, patch);
+    }
     lock.lock();
     in_flight_.erase(key);
     if (ok) ++written_;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kube/client.h"
+#include "tracing/tracer.h"
 
 namespace lagpilot::controllers {
 
@@ -30,6 +31,9 @@ struct StatusWriterOptions {
   std::function<bool()> may_write;
   // Called with the number of monitors whose patch waits or is in flight, when it changes.
   std::function<void(std::size_t)> on_pending;
+  // With threads: the PATCH's span is a child of the span active when the patch was submitted
+  // (the reconcile's write_status), its context carried with the patch. nullptr: not traced.
+  tracing::Tracer* tracer = nullptr;
 };
 
 class StatusWriter {
@@ -63,6 +67,7 @@ class StatusWriter {
     std::string ns, name;
     std::string body;  // the patch as JSON text: a waiting patch costs its bytes
     OnWritten on_written;
+    tracing::SpanContext trace_parent;  // the submitter's active span, for a writer thread
   };
   bool write(const std::string& key, const Pending& patch);
   void run();

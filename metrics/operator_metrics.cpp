@@ -1,5 +1,7 @@
 #include "metrics/operator_metrics.h"
 
+#include "metrics/exemplar_store.h"
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -243,9 +245,11 @@ struct OperatorMetrics::MonitorSeries {
 };
 
 OperatorMetrics::OperatorMetrics(std::shared_ptr<prometheus::Registry> registry,
-                                 const std::string& version, bool per_partition_metrics)
+                                 const std::string& version, bool per_partition_metrics,
+                                 ExemplarStore* exemplars)
     : registry_(std::move(registry)),
       per_partition_(per_partition_metrics),
+      exemplars_(exemplars),
       families_(std::make_unique<Families>(*registry_)) {
   families_->build_info.Add({{"version", version}}).Set(1);
   families_->leader.Add({}).Set(0);
@@ -260,9 +264,13 @@ OperatorMetrics::~OperatorMetrics() = default;
 
 std::shared_ptr<prometheus::Registry> OperatorMetrics::registry() const { return registry_; }
 
-void OperatorMetrics::reconcile_finished(const std::string& result, double seconds) {
+void OperatorMetrics::reconcile_finished(const std::string& result, double seconds,
+                                         const std::string& trace_id) {
   families_->reconcile_total.Add({{"result", result}}).Increment();
-  families_->reconcile_duration.Add({}, latency_buckets()).Observe(seconds);
+  const auto buckets = latency_buckets();
+  families_->reconcile_duration.Add({}, buckets).Observe(seconds);
+  if (exemplars_ && !trace_id.empty())
+    exemplars_->record("lagpilot_reconcile_duration_seconds", {}, buckets, seconds, trace_id);
 }
 
 void OperatorMetrics::workqueue_added() { families_->workqueue_adds.Add({}).Increment(); }

@@ -14,6 +14,8 @@ class Registry;
 
 namespace lagpilot::metrics {
 
+class ExemplarStore;
+
 struct MonitorValues {
   std::string ns;
   std::string name;
@@ -37,13 +39,17 @@ struct MonitorValues {
 class OperatorMetrics {
  public:
   // per_partition_metrics (--per-partition-metrics): per-monitor series by partition too.
+  // exemplars: where the reconcile-duration histogram's exemplars go (nullptr: none kept).
   OperatorMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version,
-                  bool per_partition_metrics = false);
+                  bool per_partition_metrics = false, ExemplarStore* exemplars = nullptr);
   ~OperatorMetrics();
 
   bool per_partition_metrics() const { return per_partition_; }
 
-  void reconcile_finished(const std::string& result, double seconds);
+  // trace_id: the reconcile's sampled trace, kept as the exemplar of the duration's bucket; "":
+  // none.
+  void reconcile_finished(const std::string& result, double seconds,
+                          const std::string& trace_id = "");
   void workqueue_added();
   void workqueue_retried();
   void workqueue_waited(double seconds);
@@ -68,6 +74,7 @@ class OperatorMetrics {
   struct MonitorSeries;
   std::shared_ptr<prometheus::Registry> registry_;
   bool per_partition_;
+  ExemplarStore* exemplars_;
   std::unique_ptr<Families> families_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<MonitorSeries>> monitors_;  // "ns/name"

@@ -2,8 +2,9 @@
 
 namespace lagpilot::operator_main {
 
-void MetricsObserver::on_reconcile(const std::string& result, double seconds) {
-  metrics_.reconcile_finished(result, seconds);
+void MetricsObserver::on_reconcile(const std::string& result, double seconds,
+                                   const std::string& trace_id) {
+  metrics_.reconcile_finished(result, seconds, trace_id);
 }
 
 void MetricsObserver::on_report(const controllers::MonitorReport& report) {

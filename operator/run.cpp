@@ -1,6 +1,5 @@
 #include "operator/run.h"
 
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include "controllers/queuemonitor_controller.h"
 #include "kube/events.h"
 #include "kube/rest_client.h"
+#include "metrics/exemplar_store.h"
+#include "metrics/metrics_endpoint.h"
 #include "metrics/operator_metrics.h"
 #include "notify/http_sender.h"
 #include "notify/webhook_notifier.h"
@@ -44,8 +45,10 @@ int run_operator(const RunOptions& options) {
   OperatorTracing traces({options.otlp_endpoint, options.trace_sampling_ratio, LAGPILOT_VERSION},
                          clock, registry);
   if (traces.enabled()) configure_logging(options.log_level, options.log_format, traces.tracer());
+  // The latest sampled reconcile trace per reconcile-duration bucket, served with OpenMetrics.
+  metrics::ExemplarStore exemplars(clock);
   metrics::OperatorMetrics operator_metrics(registry, LAGPILOT_VERSION,
-                                            options.per_partition_metrics);
+                                            options.per_partition_metrics, &exemplars);
 
   auto config = kube::load_default_config(kube::process_environment(), options.kubeconfig);
   if (!config) {
@@ -96,7 +99,7 @@ int run_operator(const RunOptions& options) {
   spdlog::info("connected to {} ({}), Kubernetes {}", config->server, config->origin,
                version->value("gitVersion", "unknown"));
 
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<metrics::MetricsEndpoint> exposer;
   if (options.metrics_bind_address != "0") {
     auto bind = parse_bind_address(options.metrics_bind_address);
     if (!bind) {
@@ -105,11 +108,10 @@ int run_operator(const RunOptions& options) {
       return 1;
     }
     try {
-      exposer =
-          std::make_unique<prometheus::Exposer>(bind->first + ":" + std::to_string(bind->second));
-      exposer->RegisterCollectable(registry);
+      exposer = std::make_unique<metrics::MetricsEndpoint>(
+          bind->first + ":" + std::to_string(bind->second), registry, &exemplars);
       spdlog::info("metrics on http://{}:{}/metrics", bind->first,
-                   exposer->GetListeningPorts().front());
+                   exposer->listening_ports().front());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lagpilot: --metrics-bind-address %s: %s\n",
                    options.metrics_bind_address.c_str(), e.what());

@@ -108,18 +108,48 @@ bool SdkTracer::has_active_span() const {
   return found != active_.end() && !found->second.empty();
 }
 
-void SdkTracer::finished(RecordingSpan& span) {
+SpanContext SdkTracer::active_context() const {
+  std::lock_guard lock(mutex_);
+  auto found = active_.find(std::this_thread::get_id());
+  if (found == active_.end() || found->second.empty()) return {};
+  const Active& active = found->second.back();
+  return {active.trace_id, active.span_id, active.sampled};
+}
+
+// A carried context on this thread's stack of active spans, taken off when it ends.
+class SdkTracer::Activation final : public ContextActivation {
+ public:
+  Activation(SdkTracer& tracer, SpanId span_id) : tracer_(tracer), span_id_(span_id) {}
+  ~Activation() override { tracer_.deactivate(span_id_); }
+
+ private:
+  SdkTracer& tracer_;
+  SpanId span_id_;
+};
+
+std::unique_ptr<ContextActivation> SdkTracer::activate(const SpanContext& parent) {
+  if (!parent.valid()) return nullptr;
   {
     std::lock_guard lock(mutex_);
-    auto found = active_.find(std::this_thread::get_id());
-    if (found != active_.end()) {
-      auto& stack = found->second;
-      auto it = std::find_if(stack.rbegin(), stack.rend(),
-                             [&](const Active& a) { return a.span_id == span.data().span_id; });
-      if (it != stack.rend()) stack.erase(std::next(it).base());
-      if (stack.empty()) active_.erase(found);
-    }
+    active_[std::this_thread::get_id()].push_back(
+        {parent.trace_id, parent.span_id, parent.sampled});
   }
+  return std::make_unique<Activation>(*this, parent.span_id);
+}
+
+void SdkTracer::deactivate(const SpanId& span_id) {
+  std::lock_guard lock(mutex_);
+  auto found = active_.find(std::this_thread::get_id());
+  if (found == active_.end()) return;
+  auto& stack = found->second;
+  auto it = std::find_if(stack.rbegin(), stack.rend(),
+                         [&](const Active& a) { return a.span_id == span_id; });
+  if (it != stack.rend()) stack.erase(std::next(it).base());
+  if (stack.empty()) active_.erase(found);
+}
+
+void SdkTracer::finished(RecordingSpan& span) {
+  deactivate(span.data().span_id);
   if (!span.sampled()) return;
   span.data().end = clock_.now();
   (void)sink_.offer(std::move(span.data()));

@@ -52,15 +52,19 @@ class SdkTracer final : public Tracer {
   std::unique_ptr<Span> start_span(const std::string& name, SpanKind kind) override;
   std::string active_trace_id() const override;
   bool has_active_span() const override;
+  SpanContext active_context() const override;
+  std::unique_ptr<ContextActivation> activate(const SpanContext& parent) override;
 
  private:
   class RecordingSpan;
+  class Activation;
   struct Active {
     TraceId trace_id;
     SpanId span_id;
     bool sampled;
   };
   void finished(RecordingSpan& span);
+  void deactivate(const SpanId& span_id);
 
   Clock& clock_;
   RandomSource& random_;

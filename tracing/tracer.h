@@ -53,6 +53,21 @@ class Span {
   virtual std::string trace_id() const = 0;
 };
 
+// Where a span sits in its trace, to carry with work handed to another thread (a queued status
+// write): its trace, the span itself (the parent-to-be) and the trace's sampling decision.
+struct SpanContext {
+  TraceId trace_id{};
+  SpanId span_id{};
+  bool sampled = false;
+  bool valid() const { return trace_id != TraceId{}; }  // false: no span
+};
+
+// While it lives, a carried SpanContext is its thread's active span (Tracer::activate).
+class ContextActivation {
+ public:
+  virtual ~ContextActivation() = default;
+};
+
 class Tracer {
  public:
   virtual ~Tracer() = default;
@@ -64,6 +79,15 @@ class Tracer {
   virtual std::string active_trace_id() const = 0;
   // Whether this thread has an active span (sampled or not).
   virtual bool has_active_span() const = 0;
+  // This thread's active span's context; invalid when none (and always, with tracing off).
+  virtual SpanContext active_context() const { return {}; }
+  // Makes `parent` (taken with active_context() on another thread) this thread's active span
+  // until the returned object is destroyed: spans started meanwhile are its children, in its
+  // trace, sampled as it was. nullptr (nothing changes) for an invalid context or tracing off.
+  virtual std::unique_ptr<ContextActivation> activate(const SpanContext& parent) {
+    (void)parent;
+    return nullptr;
+  }
 };
 
 class NoopTracer final : public Tracer {

@@ -4,6 +4,8 @@
 // down or hangs costs the reconcile nothing but dropped spans.
 #include <gtest/gtest.h>
 
+#include <prometheus/registry.h>
+
 #include <map>
 #include <set>
 
@@ -12,7 +14,11 @@
 #include "controlplane/test_environment.h"
 #include "controlplane/test_support.h"
 #include "kube/rest_client.h"
+#include "metrics/exemplar_store.h"
+#include "metrics/openmetrics.h"
+#include "metrics/operator_metrics.h"
 #include "notify/http_sender.h"
+#include "operator/metrics_observer.h"
 #include "sources/kafka/kafka_source.h"
 #include "sources/source_registry.h"
 #include "tests/notify/test_http_server.h"
@@ -86,7 +92,10 @@ class TracingTest : public ::testing::Test {
   }
 
   // The controller, its Kubernetes client (each request a span) and Events, traced by `tracer`.
-  void start_controller(Tracer& tracer) {
+  // `status_writers`: threads that send status writes (0: the reconcile writes its own);
+  // `workers` 0: the test drives reconcile() itself.
+  void start_controller(Tracer& tracer, int status_writers = 0, int workers = 0,
+                        controllers::ReconcileObserver* observer = nullptr) {
     kube::ClientOptions client_options;
     client_options.around_request = kube_request_spans(tracer);
     client_ = kube::RestKubeClient::from_config(ControlPlaneEnvironment::plane()->admin_config(),
@@ -94,10 +103,11 @@ class TracingTest : public ::testing::Test {
     events_ = std::make_unique<kube::EventRecorder>(*client_, clock_, "lagpilot-test");
     controllers::ControllerOptions options;
     options.namespaces = {ns_->name()};
-    options.workers = 0;  // the test drives reconcile() itself
+    options.workers = workers;
+    options.status_writers = status_writers;
     options.tracer = &tracer;
-    controller_ = std::make_unique<controllers::QueueMonitorController>(*client_, clock_, sources_,
-                                                                        *events_, options);
+    controller_ = std::make_unique<controllers::QueueMonitorController>(
+        *client_, clock_, sources_, *events_, options, observer);
     ASSERT_TRUE(controller_->start());
   }
 
@@ -251,6 +261,92 @@ TEST_F(TracingTest, AReconcileIsATraceOfItsPhasesAndKubernetesCalls) {
   }
   EXPECT_TRUE(scale_patch);
   EXPECT_TRUE(find("evaluate_alerts").tags.count("lagpilot.health"));
+}
+
+// With status writes off the poll path (--status-writers, the operator's default), the status
+// PATCH is sent by a writer thread after the reconcile returned: its span still is a child of the
+// reconcile's write_status span, in the reconcile's trace.
+TEST_F(TracingTest, AQueuedStatusPatchIsAChildOfWriteStatus) {
+  testkit::JaegerServer jaeger(LAGPILOT_SOURCE_DIR);
+  OtlpExporterOptions exporter_options;
+  exporter_options.endpoint = jaeger.otlp_endpoint();
+  OtlpHttpExporter exporter(exporter_options, notify::make_cpprest_http_sender(), clock_);
+  RootWatchingSink sink(exporter);
+  SeededRandom random;
+  SdkTracer tracer(clock_, random, sink, 1.0);
+  exporter.start();
+  start_controller(tracer, /*status_writers=*/2);
+  create_backlogged_monitor();
+
+  const std::uint64_t writes_before = controller_->status_writes();
+  auto result = controller_->reconcile(key());
+  ASSERT_TRUE(result.requeue_after.has_value());
+  ASSERT_TRUE(controlplane::eventually([&] {
+    return controller_->status_writes() > writes_before &&
+           controller_->status_writes_pending() == 0;
+  })) << "the writer thread sent the status";
+  controller_->stop();
+  exporter.stop();
+  ASSERT_EQ(exporter.dropped(), 0u);
+  ASSERT_EQ(sink.roots().size(), 1u);
+
+  const std::string trace_id = sink.roots().front();
+  std::optional<Json> trace;
+  ASSERT_TRUE(controlplane::eventually([&] {
+    return (trace = jaeger.trace(trace_id)).has_value();
+  })) << jaeger.log();
+  std::vector<StoredSpan> status_patches;
+  for (auto& span : stored_spans(*trace)) {
+    if (span.name == "kube PATCH" &&
+        span.tags.at("url.path").get<std::string>().find("/queuemonitors/orders/status") !=
+            std::string::npos) {
+      status_patches.push_back(span);
+    }
+  }
+  ASSERT_EQ(status_patches.size(), 1u) << trace->dump();
+  EXPECT_EQ(status_patches[0].parent, "write_status");
+  EXPECT_EQ(status_patches[0].tags.at("http.response.status_code").get<std::int64_t>(), 200);
+  EXPECT_EQ(status_patches[0].tags.at("span.kind"), "client");
+}
+
+// The workers' reconciles hand their trace id to the observer, which keeps it as the exemplar of
+// the reconcile-duration bucket (served with OpenMetrics): the id is the reconcile's trace.
+TEST_F(TracingTest, TheReconcileDurationsExemplarIsTheReconcilesTrace) {
+  OtlpExporterOptions exporter_options;
+  exporter_options.endpoint = "http://127.0.0.1:" + std::to_string(testkit::free_loopback_port());
+  OtlpHttpExporter exporter(exporter_options, notify::make_cpprest_http_sender(), clock_);
+  RootWatchingSink sink(exporter);
+  SeededRandom random;
+  SdkTracer tracer(clock_, random, sink, 1.0);
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::ExemplarStore exemplars(clock_);
+  metrics::OperatorMetrics operator_metrics(registry, "test", false, &exemplars);
+  operator_main::MetricsObserver observer(operator_metrics);
+  exporter.start();
+  start_controller(tracer, /*status_writers=*/2, /*workers=*/1, &observer);
+  create_backlogged_monitor();
+
+  ASSERT_TRUE(controlplane::eventually([&] { return consumer_replicas() == 10; }));
+  ASSERT_TRUE(controlplane::eventually([&] { return exemplars.size() > 0; }));
+  controller_->stop();
+  exporter.stop();
+  const std::vector<std::string> roots = sink.roots();
+  ASSERT_FALSE(roots.empty());
+  const std::string exposition = metrics::serialize_openmetrics(registry->Collect(), &exemplars);
+  std::size_t exemplar_lines = 0;
+  for (std::size_t at = exposition.find(" # {trace_id=\""); at != std::string::npos;
+       at = exposition.find(" # {trace_id=\"", at + 1)) {
+    ++exemplar_lines;
+    const std::string id = exposition.substr(at + 14, 32);
+    EXPECT_NE(std::find(roots.begin(), roots.end(), id), roots.end())
+        << id << " is no reconcile's trace";
+    const std::size_t line = exposition.rfind('\n', at) + 1;
+    const std::string bucket = "lagpilot_reconcile_duration_seconds_bucket{le=";
+    EXPECT_EQ(exposition.compare(line, bucket.size(), bucket), 0)
+        << exposition.substr(line, at - line);
+  }
+  EXPECT_GE(exemplar_lines, 1u) << exposition;
+  EXPECT_LE(exemplar_lines, roots.size());
 }
 
 // The receiver's one request hangs; the reconcile finishes while it does (the exporter's queue

@@ -159,6 +159,70 @@ TEST(SdkTracerTest, EachThreadHasItsOwnActiveSpan) {
   EXPECT_EQ(sink.spans[0].parent_span_id, SpanId{});  // a root, not a child of `mine`
 }
 
+// A status write queued for a writer thread: the span the writer starts under the carried
+// context is a child of the span that queued it, in its trace.
+TEST(SdkTracerTest, ACarriedContextMakesSpansOnAnotherThreadItsChildren) {
+  FakeClock clock;
+  SeededRandom random(5);
+  CollectingSink sink;
+  SdkTracer tracer(clock, random, sink, 1.0);
+  SpanContext carried;
+  SpanId write_status_id{};
+  {
+    SpanScope root(&tracer, "reconcile");
+    SpanScope write_status(&tracer, "write_status");
+    carried = tracer.active_context();
+  }
+  ASSERT_EQ(sink.spans.size(), 2u);
+  write_status_id = sink.spans[0].span_id;
+  ASSERT_EQ(sink.spans[0].name, "write_status");
+  EXPECT_TRUE(carried.valid());
+  EXPECT_TRUE(carried.sampled);
+  EXPECT_EQ(carried.span_id, write_status_id);
+  EXPECT_FALSE(tracer.active_context().valid());  // nothing active here any more
+  bool active_after = true;
+  std::string trace_inside;
+  std::thread([&] {
+    {
+      auto activation = tracer.activate(carried);
+      ASSERT_NE(activation, nullptr);
+      trace_inside = tracer.active_trace_id();
+      SpanScope patch(&tracer, "kube PATCH", SpanKind::kClient);
+    }
+    active_after = tracer.has_active_span();
+  }).join();
+  EXPECT_FALSE(active_after);
+  EXPECT_EQ(trace_inside, to_hex(carried.trace_id));
+  ASSERT_EQ(sink.spans.size(), 3u);
+  EXPECT_EQ(sink.spans[2].name, "kube PATCH");
+  EXPECT_EQ(sink.spans[2].trace_id, carried.trace_id);
+  EXPECT_EQ(sink.spans[2].parent_span_id, write_status_id);
+}
+
+TEST(SdkTracerTest, AnUnsampledOrEmptyContextCarriesNoExport) {
+  FakeClock clock;
+  SeededRandom random(6);
+  CollectingSink sink;
+  SdkTracer tracer(clock, random, sink, 0.0);
+  SpanContext carried;
+  {
+    SpanScope root(&tracer, "reconcile");
+    carried = tracer.active_context();
+  }
+  EXPECT_TRUE(carried.valid());
+  EXPECT_FALSE(carried.sampled);
+  {
+    auto activation = tracer.activate(carried);
+    SpanScope patch(&tracer, "kube PATCH", SpanKind::kClient);
+    EXPECT_EQ(patch.trace_id(), "");
+  }
+  EXPECT_TRUE(sink.spans.empty());
+  EXPECT_EQ(tracer.activate(SpanContext{}), nullptr);
+  NoopTracer noop;
+  EXPECT_EQ(noop.activate(carried), nullptr);
+  EXPECT_FALSE(noop.active_context().valid());
+}
+
 TEST(NoopTracerTest, RecordsNothing) {
   NoopTracer tracer;
   SpanScope span(&tracer, "reconcile");

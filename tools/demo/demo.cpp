@@ -246,7 +246,7 @@ bool wait_for_signal_until(SteadyClock::time_point deadline) {
 // millisecond; status.scalingHistory has whole seconds).
 class DemoObserver final : public controllers::ReconcileObserver {
  public:
-  void on_reconcile(const std::string&, double) override {}
+  void on_reconcile(const std::string&, double, const std::string&) override {}
   void on_report(const controllers::MonitorReport& report) override {
     if (report.ns != kNamespace || report.name != kMonitor) return;
     std::lock_guard lock(mutex_);

@@ -7,7 +7,8 @@
 //   ... spec serverUrl = prometheus.url() ...
 //
 // With `web_config` (the YAML of --web.config.file: tls_server_config, basic_auth_users) the
-// server speaks what that file says; `ready_check` then decides when it is up.
+// server speaks what that file says; `ready_check` then decides when it is up. `extra_flags` are
+// added to its command line (e.g. --enable-feature=exemplar-storage).
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,8 +33,9 @@ class PrometheusServer {
   // `ready_check` returns true once the server answers queries; the default polls /-/ready over
   // plain HTTP.
   explicit PrometheusServer(std::vector<std::string> targets, std::string web_config = "",
-                            std::function<bool(const std::string& url)> ready_check = {})
-      : dir_("/tmp/lagpilot-prometheus-") {
+                            std::function<bool(const std::string& url)> ready_check = {},
+                            std::vector<std::string> extra_flags = {})
+      : dir_("/tmp/lagpilot-prometheus-"), extra_flags_(std::move(extra_flags)) {
     if (access(kBinary, X_OK) != 0) {
       throw std::runtime_error(std::string(kBinary) +
                                " not found: install Debian's prometheus (scripts/install-deps)");
@@ -100,6 +102,7 @@ class PrometheusServer {
         "--log.level=warn",
     };
     if (with_web_config) args.push_back("--web.config.file=" + (dir_ / "web.yml").string());
+    args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
     pid_ = spawn_server_process(std::move(args), (dir_ / "prometheus.log").string());
   }
 
@@ -112,6 +115,7 @@ class PrometheusServer {
   void stop_process() { signal_and_reap(pid_, SIGTERM, std::chrono::seconds(10)); }
 
   TemporaryDirectory dir_;
+  std::vector<std::string> extra_flags_;
   std::string scheme_ = "http";
   bool with_web_config_ = false;
   std::function<bool(const std::string& url)> ready_check_;
