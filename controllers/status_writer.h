@@ -30,6 +30,10 @@ struct StatusWriterOptions {
   std::function<bool()> may_write;
   // Called with the number of monitors whose patch waits or is in flight, when it changes.
   std::function<void(std::size_t)> on_pending;
+  // With shards: whether this replica still owns monitor `key` ("namespace/name"), checked right
+  // before each write, after the fence (a patch that waited while its monitor moved to another
+  // replica is dropped: the new owner writes its own). nullptr: every monitor is ours.
+  std::function<bool(const std::string& key)> owns;
 };
 
 class StatusWriter {
