@@ -139,7 +139,8 @@ QueueMonitorController::QueueMonitorController(kube::KubeClient& client, Clock& 
       observer_(observer),
       queue_(clock, options_.queue),
       status_writer_(client_, {options_.status_writers, options_.may_write,
-                               options_.on_status_writes_pending, options_.tracer}) {
+                               options_.on_status_writes_pending, options_.tracer,
+                               options_.owns_monitor}) {
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {

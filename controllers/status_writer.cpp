@@ -77,6 +77,10 @@ void StatusWriter::report_pending_locked() {
 
 bool StatusWriter::write(const std::string& key, const Pending& patch) {
   if (options_.may_write && !options_.may_write()) return false;
+  if (options_.owns && !options_.owns(key)) {
+    spdlog::debug("monitor={} status write dropped: owned by another replica now", key);
+    return false;
+  }
   auto body = kube::Json::parse(patch.body, nullptr, false);
   auto written = client_.patch(kube::resources::kQueueMonitors, patch.ns, patch.name,
                                kube::PatchType::kMerge, body, "status");

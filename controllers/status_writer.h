@@ -34,6 +34,10 @@ struct StatusWriterOptions {
   // With threads: the PATCH's span is a child of the span active when the patch was submitted
   // (the reconcile's write_status), its context carried with the patch. nullptr: not traced.
   tracing::Tracer* tracer = nullptr;
+  // With shards: whether this replica still owns monitor `key` ("namespace/name"), checked right
+  // before each write, after the fence (a patch that waited while its monitor moved to another
+  // replica is dropped: the new owner writes its own). nullptr: every monitor is ours.
+  std::function<bool(const std::string& key)> owns;
 };
 
 class StatusWriter {

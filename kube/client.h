@@ -87,6 +87,11 @@ class KubeClient {
                                 PatchType type, const Json& patch,
                                 const std::string& subresource = "") = 0;
   virtual ApiStatus remove(const Gvr& gvr, const std::string& ns, const std::string& name) = 0;
+  // DELETE with preconditions.resourceVersion: 409 Conflict when the object changed since it was
+  // read at `resource_version`. Clients that cannot send it answer kMethodNotAllowed.
+  virtual ApiStatus remove_if_unchanged(const Gvr& gvr, const std::string& ns,
+                                        const std::string& name,
+                                        const std::string& resource_version);
   // The status subresource (PUT .../status).
   virtual ApiResult<Json> update_status(const Gvr& gvr, const std::string& ns,
                                         const Json& object) = 0;

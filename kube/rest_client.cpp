@@ -208,6 +208,17 @@ ApiStatus RestKubeClient::remove(const Gvr& gvr, const std::string& ns, const st
   return Ok{};
 }
 
+ApiStatus RestKubeClient::remove_if_unchanged(const Gvr& gvr, const std::string& ns,
+                                              const std::string& name,
+                                              const std::string& resource_version) {
+  Json options = {{"apiVersion", "v1"},
+                  {"kind", "DeleteOptions"},
+                  {"preconditions", {{"resourceVersion", resource_version}}}};
+  auto result = execute({"DELETE", resource_path(gvr, ns, name), options.dump()}, false);
+  if (!result) return result.error();
+  return Ok{};
+}
+
 ApiResult<Json> RestKubeClient::get_scale(const Gvr& gvr, const std::string& ns,
                                           const std::string& name) {
   return execute({"GET", resource_path(gvr, ns, name, "scale")}, true);
@@ -272,6 +283,13 @@ ApiResult<Gvr> RestKubeClient::resolve_kind(const std::string& api_version,
 
 ApiResult<Json> RestKubeClient::get_path(const std::string& path) {
   return execute({"GET", path}, true);
+}
+
+ApiStatus KubeClient::remove_if_unchanged(const Gvr& gvr, const std::string&,
+                                          const std::string& name, const std::string&) {
+  return ApiError(
+      ApiReason::kMethodNotAllowed, 0,
+      "conditional delete of " + gvr.to_string() + " " + name + " not supported by this client");
 }
 
 ApiResult<Json> list_all(KubeClient& client, const Gvr& gvr, const std::string& ns,

@@ -48,6 +48,8 @@ class RestKubeClient final : public KubeClient {
   ApiResult<Json> patch(const Gvr& gvr, const std::string& ns, const std::string& name,
                         PatchType type, const Json& patch, const std::string& subresource) override;
   ApiStatus remove(const Gvr& gvr, const std::string& ns, const std::string& name) override;
+  ApiStatus remove_if_unchanged(const Gvr& gvr, const std::string& ns, const std::string& name,
+                                const std::string& resource_version) override;
   ApiResult<Json> update_status(const Gvr& gvr, const std::string& ns, const Json& object) override;
   ApiResult<Json> get_scale(const Gvr& gvr, const std::string& ns,
                             const std::string& name) override;

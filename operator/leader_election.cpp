@@ -201,6 +201,13 @@ kube::ApiStatus FencedKubeClient::remove(const kube::Gvr& gvr, const std::string
   return inner_.remove(gvr, ns, name);
 }
 
+kube::ApiStatus FencedKubeClient::remove_if_unchanged(const kube::Gvr& gvr, const std::string& ns,
+                                                      const std::string& name,
+                                                      const std::string& resource_version) {
+  if (auto error = refused("delete " + gvr.to_string() + " " + name)) return *error;
+  return inner_.remove_if_unchanged(gvr, ns, name, resource_version);
+}
+
 kube::ApiResult<kube::Json> FencedKubeClient::update_status(const kube::Gvr& gvr,
                                                             const std::string& ns,
                                                             const kube::Json& object) {

@@ -93,6 +93,9 @@ class FencedKubeClient final : public kube::KubeClient {
                                     const std::string& subresource) override;
   kube::ApiStatus remove(const kube::Gvr& gvr, const std::string& ns,
                          const std::string& name) override;
+  kube::ApiStatus remove_if_unchanged(const kube::Gvr& gvr, const std::string& ns,
+                                      const std::string& name,
+                                      const std::string& resource_version) override;
   kube::ApiResult<kube::Json> update_status(const kube::Gvr& gvr, const std::string& ns,
                                             const kube::Json& object) override;
   kube::ApiResult<kube::Json> get_scale(const kube::Gvr& gvr, const std::string& ns,

@@ -66,25 +66,50 @@ bool ShardMembership::sync_once() {
       members.push_back(std::move(member));
     }
   }
-  std::lock_guard lock(mutex_);
-  if (renewed) view_.renewed(renew_sent);
-  if (listed) view_.listed(members, list_sent, list_returned);
-  const bool fence_open = view_.may_write(list_returned);
-  const bool reopened = fence_open && !fence_open_;
-  if (fence_open != fence_open_) {
-    if (fence_open)
-      spdlog::info("shards: writing again: member Lease renewed and members listed");
-    else
-      spdlog::warn(
-          "shards: not writing: member Lease not renewed or members not listed within {} s",
-          std::chrono::duration_cast<std::chrono::seconds>(config_.renew_deadline).count());
+  std::vector<MemberLease> stale;
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (renewed) view_.renewed(renew_sent);
+    if (listed) view_.listed(members, list_sent, list_returned);
+    const bool fence_open = view_.may_write(list_returned);
+    changed = fence_open && !fence_open_;  // reopened
+    if (fence_open != fence_open_) {
+      if (fence_open)
+        spdlog::info("shards: writing again: member Lease renewed and members listed");
+      else
+        spdlog::warn(
+            "shards: not writing: member Lease not renewed or members not listed within {} s",
+            std::chrono::duration_cast<std::chrono::seconds>(config_.renew_deadline).count());
+    }
+    fence_open_ = fence_open;
+    std::string assignment = view_.assignment(list_returned);
+    if (assignment != assignment_) {
+      spdlog::info("shards: live members now [{}] (was [{}])", assignment, assignment_);
+      assignment_ = std::move(assignment);
+      changed = true;
+    }
+    if (listed) stale = view_.stale(list_returned);
   }
-  fence_open_ = fence_open;
-  std::string assignment = view_.assignment(list_returned);
-  if (assignment == assignment_) return reopened;
-  spdlog::info("shards: live members now [{}] (was [{}])", assignment, assignment_);
-  assignment_ = std::move(assignment);
-  return true;
+  delete_stale(stale);
+  return changed;
+}
+
+void ShardMembership::delete_stale(const std::vector<MemberLease>& stale) {
+  for (const auto& lease : stale) {
+    auto removed = client_.remove_if_unchanged(kube::resources::kLeases, config_.lease_namespace,
+                                               lease.name, lease.resource_version);
+    if (removed) {
+      spdlog::info("shards: deleted stale member Lease {}/{} (unchanged for {} lease durations)",
+                   config_.lease_namespace, lease.name, kStaleLeaseDurations);
+    } else if (removed.error().reason == kube::ApiReason::kConflict) {
+      spdlog::info("shards: member Lease {}/{} renewed meanwhile: kept", config_.lease_namespace,
+                   lease.name);
+    } else if (removed.error().reason != kube::ApiReason::kNotFound) {
+      spdlog::warn("shards: deleting stale member Lease {}/{} failed: {}", config_.lease_namespace,
+                   lease.name, removed.error().message);
+    }
+  }
 }
 
 void ShardMembership::run(const std::function<void()>& on_assignment_changed) {

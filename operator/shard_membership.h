@@ -35,8 +35,9 @@ class ShardMembership {
  public:
   ShardMembership(kube::KubeClient& client, Clock& clock, ShardMembershipConfig config);
 
-  // One turn: renew our Lease, list the group's. True when the assignment changed or the fence
-  // reopened (writes refused meanwhile are due again).
+  // One turn: renew our Lease, list the group's, delete the stale ones if we are the deleter
+  // (shards.h, "Clean-up"). True when the assignment changed or the fence reopened (writes refused
+  // meanwhile are due again).
   bool sync_once();
   // Turns every retry period until stop(); calls on_assignment_changed after a turn that changed
   // who owns what (the controller then looks at every monitor again).
@@ -52,6 +53,8 @@ class ShardMembership {
   const ShardMembershipConfig& config() const { return config_; }
 
  private:
+  void delete_stale(const std::vector<MemberLease>& stale);
+
   kube::KubeClient& client_;
   Clock& clock_;
   ShardMembershipConfig config_;

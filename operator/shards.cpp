@@ -125,6 +125,19 @@ bool ShardView::owns(const std::string& key, WallTime now) const {
   return settled.empty() || hrw_owner(settled, key) == self_;
 }
 
+std::vector<MemberLease> ShardView::stale(WallTime now) const {
+  std::vector<MemberLease> leases;
+  if (!may_write(now)) return leases;
+  const std::vector<std::string> live_members = live(now);
+  if (live_members.empty() || live_members.front() != self_) return leases;
+  for (const auto& [name, member] : members_) {
+    if (!member.listed || is_live(member, now)) continue;
+    if (now < member.changed_at + kStaleLeaseDurations * member.lease_duration) continue;
+    leases.push_back({name, member.holder, member.resource_version, member.lease_duration});
+  }
+  return leases;
+}
+
 std::string ShardView::assignment(WallTime now) const {
   std::string text;
   if (joined()) text = self_ + (now < self_young_until_ ? "(young)" : "");

@@ -42,6 +42,14 @@
 // released stopped before releasing. The price: a key moving to a newcomer is not polled for up
 // to one lease duration (plus a retry period); a key of a member that died, for up to its lease
 // duration plus a retry period after its last renewal.
+//
+// Clean-up. A replica that was killed never deletes its Lease, and with rolling restarts (new pod
+// names) such Leases would pile up in every list. A Lease this replica has seen unchanged for
+// kStaleLeaseDurations of its lease durations (since it saw it change, or since this replica's
+// first list that had it) is stale: its replica is long gone, or released it and failed to delete
+// it. One live member deletes the stale Leases, the one with the lowest name, and only while its
+// fence is open: stale(). The delete is conditional on the resourceVersion listed, so a Lease
+// renewed meanwhile (its replica was only cut off) is kept.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -66,6 +74,9 @@ struct MemberLease {
   std::string resource_version;  // changes with every renewal
   Duration lease_duration = std::chrono::seconds(15);
 };
+
+// A member Lease unchanged for this many lease durations is stale (header).
+inline constexpr int kStaleLeaseDurations = 10;
 
 struct ShardTiming {
   Duration lease_duration = std::chrono::seconds(15);
@@ -92,6 +103,9 @@ class ShardView {
   // Everything owns() depends on at `now` ("name" or "name(young)" per live member): when it
   // changes, ownership may have, and every monitor should be looked at again.
   std::string assignment(WallTime now) const;
+  // The member Leases (name, resourceVersion as last listed) this replica should delete at `now`:
+  // the stale ones, when it may write and is the live member with the lowest name; else none.
+  std::vector<MemberLease> stale(WallTime now) const;
   const std::string& self() const { return self_; }
 
  private:

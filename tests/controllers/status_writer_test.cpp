@@ -7,6 +7,8 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <set>
+#include <string>
 
 #include "controlplane/crds.h"
 #include "controlplane/test_environment.h"
@@ -97,10 +99,12 @@ TEST_F(StatusWriterTest, ANewerWaitingPatchReplacesTheOlderAndEachMonitorWritesI
   GatedPatchClient slow(client());
   std::mutex mutex;
   std::vector<std::size_t> pending_reports;
-  StatusWriter writer(slow, {2, nullptr, [&](std::size_t pending) {
+  StatusWriter writer(slow, {2, nullptr,
+                             [&](std::size_t pending) {
                                std::lock_guard lock(mutex);
                                pending_reports.push_back(pending);
-                             }});
+                             },
+                             nullptr, nullptr});
   OpenAtExit open_at_exit{slow};
   writer.start();
   const std::string orders = ns_->name() + "/orders";
@@ -131,7 +135,7 @@ TEST_F(StatusWriterTest, ANewerWaitingPatchReplacesTheOlderAndEachMonitorWritesI
 TEST_F(StatusWriterTest, PendingUntilWrittenThenOnWrittenGetsTheServersAnswer) {
   create_monitor("orders");
   GatedPatchClient slow(client());
-  StatusWriter writer(slow, {1, nullptr, nullptr});
+  StatusWriter writer(slow, {1, nullptr, nullptr, nullptr, nullptr});
   OpenAtExit open_at_exit{slow};
   writer.start();
   const std::string orders = ns_->name() + "/orders";
@@ -156,15 +160,54 @@ TEST_F(StatusWriterTest, PendingUntilWrittenThenOnWrittenGetsTheServersAnswer) {
 
 TEST_F(StatusWriterTest, WithoutThreadsASubmitWritesAtOnceAndTheFenceStopsWrites) {
   create_monitor("orders");
-  StatusWriter inline_writer(client(), {0, nullptr, nullptr});
+  StatusWriter inline_writer(client(), {0, nullptr, nullptr, nullptr, nullptr});
   ASSERT_TRUE(
       inline_writer.submit(ns_->name() + "/orders", ns_->name(), "orders", health("Degraded")));
   EXPECT_EQ(inline_writer.written(), 1u);
   EXPECT_EQ(server_status("orders").value("health", ""), "Degraded");
 
-  StatusWriter fenced(client(), {0, [] { return false; }, nullptr});
+  StatusWriter fenced(client(), {0, [] { return false; }, nullptr, nullptr, nullptr});
   EXPECT_FALSE(fenced.submit(ns_->name() + "/orders", ns_->name(), "orders", health("Healthy")));
   EXPECT_EQ(fenced.written(), 0u);
+  EXPECT_EQ(server_status("orders").value("health", ""), "Degraded");
+}
+
+// With shards: a patch that waited while its monitor moved to another replica is dropped; the
+// ownership is checked right before each write, so the one already in flight goes through.
+TEST_F(StatusWriterTest, APatchWhoseMonitorMovedToAnotherReplicaWhileItWaitedIsNotWritten) {
+  create_monitor("orders");
+  create_monitor("billing");
+  GatedPatchClient slow(client());
+  std::mutex mutex;
+  std::set<std::string> owned = {ns_->name() + "/orders", ns_->name() + "/billing"};
+  StatusWriterOptions options;
+  options.threads = 1;
+  options.owns = [&](const std::string& key) {
+    std::lock_guard lock(mutex);
+    return owned.count(key) > 0;
+  };
+  StatusWriter writer(slow, options);
+  OpenAtExit open_at_exit{slow};
+  writer.start();
+  ASSERT_TRUE(writer.submit(ns_->name() + "/orders", ns_->name(), "orders", health("Degraded")));
+  ASSERT_TRUE(slow.wait_for_held(1));
+  ASSERT_TRUE(writer.submit(ns_->name() + "/billing", ns_->name(), "billing", health("Degraded")));
+  {
+    std::lock_guard lock(mutex);
+    owned.erase(ns_->name() + "/billing");  // the membership handed it to another replica
+  }
+  slow.open();
+  ASSERT_TRUE(controlplane::eventually([&] { return writer.pending() == 0; }));
+  EXPECT_EQ(writer.written(), 1u);
+  EXPECT_EQ(server_status("orders").value("health", ""), "Degraded");
+  EXPECT_FALSE(server_status("billing").contains("health")) << "written by a non-owner";
+  writer.stop();
+
+  StatusWriterOptions inline_options;
+  inline_options.owns = [](const std::string&) { return false; };
+  StatusWriter inline_writer(client(), inline_options);
+  EXPECT_FALSE(
+      inline_writer.submit(ns_->name() + "/orders", ns_->name(), "orders", health("Healthy")));
   EXPECT_EQ(server_status("orders").value("health", ""), "Degraded");
 }
 
@@ -172,7 +215,7 @@ TEST_F(StatusWriterTest, ACancelledPatchIsNotWrittenAndStopDropsWhatWaits) {
   create_monitor("orders");
   create_monitor("billing");
   GatedPatchClient slow(client());
-  StatusWriter writer(slow, {1, nullptr, nullptr});
+  StatusWriter writer(slow, {1, nullptr, nullptr, nullptr, nullptr});
   OpenAtExit open_at_exit{slow};
   writer.start();
   ASSERT_TRUE(writer.submit(ns_->name() + "/orders", ns_->name(), "orders", health("Degraded")));

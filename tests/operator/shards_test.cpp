@@ -271,6 +271,58 @@ TEST(ShardView, AMemberBackFromAPartitionWaitsALeaseDurationBeforeTakingMonitors
   for (const auto& key : keys) EXPECT_EQ(b.owns(key, back), hrw_owner(both, key) == "b");
 }
 
+// Clean-up: a Lease unchanged for 10 lease durations is deleted by the live member with the lowest
+// name (not by the others), with the resourceVersion it was listed at; the dead member's own name
+// being lower does not matter (it is not live).
+TEST(ShardView, TheLowestLiveMemberDeletesLeasesUnchangedForTenLeaseDurations) {
+  ShardView a("b-first", kTiming);
+  ShardView c("c-second", kTiming);
+  const WallTime stale_at = kStart + kStaleLeaseDurations * seconds(15);
+  for (WallTime now = kStart; now <= stale_at + seconds(4); now += seconds(2)) {
+    const std::string version = std::to_string((now - kStart).count());
+    const std::vector<MemberLease> leases = {lease("b-first", version), lease("c-second", version),
+                                             lease("a-dead", "7")};
+    for (ShardView* view : {&a, &c}) {
+      view->renewed(now);
+      view->listed(leases, now, now);
+    }
+    EXPECT_TRUE(c.stale(now).empty()) << "not the lowest live member";
+    const auto stale = a.stale(now);
+    if (now < stale_at) {
+      EXPECT_TRUE(stale.empty()) << "at +" << (now - kStart) / seconds(1) << " s";
+    } else {
+      ASSERT_EQ(stale.size(), 1u);
+      EXPECT_EQ(stale[0].name, "a-dead");
+      EXPECT_EQ(stale[0].resource_version, "7");
+    }
+  }
+}
+
+// A renewal restarts the count (the replica was only cut off); a released Lease that was not
+// deleted is stale too; nothing is deleted while the fence is closed.
+TEST(ShardView, ARenewedLeaseIsNotStaleAndNothingIsDeletedWhileFenced) {
+  ShardView view("a", kTiming);
+  const WallTime renewed_at = kStart + seconds(100);
+  WallTime now = kStart;
+  for (; now <= renewed_at + seconds(150); now += seconds(2)) {
+    view.renewed(now);
+    const std::string b_version = now < renewed_at ? "1" : "2";
+    view.listed({lease("a", "x"), lease("b", b_version), lease("c", "5", "")}, now, now);
+    const auto stale = view.stale(now);
+    // c (released) is stale 150 s after our first list; b 150 s after its renewal.
+    std::vector<std::string> names;
+    for (const auto& lease : stale) names.push_back(lease.name);
+    std::vector<std::string> expected;
+    if (now >= renewed_at + seconds(150)) expected.push_back("b");
+    if (now >= kStart + seconds(150)) expected.push_back("c");
+    EXPECT_EQ(names, expected) << "at +" << (now - kStart) / seconds(1) << " s";
+  }
+  // Our own renewals stop: at the renew deadline the fence closes, and so does the clean-up.
+  const WallTime last = now - seconds(2);
+  EXPECT_FALSE(view.stale(last + seconds(9)).empty());
+  EXPECT_TRUE(view.stale(last + seconds(10)).empty());
+}
+
 TEST(ShardMembership, MemberLeaseNamesAreValidLeaseNames) {
   EXPECT_EQ(member_lease_name("lagpilot-7d9f6c-x2x4z"), "lagpilot-member-lagpilot-7d9f6c-x2x4z");
   EXPECT_EQ(member_lease_name("Build_Host_4242"), "lagpilot-member-build-host-4242");

@@ -37,6 +37,10 @@ class ForwardingKubeClient : public kube::KubeClient {
   kube::ApiStatus remove(const kube::Gvr& g, const std::string& n, const std::string& m) override {
     return real_.remove(g, n, m);
   }
+  kube::ApiStatus remove_if_unchanged(const kube::Gvr& g, const std::string& n,
+                                      const std::string& m, const std::string& v) override {
+    return real_.remove_if_unchanged(g, n, m, v);
+  }
   kube::ApiResult<kube::Json> update_status(const kube::Gvr& g, const std::string& n,
                                             const kube::Json& o) override {
     return real_.update_status(g, n, o);
