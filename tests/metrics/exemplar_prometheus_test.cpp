@@ -11,7 +11,7 @@
 #include "metrics/exemplar_store.h"
 #include "metrics/metrics_endpoint.h"
 #include "metrics/operator_metrics.h"
-#include "tests/metrics/http_get.h"
+#include "tests/support/http_get.h"
 #include "tests/sources/prometheus/prometheus_fixture.h"
 #include "tracing/sdk_tracer.h"
 

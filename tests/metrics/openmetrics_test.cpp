@@ -14,7 +14,7 @@
 #include "metrics/metrics_endpoint.h"
 #include "metrics/openmetrics.h"
 #include "metrics/operator_metrics.h"
-#include "tests/metrics/http_get.h"
+#include "tests/support/http_get.h"
 
 namespace lagpilot::metrics {
 namespace {

@@ -23,6 +23,7 @@
 #include "controlplane/test_support.h"
 #include "tests/operator/exposition.h"
 #include "tests/operator/operator_process.h"
+#include "tests/support/http_get.h"
 #include "tests/sources/kafka/kafka_mock_fixture.h"
 
 namespace lagpilot {
@@ -51,58 +52,11 @@ void read_ports(OperatorProcess& lagpilot, int& metrics_port, int& probe_port) {
   probe_port = *probes;
 }
 
-struct HttpResponse {
-  int status = 0;                              // 0: no answer
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using HttpResponse = testkit::HttpAnswer;
 
 // One HTTP/1.0 GET on 127.0.0.1 (no keep-alive, no chunking), with a 5 s timeout.
 HttpResponse http_get(int port, const std::string& path) {
-  HttpResponse response;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return response;
-  }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buffer[16384];
-  while (true) {
-    ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-    if (got <= 0) break;
-    raw.append(buffer, static_cast<std::size_t>(got));
-  }
-  ::close(fd);
-  auto end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return response;
-  std::istringstream head(raw.substr(0, end));
-  std::string line;
-  std::getline(head, line);
-  response.status = std::atoi(line.substr(line.find(' ') + 1).c_str());
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    response.headers[lower(line.substr(0, colon))] = value;
-  }
-  response.body = raw.substr(end + 4);
-  return response;
+  return testkit::loopback_get(port, path);
 }
 
 // ---- The scenario ----

@@ -25,6 +25,7 @@
 #include "operator/options.h"
 #include "operator/probe_server.h"
 #include "tests/operator/exposition.h"
+#include "tests/support/http_get.h"
 
 namespace lagpilot::operator_main {
 namespace {
@@ -524,27 +525,8 @@ TEST(Watchdog, StoppedIsNotStalled) {
 
 // One GET on 127.0.0.1: (status, body); status 0 when nothing answered.
 std::pair<int, std::string> http_get(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return {0, ""};
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buffer[4096];
-  ssize_t got = 0;
-  while ((got = ::recv(fd, buffer, sizeof buffer, 0)) > 0) raw.append(buffer, got);
-  ::close(fd);
-  auto end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || end == std::string::npos) return {0, raw};
-  return {std::atoi(raw.substr(9, 3).c_str()), raw.substr(end + 4)};
+  auto answer = testkit::loopback_get(port, path);
+  return {answer.status, answer.body};
 }
 
 TEST(ProbeServer, HealthzFailsWithTheReasonAndReadyzStaysSeparate) {

@@ -326,7 +326,12 @@ TEST_F(TracingTest, TheReconcileDurationsExemplarIsTheReconcilesTrace) {
   start_controller(tracer, /*status_writers=*/2, /*workers=*/1, &observer);
   create_backlogged_monitor();
 
-  ASSERT_TRUE(controlplane::eventually([&] { return consumer_replicas() == 10; }));
+  // The worker may take the monitor before the Deployment reached the cache and come back a poll
+  // interval later on the fake clock: move it on while waiting.
+  ASSERT_TRUE(controlplane::eventually([&] {
+    clock_.advance(std::chrono::milliseconds(500));
+    return consumer_replicas() == 10;
+  }));
   ASSERT_TRUE(controlplane::eventually([&] { return exemplars.size() > 0; }));
   controller_->stop();
   exporter.stop();
